@@ -1,0 +1,77 @@
+import type { Message } from './messages.ts';
+import type { Entry, HardState, Index, Membership, NodeId, Snapshot, Term } from './types.ts';
+
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/** Volatile state an observer may want to react to; never persisted. */
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId | null;
+}
+
+/** A linearizable read that may be served once the state machine has applied `index`. */
+export interface ReadState {
+  /** The id the application gave to `readIndex()`. */
+  readonly requestId: number;
+  readonly index: Index;
+}
+
+/**
+ * One batch of work the core hands to the application. Handle it in this order, then call
+ * `advance()`:
+ *
+ * 1. `messages` may be sent at once, in parallel with step 2. Only a leader produces them
+ *    (replication and heartbeats): thesis §10.2.1 lets a leader write its log in parallel with
+ *    replicating it, because the core counts the leader toward a commit quorum only after
+ *    `advance()` reports its own entries durable.
+ * 2. Persist `snapshot`, then `entries`, then `hardState`, durably (one fsync covers them all).
+ *    `entries[0].index` may be at or below the stored last index: the stored suffix from there on
+ *    conflicts and is replaced. A `snapshot` replaces every stored entry up to its index, and the
+ *    whole log when the log disagrees with it at that index.
+ * 3. Only then send `messagesAfterPersist`: votes and acknowledgements promise that what they
+ *    acknowledge survives a crash (Raft §5.2: "respond to RPCs only after updating stable storage").
+ * 4. Restore the state machine from `snapshot` if present, then apply `committedEntries` in order.
+ *    They are committed on a quorum and durable here once step 2 is done.
+ * 5. Serve `readStates` once the state machine has applied up to each one's index.
+ */
+export interface Ready {
+  readonly softState: SoftState | null;
+  /** Non-null when term, vote or commit index changed since the last persisted value. */
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | null;
+  readonly messages: readonly Message[];
+  readonly messagesAfterPersist: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+}
+
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
+
+/** The leader's view of one peer (etcd-io/raft's tracker.Progress), as plain data. */
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly matchIndex: Index;
+  readonly nextIndex: Index;
+  readonly state: ProgressState;
+  readonly isLearner: boolean;
+  /** Heard from since the last CheckQuorum round. */
+  readonly recentActive: boolean;
+  readonly inflightMessages: number;
+}
+
+export interface Status {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: Term;
+  readonly votedFor: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  readonly firstIndex: Index;
+  readonly lastIndex: Index;
+  readonly membership: Membership;
+  /** Filled on the leader only. */
+  readonly peers: readonly PeerStatus[];
+  readonly leadTransferee: NodeId | null;
+}

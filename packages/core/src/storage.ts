@@ -1,0 +1,125 @@
+import type { Entry, HardState, Index, NodeId, Snapshot, SnapshotMeta, Term } from './types.ts';
+
+/**
+ * Who a data directory belongs to. Written once when storage is first created; opening it with
+ * a different identity fails with a `StorageError` of kind `IdentityMismatch`, so a node can
+ * never silently join a cluster it was not part of.
+ */
+export interface StorageIdentity {
+  readonly clusterId: string;
+  readonly nodeId: NodeId;
+}
+
+/** Everything the core needs to restart where it stopped. */
+export interface PersistedState {
+  readonly hardState: HardState;
+  /** The latest snapshot, if any; the log starts right after `snapshot.meta.index`. */
+  readonly snapshot: Snapshot | null;
+  /** Every entry after the snapshot, in index order, contiguous. */
+  readonly entries: readonly Entry[];
+}
+
+/** What one `Ready` asks to persist. Every field is optional; absent means unchanged. */
+export interface StorageWrite {
+  /**
+   * Appended after truncating any stored entry with index >= `entries[0].index` (that suffix
+   * conflicts with the leader's log, Raft §5.3). Contiguous, ascending.
+   */
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState;
+}
+
+export type StorageErrorKind =
+  /** The requested entries were compacted into a snapshot. */
+  | 'Compacted'
+  /** The requested entries are beyond the last index. */
+  | 'Unavailable'
+  /** Stored bytes fail a checksum or a consistency rule; `file` and `offset` say where. */
+  | 'Corrupt'
+  /** The directory belongs to another node or cluster. */
+  | 'IdentityMismatch'
+  /** Another process holds the directory's lock. */
+  | 'Locked'
+  /** The storage was closed, or stopped after a failed write or fsync (never retried). */
+  | 'Closed'
+  /** An IO failure (ENOSPC, EIO, EROFS, ...); `cause` holds the original. */
+  | 'Io'
+  /** The data was written by an incompatible format version. */
+  | 'UnsupportedVersion';
+
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind;
+  readonly file: string | undefined;
+  readonly offset: number | undefined;
+
+  constructor(
+    kind: StorageErrorKind,
+    message: string,
+    options: { file?: string; offset?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StorageError';
+    this.kind = kind;
+    this.file = options.file;
+    this.offset = options.offset;
+  }
+}
+
+/** Streams a large snapshot into storage without holding it whole in memory. */
+export interface SnapshotWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the snapshot durable and the latest one, then compacts the log up to its index. */
+  commit(): Promise<void>;
+  /** Discards what was written; the previous snapshot stays in force. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Durable state for one Raft node: hard state, log and snapshots.
+ *
+ * Durability: every method that returns a promise of a write resolves only once the data is on
+ * stable storage (fsync of the file, and of the directory after a create or rename). A failed
+ * write or fsync is fatal: the storage closes itself, rejects every later call with `Closed`,
+ * and never retries (after an fsync error the page cache may lie about what is on disk).
+ *
+ * Ranges are half-open: `entries(low, high)` returns indexes `low <= i < high`.
+ * `term(i)` answers for `snapshotIndex <= i <= lastIndex` (the snapshot's own index included).
+ */
+export interface Storage {
+  readonly identity: StorageIdentity;
+
+  /** Reads everything needed to restart the core. Called once after opening. */
+  load(): Promise<PersistedState>;
+
+  /** Persists one Ready's entries and hard state with a single fsync (group commit). */
+  save(write: StorageWrite): Promise<void>;
+
+  /** Entries in `[low, high)`; at most `maxBytes` of payload but always at least one entry. */
+  entries(low: Index, high: Index, maxBytes?: number): Promise<Entry[]>;
+  /** Term of entry `i`; throws `Compacted` below the snapshot and `Unavailable` past the end. */
+  term(i: Index): Term;
+  /** Index of the first entry still in the log (snapshot index + 1). */
+  firstIndex(): Index;
+  /** Index of the last entry, or the snapshot index when the log is empty. */
+  lastIndex(): Index;
+
+  /**
+   * Makes `snapshot` the latest snapshot, durably, and discards log entries up to its index. If
+   * the log holds an entry at `meta.index` with `meta.term`, the entries after it are kept (the
+   * application compacted its own log); otherwise the whole log is discarded (a snapshot from the
+   * leader replaced a log that disagrees with it). Never discards entries above `meta.index`
+   * that agree with the snapshot.
+   */
+  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Like `saveSnapshot`, but the data arrives in chunks. */
+  createSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter>;
+  /** The latest snapshot's metadata, or null. */
+  snapshotMeta(): SnapshotMeta | null;
+  /** The latest snapshot, whole. */
+  loadSnapshot(): Promise<Snapshot | null>;
+  /** The latest snapshot's data in chunks of at most `chunkBytes`. */
+  readSnapshot(chunkBytes: number): AsyncIterable<Uint8Array>;
+
+  /** Releases files, handles and the directory lock. Idempotent. */
+  close(): Promise<void>;
+}
