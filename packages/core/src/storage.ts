@@ -19,11 +19,20 @@ export interface PersistedState {
   readonly entries: readonly Entry[];
 }
 
-/** What one `Ready` asks to persist. Every field is optional; absent means unchanged. */
+/**
+ * What one `Ready` asks to persist. Every field is optional; absent means unchanged.
+ *
+ * Rejected with `InvalidArgument` (nothing written) when: the entries are not contiguous and
+ * ascending, leave a gap after the last stored index, have a term lower than the entry before
+ * them, would replace an entry at or below the stored commit index, or when the resulting
+ * `commitIndex` would be past the last index.
+ */
 export interface StorageWrite {
   /**
    * Appended after truncating any stored entry with index >= `entries[0].index` (that suffix
-   * conflicts with the leader's log, Raft §5.3). Contiguous, ascending.
+   * conflicts with the leader's log, Raft §5.3). Contiguous, ascending. Entries at or below the
+   * snapshot index are skipped: they are committed, so by Log Matching they equal what the
+   * snapshot covers.
    */
   readonly entries?: readonly Entry[];
   readonly hardState?: HardState;
@@ -45,7 +54,12 @@ export type StorageErrorKind =
   /** An IO failure (ENOSPC, EIO, EROFS, ...); `cause` holds the original. */
   | 'Io'
   /** The data was written by an incompatible format version. */
-  | 'UnsupportedVersion';
+  | 'UnsupportedVersion'
+  /**
+   * The caller asked for something the contract forbids (a gap in the log, a term going down, a
+   * commit index past the last entry, a snapshot older than the current one). Nothing changed.
+   */
+  | 'InvalidArgument';
 
 export class StorageError extends Error {
   readonly kind: StorageErrorKind;
@@ -65,12 +79,15 @@ export class StorageError extends Error {
   }
 }
 
+export const isStorageError = (e: unknown, kind?: StorageErrorKind): e is StorageError =>
+  e instanceof StorageError && (kind === undefined || e.kind === kind);
+
 /** Streams a large snapshot into storage without holding it whole in memory. */
 export interface SnapshotWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Makes the snapshot durable and the latest one, then compacts the log up to its index. */
   commit(): Promise<void>;
-  /** Discards what was written; the previous snapshot stays in force. */
+  /** Discards what was written; the previous snapshot stays in force. Idempotent. */
   abort(): Promise<void>;
 }
 
@@ -84,6 +101,12 @@ export interface SnapshotWriter {
  *
  * Ranges are half-open: `entries(low, high)` returns indexes `low <= i < high`.
  * `term(i)` answers for `snapshotIndex <= i <= lastIndex` (the snapshot's own index included).
+ *
+ * A fresh store loads as hard state `{ term: 0, votedFor: null, commitIndex: 0 }`, no snapshot
+ * and no entries (`firstIndex() === 1`, `lastIndex() === 0`). A data directory (or database)
+ * belongs to one process at a time: a second open while the first is not closed fails with
+ * `Locked`. Reads see only what a completed write made durable. After `close()`, or after a
+ * failed write, every call rejects (or, for the synchronous ones, throws) `Closed`.
  */
 export interface Storage {
   readonly identity: StorageIdentity;
@@ -94,7 +117,11 @@ export interface Storage {
   /** Persists one Ready's entries and hard state with a single fsync (group commit). */
   save(write: StorageWrite): Promise<void>;
 
-  /** Entries in `[low, high)`; at most `maxBytes` of payload but always at least one entry. */
+  /**
+   * Entries in `[low, high)`; at most `maxBytes` of payload (`data.byteLength` summed) but always
+   * at least one entry when `low < high`. Rejects `Compacted` when `low < firstIndex()` and
+   * `Unavailable` when `high > lastIndex() + 1`; `low === high` gives `[]`.
+   */
   entries(low: Index, high: Index, maxBytes?: number): Promise<Entry[]>;
   /** Term of entry `i`; throws `Compacted` below the snapshot and `Unavailable` past the end. */
   term(i: Index): Term;
@@ -108,7 +135,8 @@ export interface Storage {
    * the log holds an entry at `meta.index` with `meta.term`, the entries after it are kept (the
    * application compacted its own log); otherwise the whole log is discarded (a snapshot from the
    * leader replaced a log that disagrees with it). Never discards entries above `meta.index`
-   * that agree with the snapshot.
+   * that agree with the snapshot. Rejects `InvalidArgument` for a snapshot older than the current
+   * one, or one that disagrees with a committed entry.
    */
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** Like `saveSnapshot`, but the data arrives in chunks. */
@@ -117,7 +145,12 @@ export interface Storage {
   snapshotMeta(): SnapshotMeta | null;
   /** The latest snapshot, whole. */
   loadSnapshot(): Promise<Snapshot | null>;
-  /** The latest snapshot's data in chunks of at most `chunkBytes`. */
+  /**
+   * The latest snapshot's data in chunks of at most `chunkBytes` (nothing when there is none).
+   * Stores that checksum the data verify it while streaming: a mismatch rejects `Corrupt` when
+   * reached, after the chunks before it were yielded, so consumers must not trust the data
+   * before the iteration completes.
+   */
   readSnapshot(chunkBytes: number): AsyncIterable<Uint8Array>;
 
   /** Releases files, handles and the directory lock. Idempotent. */
