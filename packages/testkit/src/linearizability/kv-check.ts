@@ -1,0 +1,78 @@
+import {
+  type KvEvent,
+  pruneUnobservable,
+  registerModel,
+  renderKvEvent,
+  validateKvEvent,
+} from './kv-model.ts';
+import { shrinkWitness } from './kv-witness.ts';
+import { type CheckOptions, DEFAULT_TIMEOUT_MS } from './model.ts';
+import { searchLinearization } from './search.ts';
+
+export interface KvCheckOptions extends CheckOptions {
+  /** Keys present before the history starts; every other key starts absent. */
+  readonly initial?: ReadonlyMap<string, string>;
+}
+
+export type LinearizabilityResult =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** The first key (in sorted order) whose history is not linearizable. */
+      readonly key: string;
+      /** A readable account: the witness, the end of the longest linearizable prefix, the stuck operations. */
+      readonly reason: string;
+      /** A small sub-history of `key` that is itself not linearizable (see `shrinkWitness`). */
+      readonly witness: readonly KvEvent[];
+      /** The longest order of this key's operations the store's semantics accept. */
+      readonly longestPrefix: readonly KvEvent[];
+      /** Completed operations that real time allowed next after that prefix; none fits. */
+      readonly stuck: readonly KvEvent[];
+    }
+  | { readonly ok: 'unknown'; readonly reason: 'timeout' };
+
+/** How many operations of the longest prefix the reason shows: the end is where it went wrong. */
+const PREFIX_TAIL = 8;
+
+/**
+ * Checks that a key-value history is linearizable: that every operation can be given one
+ * instant between its invocation and its response such that, in that order, the store behaved
+ * sequentially. Keys are independent, so each key's operations are checked alone.
+ *
+ * Feed it only operations that claim linearizability: stale reads belong elsewhere.
+ * Throws RangeError or TypeError, naming the event, on a history it cannot interpret.
+ */
+export function checkLinearizable(
+  history: readonly KvEvent[],
+  options: KvCheckOptions = {},
+): LinearizabilityResult {
+  history.forEach(validateKvEvent);
+  const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const byKey = new Map<string, KvEvent[]>();
+  for (const event of history) {
+    const events = byKey.get(event.op.key);
+    if (events === undefined) byKey.set(event.op.key, [event]);
+    else events.push(event);
+  }
+  for (const key of [...byKey.keys()].sort()) {
+    const events = pruneUnobservable(byKey.get(key)!);
+    const model = registerModel(options.initial?.get(key) ?? null);
+    const outcome = searchLinearization(model, events, deadline);
+    if (outcome.kind === 'timeout') return { ok: 'unknown', reason: 'timeout' };
+    if (outcome.kind === 'violation') {
+      const witness = shrinkWitness(model, events, deadline);
+      const { longestPrefix, stuck } = outcome;
+      const reason = [
+        `key ${JSON.stringify(key)}: no linearization of its ${events.length} operations exists.`,
+        `These ${witness.length} alone admit none:`,
+        ...witness.map((event) => `  ${renderKvEvent(event)}`),
+        `The longest linearizable prefix has ${longestPrefix.length} operations; it ends:`,
+        ...longestPrefix.slice(-PREFIX_TAIL).map((event) => `  ${renderKvEvent(event)}`),
+        'and none of these fits next:',
+        ...stuck.map((event) => `  ${renderKvEvent(event)}`),
+      ].join('\n');
+      return { ok: false, key, reason, witness, longestPrefix, stuck };
+    }
+  }
+  return { ok: true };
+}

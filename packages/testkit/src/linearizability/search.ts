@@ -1,0 +1,207 @@
+import type { HistoryEvent } from './history.ts';
+import type { Model } from './model.ts';
+
+/**
+ * The search for a linearization of one partition: Wing & Gong's depth-first search with Lowe's
+ * "just-in-time" improvements as Porcupine implements them.
+ *
+ * Every operation becomes a call entry and a return entry in one list sorted by time. Walking
+ * the list from the front, any call met before the first return is a candidate to linearize
+ * next: its operation started before every still-pending operation ended, so placing it next
+ * respects real-time order. Linearizing one "lifts" its two entries out of the list; backtracking
+ * puts them back ("unlift"), dancing-links style. Meeting a return entry means the operation it
+ * ends must come next but cannot, so the search backtracks. A cache of (linearized set, state)
+ * pairs already explored prunes the search: two orders that linearized the same operations and
+ * reached the same state have the same futures.
+ */
+
+export type SearchOutcome<Op, Result> =
+  | { readonly kind: 'linearizable' }
+  | {
+      readonly kind: 'violation';
+      readonly longestPrefix: readonly HistoryEvent<Op, Result>[];
+      readonly stuck: readonly HistoryEvent<Op, Result>[];
+    }
+  | { readonly kind: 'timeout' };
+
+interface Entry {
+  /** Index of the operation in the partition's events; -1 for the list head. */
+  readonly op: number;
+  readonly time: number;
+  readonly isCall: boolean;
+  /**
+   * A call's return entry. Null for an operation with unknown outcome: its return is at
+   * +infinity, after everything, so it never forces the search to backtrack and need not be
+   * linearized at all (leaving it out is the same as placing it last, where nothing observes it).
+   */
+  readonly ret: Entry | null;
+  prev: Entry;
+  next: Entry | null;
+}
+
+/** How many search steps pass between two looks at the clock. */
+const CLOCK_INTERVAL = 4096;
+
+export function searchLinearization<State, Op, Result>(
+  model: Model<State, Op, Result>,
+  events: readonly HistoryEvent<Op, Result>[],
+  deadline: number,
+): SearchOutcome<Op, Result> {
+  const mustLinearize = events.filter((e) => e.respondedAt !== null).length;
+  const head = buildEntries(events);
+  const visited = new VisitedCache(events.length);
+  const stack: { readonly entry: Entry; readonly state: State }[] = [];
+  let longest: readonly number[] = [];
+  let state = model.init();
+  let linearized = 0;
+  let entry = head.next;
+  let steps = 0;
+
+  while (linearized < mustLinearize) {
+    if (++steps % CLOCK_INTERVAL === 0 && performance.now() >= deadline) return { kind: 'timeout' };
+    if (entry?.isCall) {
+      const event = events[entry.op]!;
+      const [ok, next] = model.step(state, event.op, event.result);
+      if (ok && visited.firstVisit(entry.op, model.hashState(next))) {
+        stack.push({ entry, state });
+        state = next;
+        if (entry.ret !== null) linearized++;
+        lift(entry);
+        entry = head.next;
+      } else {
+        entry = entry.next;
+      }
+      continue;
+    }
+    // A return entry (the list can only end before one while some operation must still be
+    // linearized): the operation it closes cannot be placed next, so undo the last choice.
+    if (stack.length > longest.length) longest = stack.map((frame) => frame.entry.op);
+    const frame = stack.pop();
+    if (frame === undefined) return violation(events, longest);
+    state = frame.state;
+    visited.remove(frame.entry.op);
+    if (frame.entry.ret !== null) linearized--;
+    unlift(frame.entry);
+    entry = frame.entry.next;
+  }
+  return { kind: 'linearizable' };
+}
+
+function buildEntries<Op, Result>(events: readonly HistoryEvent<Op, Result>[]): Entry {
+  const entries: Entry[] = [];
+  events.forEach((event, op) => {
+    const ret: Entry | null =
+      event.respondedAt === null ? null : makeEntry(op, event.respondedAt, false, null);
+    entries.push(makeEntry(op, event.invokedAt, true, ret));
+    if (ret !== null) entries.push(ret);
+  });
+  // Calls sort before returns at equal times: operations whose intervals merely touch count as
+  // concurrent, the conservative reading of a clock whose ticks cannot order them.
+  entries.sort((a, b) => a.time - b.time || Number(!a.isCall) - Number(!b.isCall));
+  const head = makeEntry(-1, Number.NEGATIVE_INFINITY, false, null);
+  let last = head;
+  for (const entry of entries) {
+    last.next = entry;
+    entry.prev = last;
+    last = entry;
+  }
+  return head;
+}
+
+function makeEntry(op: number, time: number, isCall: boolean, ret: Entry | null): Entry {
+  const entry = { op, time, isCall, ret, next: null } as Omit<Entry, 'prev'> as Entry;
+  entry.prev = entry;
+  return entry;
+}
+
+function lift(call: Entry): void {
+  unlink(call);
+  if (call.ret !== null) unlink(call.ret);
+}
+
+/** Exactly reverses {@link lift}; valid because lifts are undone in last-in, first-out order. */
+function unlift(call: Entry): void {
+  if (call.ret !== null) relink(call.ret);
+  relink(call);
+}
+
+function unlink(entry: Entry): void {
+  entry.prev.next = entry.next;
+  if (entry.next !== null) entry.next.prev = entry.prev;
+}
+
+function relink(entry: Entry): void {
+  entry.prev.next = entry;
+  if (entry.next !== null) entry.next.prev = entry;
+}
+
+function violation<Op, Result>(
+  events: readonly HistoryEvent<Op, Result>[],
+  longest: readonly number[],
+): SearchOutcome<Op, Result> {
+  const placed = new Set(longest);
+  const pending = events.filter((event, op) => !placed.has(op) && event.respondedAt !== null);
+  // The operations that real time allowed to come next: each started before every pending one ended.
+  const firstReturn = Math.min(...pending.map((event) => event.respondedAt!));
+  return {
+    kind: 'violation',
+    longestPrefix: longest.map((op) => events[op]!),
+    stuck: pending.filter((event) => event.invokedAt <= firstReturn),
+  };
+}
+
+/**
+ * The set of linearized operations as a bitset, plus every (set, state) pair the search has
+ * entered. The set's hash is Zobrist-style (XOR of a fixed random word per operation), so adding
+ * or removing an operation updates it in O(1); the words themselves are compared only on a hit.
+ */
+class VisitedCache {
+  readonly #bits: Uint32Array;
+  readonly #keys: Uint32Array;
+  #hash = 0;
+  readonly #seen = new Map<string, Uint32Array[]>();
+
+  constructor(size: number) {
+    this.#bits = new Uint32Array(Math.ceil(size / 32));
+    this.#keys = new Uint32Array(size);
+    // A fixed-seed generator (xorshift32): the search must replay identically from run to run.
+    let x = 0x9e3779b9;
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.#keys[i] = x >>> 0;
+    }
+  }
+
+  /** Adds `op` to the set; true when the new (set, state) pair had not been seen (and is now). */
+  firstVisit(op: number, stateHash: string): boolean {
+    this.#toggle(op);
+    const key = `${this.#hash}:${stateHash}`;
+    const bucket = this.#seen.get(key);
+    if (bucket === undefined) {
+      this.#seen.set(key, [this.#bits.slice()]);
+      return true;
+    }
+    if (bucket.some((bits) => sameWords(bits, this.#bits))) {
+      this.#toggle(op);
+      return false;
+    }
+    bucket.push(this.#bits.slice());
+    return true;
+  }
+
+  remove(op: number): void {
+    this.#toggle(op);
+  }
+
+  #toggle(op: number): void {
+    this.#bits[op >>> 5]! ^= 1 << (op & 31);
+    this.#hash = (this.#hash ^ this.#keys[op]!) >>> 0;
+  }
+}
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
