@@ -24,7 +24,11 @@ export class RaftError extends Error {
   readonly code: RaftErrorCode;
   readonly leaderHint: NodeId | null;
 
-  constructor(code: RaftErrorCode, message: string, options: { leaderHint?: NodeId | null; cause?: unknown } = {}) {
+  constructor(
+    code: RaftErrorCode,
+    message: string,
+    options: { leaderHint?: NodeId | null; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RaftError';
     this.code = code;

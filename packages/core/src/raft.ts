@@ -1,0 +1,705 @@
+import type { ResolvedConfig } from './config.ts';
+import { RaftError } from './errors.ts';
+import { RaftLog } from './log.ts';
+import type {
+  AppendEntries,
+  AppendEntriesResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  InstallSnapshot,
+  Message,
+  RequestVote,
+  RequestVoteResponse,
+} from './messages.ts';
+import type { Progress } from './progress.ts';
+import { seededRandom } from './random.ts';
+import type { Role } from './ready.ts';
+import type { PersistedState } from './storage.ts';
+import { ProgressTracker } from './tracker.ts';
+import type { Entry, Index, NodeId, Snapshot, Term } from './types.ts';
+
+/**
+ * Deliberately broken rules, switched on only by tests that prove the simulator catches them.
+ * Never set in production: each one breaks a safety property of Raft.
+ */
+export interface Mutations {
+  /** Commit an entry of an earlier term by counting replicas (the trap of Raft Figure 8). */
+  readonly commitOldTermByCounting?: boolean;
+  /** Grant every vote request, even a second one in the same term (breaks Election Safety). */
+  readonly grantTwoVotesPerTerm?: boolean;
+  /** Vote without the log up-to-date check of §5.4.1 (breaks Leader Completeness). */
+  readonly skipLogUpToDateCheck?: boolean;
+  /** Serve reads without confirming leadership with a quorum round (stale reads). */
+  readonly skipReadIndexRound?: boolean;
+}
+
+type CampaignKind = 'preElection' | 'election' | 'transfer';
+
+/**
+ * The Raft state machine of one node. Reads like the paper: `step` settles the term (§5.1), answers
+ * vote requests the same way in every role (§5.2, §5.4.1), and hands everything else to the role's
+ * own step function. Role changes happen only in the `become*` methods.
+ */
+export class Raft {
+  readonly id: NodeId;
+  term: Term;
+  votedFor: NodeId | null;
+  leader: NodeId | null = null;
+  role: Role = 'follower';
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+
+  /** Messages that may leave at once (a leader replicating, thesis §10.2.1). */
+  messages: Message[] = [];
+  /** Messages that may leave only once the state they acknowledge is durable. */
+  messagesAfterPersist: Message[] = [];
+
+  /** Ticks since the last election timeout reset (followers, candidates) or CheckQuorum round (leaders). */
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  /** Leader: new entries are waiting to be sent to followers in one batch at the next Ready. */
+  private pendingBroadcast = false;
+  /** Leader: payload bytes appended but not yet committed, bounded by `maxUncommittedBytes`. */
+  private uncommittedBytes = 0;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    state: PersistedState,
+    private readonly mutations: Mutations = {},
+  ) {
+    this.id = config.id;
+    this.random = seededRandom(config.seed);
+    const snapshot = state.snapshot;
+    if (snapshot === null)
+      throw new Error('persisted state has no snapshot: bootstrap it with bootstrapState()');
+    this.term = state.hardState.term;
+    this.votedFor = state.hardState.votedFor;
+    const commitIndex = Math.max(state.hardState.commitIndex, snapshot.meta.index) as Index;
+    this.log = new RaftLog(snapshot, state.entries, commitIndex, snapshot.meta.index);
+    this.tracker = new ProgressTracker(snapshot.meta.membership, config.maxInflightMessages);
+    this.becomeFollower(this.term, null);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+
+  step(m: Message): void {
+    if (m.to !== this.id || m.from === this.id) return;
+
+    // Raft §5.1: settle the term before anything else.
+    if (m.term > this.term) {
+      if (
+        m.type === 'RequestVote' &&
+        !m.transfer &&
+        (m.preVote || this.config.checkQuorum) &&
+        this.inLease()
+      ) {
+        // Thesis §4.2.3: while we hear from a leader, a vote request is from a node that lost
+        // touch with it (or was removed) and must not be allowed to depose a working leader.
+        this.config.logger.debug('ignoring vote request during leader lease', { from: m.from, term: m.term });
+        return;
+      }
+      if (m.type === 'RequestVote' && m.preVote) {
+        // A pre-vote probe (thesis §9.6) changes nobody's term.
+      } else if (m.type === 'RequestVoteResponse' && m.preVote && m.granted) {
+        // A granted pre-vote carries the term we would campaign at; it is not a newer leader's.
+      } else {
+        const fromLeader =
+          m.type === 'AppendEntries' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot';
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
+    } else if (m.term < this.term) {
+      this.answerStale(m);
+      return;
+    }
+
+    if (m.type === 'RequestVote') {
+      this.handleRequestVote(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+    }
+  }
+
+  tick(): void {
+    if (this.role === 'leader') this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  /** Starts an election now (pre-vote first when enabled), as if the election timeout fired. */
+  campaign(): void {
+    if (this.role === 'leader') return;
+    this.startCampaign(this.config.preVote ? 'preElection' : 'election');
+  }
+
+  /** Raft §5.3: the leader appends a client command to its log; replication follows at the next Ready. */
+  propose(data: Uint8Array): Index {
+    if (this.role !== 'leader') {
+      throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
+    }
+    if (
+      this.uncommittedBytes > 0 &&
+      this.uncommittedBytes + data.byteLength > this.config.maxUncommittedBytes
+    ) {
+      throw new RaftError('Busy', 'too many uncommitted bytes; retry after some commit', {
+        leaderHint: this.id,
+      });
+    }
+    const entry: Entry = {
+      index: (this.log.lastIndex() + 1) as Index,
+      term: this.term,
+      type: 'normal',
+      data,
+    };
+    this.appendAsLeader([entry]);
+    return entry.index;
+  }
+
+  /** The application persisted the log up to (`index`, `term`). */
+  persisted(index: Index, term: Term): void {
+    this.log.stableTo(index, term);
+    if (this.role !== 'leader') return;
+    // Thesis §10.2.1: the leader counts itself toward a commit quorum only once its own entries
+    // are durable, even though it replicated them before.
+    const self = this.tracker.progress.get(this.id);
+    if (self?.acknowledge(this.log.stableIndex) && this.maybeCommit()) this.pendingBroadcast = true;
+  }
+
+  /** Sends the entries gathered since the last Ready, one AppendEntries per follower. */
+  flushBroadcast(): void {
+    if (!this.pendingBroadcast) return;
+    this.pendingBroadcast = false;
+    if (this.role === 'leader') this.broadcastAppend();
+  }
+
+  hasPendingBroadcast(): boolean {
+    return this.pendingBroadcast;
+  }
+
+  /** The application stored a snapshot of its applied state: drop the log up to there. */
+  compact(snapshot: Snapshot): void {
+    if (snapshot.meta.index > this.log.appliedIndex) {
+      throw new RaftError(
+        'SnapshotOutOfDate',
+        `snapshot at ${snapshot.meta.index} is beyond applied ${this.log.appliedIndex}`,
+      );
+    }
+    if (snapshot.meta.index <= this.log.snapshotIndex) {
+      throw new RaftError(
+        'SnapshotOutOfDate',
+        `snapshot at ${snapshot.meta.index} is not newer than ${this.log.snapshotIndex}`,
+      );
+    }
+    if (this.log.term(snapshot.meta.index) !== snapshot.meta.term) {
+      throw new Error(`snapshot term ${snapshot.meta.term} disagrees with the log at ${snapshot.meta.index}`);
+    }
+    this.log.compact(snapshot);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Role changes: each resets everything the role owns, in one place.
+
+  private reset(term: Term): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.votedFor = null;
+    }
+    this.leader = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.pendingBroadcast = false;
+    this.uncommittedBytes = 0;
+    this.tracker.votes.clear();
+    this.tracker.progress.clear();
+    // Raft §5.2: randomized timeouts in [T, 2T) make split votes rare.
+    this.randomizedElectionTimeout =
+      this.config.electionTicks + Math.floor(this.random() * this.config.electionTicks);
+  }
+
+  private becomeFollower(term: Term, leader: NodeId | null): void {
+    this.reset(term);
+    this.leader = leader;
+    this.setRole('follower');
+  }
+
+  private becomePreCandidate(): void {
+    // Thesis §9.6: a pre-candidate keeps its term and vote; it only asks whether it could win.
+    this.reset(this.term);
+    this.setRole('preCandidate');
+  }
+
+  private becomeCandidate(): void {
+    this.reset((this.term + 1) as Term);
+    this.votedFor = this.id;
+    this.setRole('candidate');
+  }
+
+  private becomeLeader(): void {
+    this.reset(this.term);
+    this.leader = this.id;
+    this.setRole('leader');
+    this.tracker.resetProgress(this.log.lastIndex());
+    for (const progress of this.tracker.progress.values()) progress.recentActive = true;
+    const self = this.tracker.progress.get(this.id);
+    if (self !== undefined) {
+      self.acknowledge(this.log.stableIndex);
+      self.becomeReplicate();
+    }
+    // Raft §8: a new leader commits an empty entry of its own term, which also commits every
+    // earlier entry (Figure 8: entries of old terms are never committed by counting replicas).
+    this.appendAsLeader([
+      {
+        index: (this.log.lastIndex() + 1) as Index,
+        term: this.term,
+        type: 'normal',
+        data: new Uint8Array(0),
+      },
+    ]);
+    this.pendingBroadcast = true;
+  }
+
+  private setRole(role: Role): void {
+    if (this.role !== role) {
+      this.config.logger.info(`became ${role}`, { id: this.id, term: this.term, leader: this.leader });
+    }
+    this.role = role;
+  }
+
+  private startCampaign(kind: CampaignKind): void {
+    if (!this.promotable()) {
+      this.config.logger.debug('not campaigning: not a voter', { id: this.id });
+      return;
+    }
+    if (kind === 'preElection') this.becomePreCandidate();
+    else this.becomeCandidate();
+    const preVote = kind === 'preElection';
+    const voteTerm = (preVote ? this.term + 1 : this.term) as Term;
+    if (this.tracker.recordVote(this.id, true) === 'won') {
+      // A cluster of one wins at once.
+      if (preVote) this.startCampaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of this.tracker.members()) {
+      if (id === this.id || !this.tracker.isVoter(id)) continue;
+      this.send({
+        type: 'RequestVote',
+        from: this.id,
+        to: id,
+        term: voteTerm,
+        preVote,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+        transfer: kind === 'transfer',
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Role-independent handling
+
+  /** Raft §5.2 and §5.4.1: one vote per term, only for a log at least as up-to-date as ours. */
+  private handleRequestVote(m: RequestVote): void {
+    const canVote =
+      this.votedFor === m.from ||
+      (this.votedFor === null && this.leader === null) ||
+      (m.preVote && m.term > this.term) ||
+      (this.mutations.grantTwoVotesPerTerm === true && !m.preVote);
+    const upToDate =
+      this.mutations.skipLogUpToDateCheck === true || this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    const granted = canVote && upToDate;
+    if (granted && !m.preVote) {
+      this.electionElapsed = 0;
+      this.votedFor = m.from;
+    }
+    this.send({
+      type: 'RequestVoteResponse',
+      from: this.id,
+      to: m.from,
+      // A granted pre-vote answers at the term the candidate would use, so it counts it.
+      term: granted && m.preVote ? m.term : this.term,
+      preVote: m.preVote,
+      granted,
+    });
+  }
+
+  /** A message from an earlier term. Mostly ignored, but some senders must learn they are stale. */
+  private answerStale(m: Message): void {
+    if (m.type === 'AppendEntries' || m.type === 'Heartbeat') {
+      // A leader cut off by a partition may never hear of the newer term otherwise: with Pre-Vote
+      // and CheckQuorum nobody else will send it a higher-term vote request.
+      this.send({
+        type: 'AppendEntriesResponse',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        success: false,
+        index: 0 as Index,
+        conflictIndex: 0 as Index,
+        conflictTerm: 0 as Term,
+      });
+    } else if (m.type === 'RequestVote' && m.preVote) {
+      this.send({
+        type: 'RequestVoteResponse',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        preVote: true,
+        granted: false,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Followers and candidates
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.startCampaign(this.config.preVote ? 'preElection' : 'election');
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'AppendEntries':
+        this.heardFromLeader(m.from);
+        this.handleAppendEntries(m);
+        return;
+      case 'Heartbeat':
+        this.heardFromLeader(m.from);
+        this.handleHeartbeat(m);
+        return;
+      case 'InstallSnapshot':
+        this.heardFromLeader(m.from);
+        this.handleInstallSnapshot(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'AppendEntries':
+      case 'Heartbeat':
+      case 'InstallSnapshot':
+        // Someone won this term (Raft §5.2): go back to following.
+        this.becomeFollower(this.term, m.from);
+        this.stepFollower(m);
+        return;
+      case 'RequestVoteResponse':
+        this.handleVoteResponse(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleVoteResponse(m: RequestVoteResponse): void {
+    if (m.preVote !== (this.role === 'preCandidate')) return;
+    switch (this.tracker.recordVote(m.from, m.granted)) {
+      case 'won':
+        if (this.role === 'preCandidate') this.startCampaign('election');
+        else this.becomeLeader();
+        return;
+      case 'lost':
+        this.becomeFollower(this.term, null);
+        return;
+      case 'pending':
+        return;
+    }
+  }
+
+  private heardFromLeader(leader: NodeId): void {
+    this.electionElapsed = 0;
+    this.leader = leader;
+  }
+
+  /** Raft §5.3, the receiver side of AppendEntries. */
+  private handleAppendEntries(m: AppendEntries): void {
+    const reply = (success: boolean, index: Index, conflict = { index: 0 as Index, term: 0 as Term }) =>
+      this.send({
+        type: 'AppendEntriesResponse',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        success,
+        index,
+        conflictIndex: conflict.index,
+        conflictTerm: conflict.term,
+      });
+    if (m.prevLogIndex < this.log.commitIndex) {
+      // Our log up to the commit index is settled and the leader's agrees with it (Leader
+      // Completeness); tell the leader where we stand so it continues from there.
+      reply(true, this.log.commitIndex);
+      return;
+    }
+    if (!this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
+      const probeFrom = Math.min(m.prevLogIndex, this.log.lastIndex()) as Index;
+      reply(false, m.prevLogIndex, this.log.findConflictByTerm(probeFrom, m.prevLogTerm));
+      return;
+    }
+    this.log.appendFromLeader(m.entries);
+    const lastNewIndex = (m.prevLogIndex + m.entries.length) as Index;
+    this.log.commitTo(Math.min(m.leaderCommit, lastNewIndex) as Index);
+    reply(true, lastNewIndex);
+  }
+
+  private handleHeartbeat(m: Heartbeat): void {
+    // The leader caps the commit index at what it knows we hold, so this never passes our log.
+    this.log.commitTo(Math.min(m.commitIndex, this.log.lastIndex()) as Index);
+    const response: HeartbeatResponse = {
+      type: 'HeartbeatResponse',
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      readRound: m.readRound,
+    };
+    this.send(response);
+  }
+
+  /** Raft §7, the receiver side of InstallSnapshot. */
+  private handleInstallSnapshot(m: InstallSnapshot): void {
+    const { meta } = m.snapshot;
+    let index = meta.index;
+    if (meta.index <= this.log.commitIndex) {
+      index = this.log.commitIndex;
+    } else if (this.log.matchTerm(meta.index, meta.term)) {
+      // Receiver rule 6: our log already holds the snapshot's last entry; keep what follows it.
+      this.log.commitTo(meta.index);
+    } else {
+      this.config.logger.info('restoring snapshot from leader', {
+        id: this.id,
+        index: meta.index,
+        term: meta.term,
+      });
+      this.log.restore(m.snapshot);
+      this.tracker.membership = meta.membership;
+    }
+    this.send({
+      type: 'AppendEntriesResponse',
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      success: true,
+      index,
+      conflictIndex: 0 as Index,
+      conflictTerm: 0 as Term,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leaders
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum) {
+        // Thesis §6.2: a leader that has not heard from a quorum for an election timeout may have
+        // been replaced on the other side of a partition; stepping down stops it serving clients.
+        if (!this.tracker.quorumActive(this.id)) {
+          this.config.logger.warn('stepping down: no quorum heard from', { id: this.id, term: this.term });
+          this.becomeFollower(this.term, null);
+          return;
+        }
+        for (const [id, progress] of this.tracker.progress) progress.recentActive = id === this.id;
+      }
+      this.retrySnapshots();
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  /**
+   * A snapshot still unacknowledged after a whole election timeout was probably lost (the network
+   * may drop anything): fall back to probing, which sends it again if it is still needed.
+   */
+  private retrySnapshots(): void {
+    for (const progress of this.tracker.progress.values()) {
+      if (progress.state !== 'snapshot') continue;
+      if (progress.snapshotRounds++ >= 1) progress.becomeProbe();
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    const progress = this.tracker.progress.get(m.from);
+    if (progress === undefined) return;
+    switch (m.type) {
+      case 'AppendEntriesResponse':
+        progress.recentActive = true;
+        if (m.success) this.handleAppendAccepted(m.from, progress, m);
+        else this.handleAppendRejected(m.from, progress, m);
+        return;
+      case 'HeartbeatResponse':
+        progress.heardFrom();
+        // Even with nothing new to send, an empty AppendEntries makes a follower that lost our
+        // last messages reject it, which moves it back to probing and repairs the gap.
+        if (progress.matchIndex < this.log.lastIndex()) this.replicateTo(m.from, true);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppendAccepted(from: NodeId, progress: Progress, m: AppendEntriesResponse): void {
+    if (!progress.acknowledge(m.index)) return;
+    if (progress.state === 'probe') progress.becomeReplicate();
+    else if (progress.state === 'snapshot' && progress.matchIndex >= progress.pendingSnapshot) {
+      progress.becomeProbe();
+      progress.becomeReplicate();
+    }
+    if (this.maybeCommit()) {
+      // Followers learn the new commit index with the next AppendEntries; send it now rather
+      // than at the next heartbeat so that they apply without delay.
+      this.broadcastAppend(true);
+    } else {
+      this.replicateTo(from);
+    }
+  }
+
+  private handleAppendRejected(from: NodeId, progress: Progress, m: AppendEntriesResponse): void {
+    // Fast back-off (Raft §5.3): skip every entry of ours whose term is above the follower's
+    // conflicting term; they cannot match.
+    const probeAt =
+      m.conflictTerm > 0
+        ? this.log.findConflictByTerm(m.conflictIndex, m.conflictTerm).index
+        : m.conflictIndex;
+    if (!progress.rejected(m.index, probeAt)) return;
+    if (progress.state === 'replicate') progress.becomeProbe();
+    this.replicateTo(from);
+  }
+
+  /** Raft §5.3/§5.4.2: commit the highest index on a quorum, but only an entry of our own term. */
+  private maybeCommit(): boolean {
+    const quorumIndex = this.tracker.committedIndex();
+    if (quorumIndex <= this.log.commitIndex) return false;
+    if (this.log.term(quorumIndex) !== this.term && this.mutations.commitOldTermByCounting !== true)
+      return false;
+    const previous = this.log.commitIndex;
+    this.log.commitTo(quorumIndex);
+    for (let i = previous + 1; i <= quorumIndex; i++) {
+      this.uncommittedBytes -= this.log.entryAt(i as Index)?.data.byteLength ?? 0;
+    }
+    if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
+    return true;
+  }
+
+  private appendAsLeader(entries: Entry[]): void {
+    this.log.appendOwn(entries);
+    for (const entry of entries) this.uncommittedBytes += entry.data.byteLength;
+    this.pendingBroadcast = true;
+  }
+
+  /** Sends every follower what it is missing; with `evenIfEmpty`, an empty one carrying the commit index. */
+  private broadcastAppend(evenIfEmpty = false): void {
+    for (const id of this.tracker.progress.keys()) {
+      if (id !== this.id) this.replicateTo(id, evenIfEmpty);
+    }
+  }
+
+  /**
+   * Sends AppendEntries to one follower: one probe in `probe` state, a pipeline of messages up to
+   * the in-flight limit in `replicate` state, or the snapshot when the entries it needs are gone.
+   */
+  private replicateTo(to: NodeId, evenIfEmpty = false): void {
+    const progress = this.tracker.progress.get(to);
+    if (progress === undefined) return;
+    let sentOne = false;
+    while (!progress.isPaused()) {
+      const prevLogIndex = (progress.nextIndex - 1) as Index;
+      const prevLogTerm = this.log.term(prevLogIndex);
+      if (prevLogTerm === undefined) {
+        this.sendSnapshot(to, progress);
+        return;
+      }
+      const hasEntries = progress.nextIndex <= this.log.lastIndex();
+      if (!hasEntries && (sentOne || !evenIfEmpty)) return;
+      const entries = hasEntries
+        ? this.log.slice(progress.nextIndex, (this.log.lastIndex() + 1) as Index, this.config.maxMessageBytes)
+        : [];
+      this.send({
+        type: 'AppendEntries',
+        from: this.id,
+        to,
+        term: this.term,
+        prevLogIndex,
+        prevLogTerm,
+        entries,
+        leaderCommit: this.log.commitIndex,
+      });
+      const last = entries.at(-1);
+      progress.sentAppend(last === undefined ? null : last.index);
+      sentOne = true;
+      if (progress.state !== 'replicate') return;
+    }
+  }
+
+  private sendSnapshot(to: NodeId, progress: Progress): void {
+    const snapshot = this.log.snapshot;
+    this.config.logger.info('sending snapshot', { to, index: snapshot.meta.index });
+    progress.becomeSnapshot(snapshot.meta.index);
+    this.send({ type: 'InstallSnapshot', from: this.id, to, term: this.term, snapshot });
+  }
+
+  private broadcastHeartbeat(): void {
+    for (const [id, progress] of this.tracker.progress) {
+      if (id === this.id) continue;
+      this.send({
+        type: 'Heartbeat',
+        from: this.id,
+        to: id,
+        term: this.term,
+        commitIndex: Math.min(progress.matchIndex, this.log.commitIndex) as Index,
+        readRound: 0,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  private send(m: Message): void {
+    if (this.role === 'leader') this.messages.push(m);
+    else this.messagesAfterPersist.push(m);
+  }
+
+  private promotable(): boolean {
+    return this.tracker.isVoter(this.id) && this.log.pendingSnapshot === null;
+  }
+
+  /** We heard from a leader less than an election timeout ago (or we are it). */
+  private inLease(): boolean {
+    return this.leader !== null && this.electionElapsed < this.config.electionTicks;
+  }
+
+  assertInvariants(): void {
+    this.log.assertInvariants();
+    if (this.role === 'leader' && this.leader !== this.id)
+      throw new Error('leader does not name itself leader');
+    if (this.role === 'candidate' && this.votedFor !== this.id)
+      throw new Error('candidate did not vote for itself');
+    for (const [id, progress] of this.tracker.progress) {
+      if (progress.matchIndex >= progress.nextIndex) {
+        throw new Error(`progress of ${id}: match ${progress.matchIndex} >= next ${progress.nextIndex}`);
+      }
+    }
+  }
+}

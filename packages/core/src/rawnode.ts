@@ -1,0 +1,223 @@
+import { type RaftConfig, resolveConfig } from './config.ts';
+import type { Message } from './messages.ts';
+import { type Mutations, Raft } from './raft.ts';
+import type { PeerStatus, Ready, SoftState, Status } from './ready.ts';
+import type { PersistedState } from './storage.ts';
+import type { Entry, HardState, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term } from './types.ts';
+import { validateMembership, validateMessage } from './validate.ts';
+
+/** What the outstanding Ready promised, so `advance()` can account for exactly that. */
+interface Outstanding {
+  readonly hardState: HardState;
+  readonly lastEntry: { index: Index; term: Term } | null;
+  readonly appliedTo: Index | null;
+  readonly snapshot: boolean;
+}
+
+const emptyHardState: HardState = { term: 0 as Term, votedFor: null, commitIndex: 0 as Index };
+
+/** The state of a node founding a new cluster: `membership` in force from the start. */
+export function bootstrapState(membership: Membership): PersistedState {
+  validateMembership(membership);
+  if (membership.voters.length === 0) throw new RangeError('a new cluster needs at least one voter');
+  return {
+    hardState: emptyHardState,
+    snapshot: { meta: { index: 0 as Index, term: 0 as Term, membership }, data: new Uint8Array(0) },
+    entries: [],
+  };
+}
+
+/** The state of a node joining an existing cluster: it knows no members until the leader reaches it. */
+export function joiningState(): PersistedState {
+  return {
+    hardState: emptyHardState,
+    snapshot: {
+      meta: {
+        index: 0 as Index,
+        term: 0 as Term,
+        membership: { voters: [], votersOutgoing: [], learners: [] },
+      },
+      data: new Uint8Array(0),
+    },
+    entries: [],
+  };
+}
+
+export interface RawNodeOptions {
+  /** Test-only: deliberately broken rules that prove the simulator catches them. */
+  readonly mutations?: Mutations;
+}
+
+/**
+ * The application's handle on the core: inputs in (`tick`, `step`, `propose`, `campaign`), one
+ * `Ready` batch out, then `advance()`. No IO, no clock, no randomness but the configured seed:
+ * the same inputs always produce the same outputs.
+ */
+export class RawNode {
+  private readonly raft: Raft;
+  private persistedHardState: HardState;
+  private lastSoftState: SoftState;
+  private outstanding: Outstanding | null = null;
+
+  constructor(config: RaftConfig, state: PersistedState, options: RawNodeOptions = {}) {
+    this.raft = new Raft(resolveConfig(config), state, options.mutations);
+    this.persistedHardState = state.hardState;
+    this.lastSoftState = this.softState();
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Feeds a message from a peer. Throws `RaftError` code `InvalidMessage` (changing nothing) if malformed. */
+  step(message: Message): void {
+    validateMessage(message);
+    this.raft.step(message);
+  }
+
+  /** Appends a command to the leader's log and returns its index; replicated at the next Ready. */
+  propose(data: Uint8Array): Index {
+    if (!(data instanceof Uint8Array)) throw new TypeError('propose(data): data must be a Uint8Array');
+    return this.raft.propose(data);
+  }
+
+  campaign(): void {
+    this.raft.campaign();
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    const raft = this.raft;
+    return (
+      raft.messages.length > 0 ||
+      raft.messagesAfterPersist.length > 0 ||
+      raft.hasPendingBroadcast() ||
+      raft.log.pendingSnapshot !== null ||
+      raft.log.stableIndex < raft.log.lastIndex() ||
+      raft.log.commitIndex > raft.log.appliedIndex ||
+      !sameHardState(this.hardState(), this.persistedHardState) ||
+      !sameSoftState(this.softState(), this.lastSoftState)
+    );
+  }
+
+  /** The next batch of work. Call `advance()` before asking for another. */
+  ready(): Ready {
+    if (this.outstanding !== null) throw new Error('ready() called again before advance()');
+    const raft = this.raft;
+    raft.flushBroadcast();
+    const hardState = this.hardState();
+    const softState = this.softState();
+    const entries = raft.log.unstableEntries();
+    const snapshot = raft.log.pendingSnapshot;
+    const committedEntries = raft.log.nextCommitted(Number.POSITIVE_INFINITY);
+    const lastEntry = entries.at(-1);
+    const lastCommitted = committedEntries.at(-1);
+    const ready: Ready = {
+      softState: sameSoftState(softState, this.lastSoftState) ? null : softState,
+      hardState: sameHardState(hardState, this.persistedHardState) ? null : hardState,
+      entries,
+      snapshot,
+      messages: raft.messages,
+      messagesAfterPersist: raft.messagesAfterPersist,
+      committedEntries,
+      readStates: [],
+    };
+    raft.messages = [];
+    raft.messagesAfterPersist = [];
+    this.lastSoftState = softState;
+    this.outstanding = {
+      hardState,
+      lastEntry: lastEntry === undefined ? null : { index: lastEntry.index, term: lastEntry.term },
+      appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
+      snapshot: snapshot !== null,
+    };
+    return ready;
+  }
+
+  /** The last Ready is persisted, its messages sent and its committed entries applied. */
+  advance(): void {
+    const done = this.outstanding;
+    if (done === null) throw new Error('advance() called without an outstanding ready()');
+    this.outstanding = null;
+    this.persistedHardState = done.hardState;
+    if (done.snapshot) this.raft.log.snapshotApplied();
+    if (done.lastEntry !== null) this.raft.persisted(done.lastEntry.index, done.lastEntry.term);
+    if (done.appliedTo !== null) this.raft.log.appliedTo(done.appliedTo);
+  }
+
+  /**
+   * The application took `snapshot` of its state at an applied index and stored it durably. The
+   * core drops its log up to there and sends this snapshot to followers that need it.
+   */
+  compact(snapshot: Snapshot): void {
+    this.raft.compact(snapshot);
+  }
+
+  /** Term and membership at an applied index, to describe a snapshot taken there. */
+  snapshotMetaAt(index: Index): SnapshotMeta {
+    const term = this.raft.log.term(index);
+    if (term === undefined || index > this.raft.log.appliedIndex) {
+      throw new RangeError(`no applied entry at index ${index} (applied ${this.raft.log.appliedIndex})`);
+    }
+    return { index, term, membership: this.raft.tracker.membership };
+  }
+
+  status(): Status {
+    const raft = this.raft;
+    const peers: PeerStatus[] = [];
+    if (raft.role === 'leader') {
+      for (const [id, p] of raft.tracker.progress) {
+        peers.push({
+          id,
+          matchIndex: p.matchIndex,
+          nextIndex: p.nextIndex,
+          state: p.state,
+          isLearner: p.isLearner,
+          recentActive: p.recentActive,
+          inflightMessages: p.inflightCount,
+        });
+      }
+    }
+    return {
+      id: raft.id,
+      role: raft.role,
+      term: raft.term,
+      votedFor: raft.votedFor,
+      leader: raft.leader,
+      commitIndex: raft.log.commitIndex,
+      appliedIndex: raft.log.appliedIndex,
+      firstIndex: raft.log.firstIndex(),
+      lastIndex: raft.log.lastIndex(),
+      membership: raft.tracker.membership,
+      peers,
+      leadTransferee: null,
+    };
+  }
+
+  /** Entry `i` if the core still holds it (for tests and tools). */
+  entry(i: Index): Entry | undefined {
+    return this.raft.log.entryAt(i);
+  }
+
+  /** Throws if an internal invariant is broken; the simulator calls it after every step. */
+  assertInvariants(): void {
+    this.raft.assertInvariants();
+  }
+
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  private hardState(): HardState {
+    return { term: this.raft.term, votedFor: this.raft.votedFor, commitIndex: this.raft.log.commitIndex };
+  }
+
+  private softState(): SoftState {
+    return { role: this.raft.role, leader: this.raft.leader };
+  }
+}
+
+const sameHardState = (a: HardState, b: HardState) =>
+  a.term === b.term && a.votedFor === b.votedFor && a.commitIndex === b.commitIndex;
+
+const sameSoftState = (a: SoftState, b: SoftState) => a.role === b.role && a.leader === b.leader;
