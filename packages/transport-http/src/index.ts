@@ -1,0 +1,16 @@
+export { MIN_SECRET_BYTES } from './auth.ts';
+export { HttpTransport } from './http-transport.ts';
+export type { DropReason, RejectReason, SendErrorKind, TransportMetrics } from './metrics.ts';
+export { REJECT_STATUS } from './metrics.ts';
+export type { FetchFunction, HttpTransportOptions } from './options.ts';
+export { MAX_ID_LENGTH, validateMessage } from './validate.ts';
+export {
+  CONTENT_TYPE,
+  HEADER_FROM,
+  HEADER_MAC,
+  HEADER_NONCE,
+  HEADER_TIMESTAMP,
+  MESSAGES_PATH,
+  SNAPSHOT_PATH,
+  WIRE_VERSION,
+} from './wire.ts';

@@ -1,0 +1,144 @@
+import type { NodeId } from '@raftkit/core';
+import type { QueuedMessage } from './batch.ts';
+import { batchFramingBound, encodeBatch, groupFramingBound } from './batch.ts';
+import type { TransportMetrics } from './metrics.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { RequestPoster } from './poster.ts';
+
+export interface SenderContext {
+  readonly options: ResolvedOptions;
+  readonly poster: RequestPoster;
+  readonly metrics: TransportMetrics;
+}
+
+/**
+ * Everything outgoing to one peer: a bounded queue and a pump that keeps at most one request in
+ * flight. While a request is out, new messages gather in the queue and leave together as the
+ * next batch, so the batch size adapts to the peer's round trip. A full queue drops new messages
+ * (counted) rather than slowing the leader down: Raft resends what is lost.
+ */
+export class PeerSender {
+  private queue: QueuedMessage[] = [];
+  private queuedBytes = 0;
+  private running = false;
+  private failures = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly closing = new AbortController();
+
+  constructor(
+    readonly id: NodeId,
+    /** Base URL the peer routes are mounted at; changes apply from the next request. */
+    public url: string,
+    private readonly context: SenderContext,
+  ) {}
+
+  /** Aborts this peer's requests (its snapshot transfers use it too) when it is removed. */
+  get signal(): AbortSignal {
+    return this.closing.signal;
+  }
+
+  enqueue(groupId: string, encoded: Uint8Array): void {
+    const { options, metrics } = this.context;
+    if (this.closing.signal.aborted) {
+      metrics.dropped.closed++;
+      return;
+    }
+    const framing = batchFramingBound(options.id, this.id) + groupFramingBound(groupId);
+    if (framing + encoded.length > options.maxBodyBytes) {
+      metrics.dropped.oversize++;
+      options.logger.warn('message larger than maxBodyBytes dropped', {
+        to: this.id,
+        groupId,
+        bytes: encoded.length,
+      });
+      return;
+    }
+    if (
+      this.queue.length >= options.maxQueueMessages ||
+      this.queuedBytes + encoded.length > options.maxQueueBytes
+    ) {
+      metrics.dropped.queueFull++;
+      return;
+    }
+    this.queue.push({ groupId, encoded });
+    this.queuedBytes += encoded.length;
+    if (!this.running) {
+      this.running = true;
+      // Start on a microtask, so the messages of every group sent in this turn share a request.
+      queueMicrotask(() => void this.pump());
+    }
+  }
+
+  /** Resolves once the queue is empty and no request is in flight. */
+  idle(): Promise<void> {
+    return this.running ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+  }
+
+  /** Drops what is queued and aborts the request in flight. */
+  close(): void {
+    this.context.metrics.dropped.closed += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.closing.abort();
+  }
+
+  private async pump(): Promise<void> {
+    const { options, poster, metrics } = this.context;
+    try {
+      while (this.queue.length > 0 && !this.closing.signal.aborted) {
+        const items = this.takeBatch();
+        const body = encodeBatch(options.id, this.id, items);
+        const outcome = await poster.post(this.url, 'messages', body, this.closing.signal);
+        if (outcome === 'ok') {
+          metrics.messagesSent += items.length;
+          metrics.batchesSent++;
+          metrics.bytesSent += body.length;
+          this.failures = 0;
+        } else if (outcome === 'aborted') {
+          metrics.dropped.closed += items.length;
+        } else {
+          metrics.sendErrors[outcome]++;
+          this.failures++;
+          await this.backOff();
+        }
+      }
+    } finally {
+      this.running = false;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** The longest prefix of the queue that fits one body (never empty: `enqueue` refused oversize messages). */
+  private takeBatch(): QueuedMessage[] {
+    const { options } = this.context;
+    let size = batchFramingBound(options.id, this.id);
+    const groups = new Set<string>();
+    let count = 0;
+    for (const item of this.queue) {
+      const added = item.encoded.length + (groups.has(item.groupId) ? 0 : groupFramingBound(item.groupId));
+      if (size + added > options.maxBodyBytes) break;
+      size += added;
+      groups.add(item.groupId);
+      count++;
+    }
+    const items = this.queue.splice(0, count);
+    for (const item of items) this.queuedBytes -= item.encoded.length;
+    return items;
+  }
+
+  /** After a failure, wait (doubling per failure, capped) so a down peer is not hammered; `close` cuts it short. */
+  private backOff(): Promise<void> {
+    const { retryBackoffMs, maxRetryBackoffMs } = this.context.options;
+    const delay = Math.min(retryBackoffMs * 2 ** Math.min(this.failures - 1, 30), maxRetryBackoffMs);
+    const signal = this.closing.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, delay);
+      signal.addEventListener('abort', done);
+    });
+  }
+}

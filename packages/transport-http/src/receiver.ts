@@ -1,0 +1,141 @@
+import type { NodeId, TransportHandler } from '@raftkit/core';
+import { isRaftError } from '@raftkit/core';
+import type { RequestAuthenticator } from './auth.ts';
+import { NONCE_HEX } from './auth.ts';
+import { parseBatch } from './batch.ts';
+import { readBoundedBody } from './body.ts';
+import { decodeCbor } from './codec.ts';
+import type { TransportMetrics } from './metrics.ts';
+import { REJECT_STATUS } from './metrics.ts';
+import type { ResolvedOptions } from './options.ts';
+import { Rejected } from './rejected.ts';
+import type { ReplayGuard } from './replay-guard.ts';
+import { parseChunk } from './snapshot-chunk.ts';
+import type { IncomingSnapshots } from './snapshot-receiver.ts';
+import { MAX_ID_LENGTH } from './validate.ts';
+import type { Route } from './wire.ts';
+import { HEADER_FROM, HEADER_MAC, HEADER_NONCE, HEADER_TIMESTAMP } from './wire.ts';
+
+/**
+ * The receiving side of the peer routes. Every request passes the same gate, cheapest check
+ * first: auth headers and timestamp (401, before a byte of the body is read), size (413), MAC and
+ * replay (401), CBOR and shape (400), addressee (421). Only a request that passes all of them
+ * reaches a handler.
+ */
+export class PeerReceiver {
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly auth: RequestAuthenticator,
+    private readonly replays: ReplayGuard,
+    private readonly handlers: ReadonlyMap<string, TransportHandler>,
+    private readonly snapshots: IncomingSnapshots,
+    private readonly metrics: TransportMetrics,
+  ) {}
+
+  /**
+   * A batch of messages. Messages for a group with no handler here are dropped and counted (the
+   * group may not be created yet, or already be gone), and the rest of the batch is delivered:
+   * refusing the whole request would also lose the other groups' messages.
+   */
+  messages(request: Request): Promise<Response> {
+    return this.respond(async () => {
+      const { from, body } = await this.authenticate(request, 'messages');
+      const batch = parse(() => parseBatch(decodeCbor(body)));
+      this.checkAddress(from, batch.from, batch.to);
+      this.metrics.batchesReceived++;
+      this.metrics.bytesReceived += body.length;
+      for (const { groupId, messages } of batch.groups) {
+        const handler = this.handlers.get(groupId);
+        if (handler === undefined) {
+          this.metrics.droppedUnknownGroup += messages.length;
+          continue;
+        }
+        this.metrics.messagesReceived += messages.length;
+        try {
+          handler.receive(messages);
+        } catch (error) {
+          this.metrics.handlerErrors++;
+          this.options.logger.warn('handler failed on messages', { groupId, from, error: String(error) });
+        }
+      }
+    });
+  }
+
+  /** One chunk of a snapshot transfer; a snapshot for a group not hosted here is refused with 404. */
+  snapshot(request: Request): Promise<Response> {
+    return this.respond(async () => {
+      const { from, body } = await this.authenticate(request, 'snapshot');
+      const chunk = parse(() => parseChunk(decodeCbor(body)));
+      this.checkAddress(from, chunk.from, chunk.to);
+      this.metrics.bytesReceived += body.length;
+      await this.snapshots.accept(chunk);
+    });
+  }
+
+  private async respond(handle: () => Promise<void>): Promise<Response> {
+    try {
+      await handle();
+      return new Response(null, { status: 204 });
+    } catch (error) {
+      if (!(error instanceof Rejected)) throw error;
+      this.metrics.rejected[error.reason]++;
+      this.options.logger.debug('peer request refused', { reason: error.reason, detail: error.message });
+      return Response.json(
+        { error: error.reason, message: error.message },
+        { status: REJECT_STATUS[error.reason] },
+      );
+    }
+  }
+
+  private async authenticate(request: Request, route: Route): Promise<{ from: NodeId; body: Uint8Array }> {
+    const from = request.headers.get(HEADER_FROM);
+    const stamp = request.headers.get(HEADER_TIMESTAMP);
+    const nonce = request.headers.get(HEADER_NONCE);
+    const mac = request.headers.get(HEADER_MAC);
+    if (from === null || stamp === null || nonce === null || mac === null) {
+      throw new Rejected('unauthenticated', 'missing authentication headers');
+    }
+    if (
+      from.length === 0 ||
+      from.length > MAX_ID_LENGTH ||
+      !/^\d{1,15}$/.test(stamp) ||
+      !NONCE_HEX.test(nonce)
+    ) {
+      throw new Rejected('unauthenticated', 'malformed authentication headers');
+    }
+    const timestamp = Number(stamp);
+    const now = this.options.now();
+    if (Math.abs(now - timestamp) > this.options.authWindowMs) {
+      throw new Rejected(
+        'stale',
+        `timestamp ${timestamp} is more than ${this.options.authWindowMs} ms from ${now}`,
+      );
+    }
+    const body = await readBoundedBody(request, this.options.maxBodyBytes);
+    if (!this.auth.verify({ route, from, timestamp, nonce, body }, mac)) {
+      throw new Rejected('unauthenticated', 'MAC does not verify');
+    }
+    // Only a verified MAC is remembered, so forged requests cannot fill the replay memory.
+    const admitted = this.replays.admit(mac, timestamp, now);
+    if (admitted === 'replay') throw new Rejected('replay', 'request already seen');
+    if (admitted === 'full') throw new Rejected('busy', 'replay memory full');
+    return { from: from as NodeId, body };
+  }
+
+  private checkAddress(authenticated: NodeId, from: NodeId, to: NodeId): void {
+    if (from !== authenticated)
+      throw new Rejected('malformed', `body from ${from} in a request from ${authenticated}`);
+    if (to !== this.options.id)
+      throw new Rejected('misdirected', `addressed to ${to}, this is ${this.options.id}`);
+  }
+}
+
+/** Runs a decoder/validator, turning its failures into a 400. */
+function parse<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    const detail = isRaftError(error, 'InvalidMessage') ? error.message : `not valid CBOR: ${String(error)}`;
+    throw new Rejected('malformed', detail, { cause: error });
+  }
+}

@@ -1,0 +1,80 @@
+import type { NodeId, SnapshotMeta, Term } from '@raftkit/core';
+import { RaftError } from '@raftkit/core';
+import { encodeCbor } from './codec.ts';
+import { bytes, identifier, natural, record, validateSnapshotMeta } from './validate.ts';
+import { WIRE_VERSION } from './wire.ts';
+
+/**
+ * A snapshot travels as a sequence of chunk requests, each an ordinary authenticated request
+ * under the body limit, so a snapshot of any size streams with bounded memory on both sides:
+ *
+ *     { "v": 1, "from": NodeId, "to": NodeId, "group": string, "transfer": string,
+ *       "offset": uint, "data": bytes,
+ *       "offer": { "term": uint, "meta": SnapshotMeta } | null,   // on the first chunk only
+ *       "end": { "size": uint, "sha256": bytes(32) } | null }     // on the last chunk only
+ *
+ * `transfer` is a random id naming one attempt; `offset` is where `data` starts in the snapshot.
+ * The first chunk may also be the last; an empty snapshot is one chunk with empty data.
+ */
+export interface SnapshotChunk {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly groupId: string;
+  readonly transfer: string;
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly offer: { readonly term: Term; readonly meta: SnapshotMeta } | null;
+  readonly end: { readonly size: number; readonly sha256: Uint8Array } | null;
+}
+
+export function encodeChunk(chunk: SnapshotChunk): Uint8Array<ArrayBuffer> {
+  return encodeCbor({
+    v: WIRE_VERSION,
+    from: chunk.from,
+    to: chunk.to,
+    group: chunk.groupId,
+    transfer: chunk.transfer,
+    offset: chunk.offset,
+    data: chunk.data,
+    offer: chunk.offer,
+    end: chunk.end,
+  });
+}
+
+const SHA256_BYTES = 32;
+
+/** Validates a decoded chunk; throws `RaftError` `InvalidMessage` naming the first bad field. */
+export function parseChunk(value: unknown): SnapshotChunk {
+  const c = record(value, 'chunk');
+  if (c.v !== WIRE_VERSION) throw new RaftError('InvalidMessage', `chunk.v must be ${WIRE_VERSION}`);
+  const offset = natural(c.offset, 'chunk.offset');
+  let offer: SnapshotChunk['offer'] = null;
+  if (c.offer !== null) {
+    const o = record(c.offer, 'chunk.offer');
+    offer = {
+      term: natural(o.term, 'chunk.offer.term') as Term,
+      meta: validateSnapshotMeta(o.meta, 'chunk.offer.meta'),
+    };
+  }
+  if ((offer === null) !== (offset !== 0)) {
+    throw new RaftError('InvalidMessage', 'chunk.offer must be present exactly on the chunk at offset 0');
+  }
+  let end: SnapshotChunk['end'] = null;
+  if (c.end !== null) {
+    const e = record(c.end, 'chunk.end');
+    const sha256 = bytes(e.sha256, 'chunk.end.sha256');
+    if (sha256.length !== SHA256_BYTES)
+      throw new RaftError('InvalidMessage', 'chunk.end.sha256 must be 32 bytes');
+    end = { size: natural(e.size, 'chunk.end.size'), sha256 };
+  }
+  return {
+    from: identifier(c.from, 'chunk.from') as NodeId,
+    to: identifier(c.to, 'chunk.to') as NodeId,
+    groupId: identifier(c.group, 'chunk.group'),
+    transfer: identifier(c.transfer, 'chunk.transfer'),
+    offset,
+    data: bytes(c.data, 'chunk.data'),
+    offer,
+    end,
+  };
+}

@@ -1,0 +1,217 @@
+import type {
+  Entry,
+  EntryType,
+  Index,
+  Membership,
+  Message,
+  MessageType,
+  NodeId,
+  Snapshot,
+  SnapshotMeta,
+  Term,
+} from '@raftkit/core';
+import { RaftError } from '@raftkit/core';
+
+/**
+ * The transport is the boundary between the network and the core: whatever a peer sent is
+ * checked field by field here and rebuilt as a fresh plain object with exactly the fields the
+ * core's types name, so nothing unexpected (extra fields, odd prototypes, decoder tags) reaches
+ * the core. Payload bytes are passed on as views, never copied.
+ */
+
+/** Longer ids are refused: they only ever come from a bug or an attacker. */
+export const MAX_ID_LENGTH = 256;
+
+type Fields = Record<string, unknown>;
+
+function invalid(path: string, expectation: string): never {
+  throw new RaftError('InvalidMessage', `${path} must be ${expectation}`);
+}
+
+export function record(value: unknown, path: string): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    invalid(path, 'a map');
+  }
+  return value as Fields;
+}
+
+export function array(value: unknown, path: string): readonly unknown[] {
+  return Array.isArray(value) ? value : invalid(path, 'an array');
+}
+
+/** Terms, indexes and counters: safe integers from 0 up (a decoded -0 becomes 0). */
+export function natural(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    invalid(path, 'a non-negative safe integer');
+  }
+  return value + 0;
+}
+
+export function boolean(value: unknown, path: string): boolean {
+  return typeof value === 'boolean' ? value : invalid(path, 'a boolean');
+}
+
+export function bytes(value: unknown, path: string): Uint8Array {
+  return value instanceof Uint8Array ? value : invalid(path, 'a byte string');
+}
+
+/** Node ids and group ids: non-empty strings of bounded length. */
+export function identifier(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    invalid(path, `a string of 1 to ${MAX_ID_LENGTH} characters`);
+  }
+  return value;
+}
+
+const nodeIdAt = (m: Fields, key: string, path: string): NodeId =>
+  identifier(m[key], `${path}.${key}`) as NodeId;
+const termAt = (m: Fields, key: string, path: string): Term => natural(m[key], `${path}.${key}`) as Term;
+const indexAt = (m: Fields, key: string, path: string): Index => natural(m[key], `${path}.${key}`) as Index;
+const boolAt = (m: Fields, key: string, path: string): boolean => boolean(m[key], `${path}.${key}`);
+
+const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(['normal', 'config']);
+
+function validateEntry(value: unknown, path: string): Entry {
+  const e = record(value, path);
+  if (typeof e.type !== 'string' || !ENTRY_TYPES.has(e.type)) invalid(`${path}.type`, "'normal' or 'config'");
+  return {
+    index: indexAt(e, 'index', path),
+    term: termAt(e, 'term', path),
+    type: e.type as EntryType,
+    data: bytes(e.data, `${path}.data`),
+  };
+}
+
+function nodeIds(value: unknown, path: string): NodeId[] {
+  return array(value, path).map((id, i) => identifier(id, `${path}[${i}]`) as NodeId);
+}
+
+function validateMembership(value: unknown, path: string): Membership {
+  const m = record(value, path);
+  return {
+    voters: nodeIds(m.voters, `${path}.voters`),
+    votersOutgoing: nodeIds(m.votersOutgoing, `${path}.votersOutgoing`),
+    learners: nodeIds(m.learners, `${path}.learners`),
+  };
+}
+
+export function validateSnapshotMeta(value: unknown, path: string): SnapshotMeta {
+  const m = record(value, path);
+  return {
+    index: indexAt(m, 'index', path),
+    term: termAt(m, 'term', path),
+    membership: validateMembership(m.membership, `${path}.membership`),
+  };
+}
+
+function validateSnapshot(value: unknown, path: string): Snapshot {
+  const s = record(value, path);
+  return { meta: validateSnapshotMeta(s.meta, `${path}.meta`), data: bytes(s.data, `${path}.data`) };
+}
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: Term;
+}
+
+/** One validator per message type: reads the fields beyond the envelope and builds the message. */
+const bodies: { readonly [T in MessageType]: (m: Fields, e: Envelope, path: string) => Message } = {
+  RequestVote(m, e, path) {
+    const lastLogTerm = termAt(m, 'lastLogTerm', path);
+    if (lastLogTerm > e.term) invalid(`${path}.lastLogTerm`, 'at most the message term');
+    return {
+      type: 'RequestVote',
+      ...e,
+      preVote: boolAt(m, 'preVote', path),
+      lastLogIndex: indexAt(m, 'lastLogIndex', path),
+      lastLogTerm,
+      transfer: boolAt(m, 'transfer', path),
+    };
+  },
+  RequestVoteResponse: (m, e, path) => ({
+    type: 'RequestVoteResponse',
+    ...e,
+    preVote: boolAt(m, 'preVote', path),
+    granted: boolAt(m, 'granted', path),
+  }),
+  AppendEntries(m, e, path) {
+    const prevLogIndex = indexAt(m, 'prevLogIndex', path);
+    const prevLogTerm = termAt(m, 'prevLogTerm', path);
+    if (prevLogTerm > e.term) invalid(`${path}.prevLogTerm`, 'at most the message term');
+    // A leader's entries follow prevLogIndex without gaps, with terms that never go down and
+    // never pass its own term (Raft §5.3): anything else is corrupt, whoever sent it.
+    let previousTerm: number = prevLogTerm;
+    const entries = array(m.entries, `${path}.entries`).map((value, i) => {
+      const entry = validateEntry(value, `${path}.entries[${i}]`);
+      if (entry.index !== prevLogIndex + 1 + i)
+        invalid(`${path}.entries[${i}].index`, String(prevLogIndex + 1 + i));
+      if (entry.term < previousTerm || entry.term > e.term) {
+        invalid(`${path}.entries[${i}].term`, `between ${previousTerm} and the message term`);
+      }
+      previousTerm = entry.term;
+      return entry;
+    });
+    return {
+      type: 'AppendEntries',
+      ...e,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: indexAt(m, 'leaderCommit', path),
+    };
+  },
+  AppendEntriesResponse: (m, e, path) => ({
+    type: 'AppendEntriesResponse',
+    ...e,
+    success: boolAt(m, 'success', path),
+    index: indexAt(m, 'index', path),
+    conflictIndex: indexAt(m, 'conflictIndex', path),
+    conflictTerm: termAt(m, 'conflictTerm', path),
+  }),
+  Heartbeat: (m, e, path) => ({
+    type: 'Heartbeat',
+    ...e,
+    commitIndex: indexAt(m, 'commitIndex', path),
+    readRound: natural(m.readRound, `${path}.readRound`),
+  }),
+  HeartbeatResponse: (m, e, path) => ({
+    type: 'HeartbeatResponse',
+    ...e,
+    readRound: natural(m.readRound, `${path}.readRound`),
+  }),
+  InstallSnapshot: (m, e, path) => ({
+    type: 'InstallSnapshot',
+    ...e,
+    snapshot: validateSnapshot(m.snapshot, `${path}.snapshot`),
+  }),
+  TimeoutNow: (_m, e) => ({ type: 'TimeoutNow', ...e }),
+  ReadIndexRequest: (m, e, path) => ({
+    type: 'ReadIndexRequest',
+    ...e,
+    requestId: natural(m.requestId, `${path}.requestId`),
+  }),
+  ReadIndexResponse: (m, e, path) => ({
+    type: 'ReadIndexResponse',
+    ...e,
+    requestId: natural(m.requestId, `${path}.requestId`),
+    readIndex: indexAt(m, 'readIndex', path),
+    ok: boolAt(m, 'ok', path),
+  }),
+};
+
+export function validateEnvelope(m: Fields, path: string): Envelope {
+  return { from: nodeIdAt(m, 'from', path), to: nodeIdAt(m, 'to', path), term: termAt(m, 'term', path) };
+}
+
+/**
+ * Checks a decoded value against the core's message types and returns it rebuilt as exactly that
+ * shape. Throws `RaftError` with code `InvalidMessage`, naming the offending field, otherwise.
+ */
+export function validateMessage(value: unknown, path = 'message'): Message {
+  const m = record(value, path);
+  const type = m.type;
+  if (typeof type !== 'string' || !Object.hasOwn(bodies, type))
+    invalid(`${path}.type`, 'a known message type');
+  return bodies[type as MessageType](m, validateEnvelope(m, path), path);
+}

@@ -1,0 +1,21 @@
+/**
+ * Wire constants shared by sender and receiver. The version is in the path, so a future format
+ * gets new routes and both can be served side by side during a rolling upgrade; the body repeats
+ * it so a stray body is recognized.
+ */
+export const WIRE_VERSION = 1;
+export const MESSAGES_PATH = '/raft/v1/messages';
+export const SNAPSHOT_PATH = '/raft/v1/snapshot';
+
+export const CONTENT_TYPE = 'application/cbor';
+/** The sending node's id. */
+export const HEADER_FROM = 'x-raftkit-from';
+/** Milliseconds since the Unix epoch when the request was signed, in decimal. */
+export const HEADER_TIMESTAMP = 'x-raftkit-timestamp';
+/** Random per request, 16 to 64 lowercase hex digits, covered by the MAC. */
+export const HEADER_NONCE = 'x-raftkit-nonce';
+/** HMAC-SHA256 of the request (see auth.ts), in lowercase hex. */
+export const HEADER_MAC = 'x-raftkit-mac';
+
+/** What a MAC covers besides the body, so a MAC made for one route is useless on the other. */
+export type Route = 'messages' | 'snapshot';
