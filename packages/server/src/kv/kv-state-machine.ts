@@ -1,0 +1,87 @@
+import type { Entry } from '@raftkit/core';
+import { decodeCommand } from './command.ts';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-format.ts';
+import { SortedKeys } from './sorted-keys.ts';
+
+/**
+ * What applying a command returns; it resolves the proposer's promise, possibly on another node
+ * (forwarded proposals carry it back), so it is plain data.
+ * `cas` reports whether it swapped and, when not, the value it found (null: absent).
+ */
+export type KvApplyResult =
+  | null
+  | { readonly swapped: true }
+  | { readonly swapped: false; readonly current: Uint8Array | null };
+
+/**
+ * The replicated key-value map. Deterministic: the result of a command depends only on the
+ * commands before it, so every replica that applies the same log holds the same map.
+ */
+export class KvStateMachine {
+  readonly #values = new Map<string, Uint8Array>();
+  readonly #keys = new SortedKeys();
+
+  apply(entry: Entry): KvApplyResult {
+    // A new leader's no-op (Raft §8) carries no command.
+    if (entry.data.length === 0) return null;
+    const command = decodeCommand(entry.data);
+    switch (command.op) {
+      case 'put':
+        this.#put(command.key, command.value);
+        return null;
+      case 'delete':
+        this.#delete(command.key);
+        return null;
+      case 'cas': {
+        const current = this.#values.get(command.key) ?? null;
+        if (!sameValue(current, command.expected)) return { swapped: false, current };
+        if (command.value === null) this.#delete(command.key);
+        else this.#put(command.key, command.value);
+        return { swapped: true };
+      }
+    }
+  }
+
+  get(key: string): Uint8Array | undefined {
+    return this.#values.get(key);
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Up to `limit` keys starting with `prefix`, strictly after `after`, in order. */
+  list(prefix: string, after: string | null, limit: number): string[] {
+    return this.#keys.range(prefix, after, limit);
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.#keys.all(), this.#values);
+  }
+
+  /** Replaces the whole map. Validates everything before changing anything. */
+  restore(data: Uint8Array): void {
+    const pairs = decodeSnapshot(data);
+    this.#values.clear();
+    for (const [key, value] of pairs) this.#values.set(key, value);
+    this.#keys.reset(pairs.map(([key]) => key));
+  }
+
+  #put(key: string, value: Uint8Array): void {
+    // The command's bytes are a view into the log entry; copy so the map does not pin the
+    // whole entry batch the view came from.
+    if (!this.#values.has(key)) this.#keys.add(key);
+    this.#values.set(key, value.slice());
+  }
+
+  #delete(key: string): void {
+    if (this.#values.delete(key)) this.#keys.delete(key);
+  }
+}
+
+function sameValue(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
