@@ -156,3 +156,81 @@ export interface Storage {
   /** Releases files, handles and the directory lock. Idempotent. */
   close(): Promise<void>;
 }
+
+/** What the contract's input checks need to know of a store's current state. */
+export interface StoredLogView {
+  /** The snapshot's index, or 0. */
+  readonly snapshotIndex: number;
+  /** The last entry's index, or `snapshotIndex` when the log is empty. */
+  readonly lastIndex: number;
+  /** The stored hard state's commit index. */
+  readonly commitIndex: number;
+  /** Term at `i` for `snapshotIndex <= i <= lastIndex`. */
+  termAt(i: number): number;
+}
+
+const invalidArgument = (message: string) => new StorageError('InvalidArgument', message);
+
+/**
+ * The `save()` preconditions every backend enforces, shared so they cannot drift apart. Throws
+ * `InvalidArgument`; returns the entries to store (those at or below the snapshot dropped).
+ */
+export function admitWrite(log: StoredLogView, write: StorageWrite): readonly Entry[] {
+  const given = write.entries ?? [];
+  const entries =
+    given.length > 0 && given[0]!.index <= log.snapshotIndex
+      ? given.filter((e) => e.index > log.snapshotIndex)
+      : given;
+  const first = entries[0]?.index;
+  if (first !== undefined) {
+    if (!Number.isSafeInteger(first)) throw invalidArgument(`entry index ${first} is not an integer`);
+    if (first > log.lastIndex + 1) {
+      throw invalidArgument(`entry ${first} would leave a gap after the last index ${log.lastIndex}`);
+    }
+    if (first <= log.lastIndex && first <= log.commitIndex) {
+      throw invalidArgument(
+        `entry ${first} would replace a committed entry (commit index ${log.commitIndex})`,
+      );
+    }
+    let previous = log.termAt(first - 1);
+    for (const [k, entry] of entries.entries()) {
+      if (entry.index !== first + k)
+        throw invalidArgument(`entries are not contiguous at index ${entry.index}`);
+      if (!Number.isSafeInteger(entry.term) || entry.term < previous) {
+        throw invalidArgument(
+          `entry ${entry.index} has term ${entry.term}, below the term ${previous} before it`,
+        );
+      }
+      previous = entry.term;
+    }
+  }
+  const lastAfter = entries.at(-1)?.index ?? log.lastIndex;
+  const commit = write.hardState?.commitIndex ?? log.commitIndex;
+  if (write.hardState !== undefined && !Number.isSafeInteger(write.hardState.term)) {
+    throw invalidArgument(`hard state term ${write.hardState.term} is not an integer`);
+  }
+  if (commit > lastAfter)
+    throw invalidArgument(`commit index ${commit} would be past the last index ${lastAfter}`);
+  return entries;
+}
+
+/**
+ * The `saveSnapshot()` preconditions (throws `InvalidArgument`). Returns whether the log after
+ * the snapshot is kept: it holds an entry at `meta.index` with `meta.term`.
+ */
+export function admitSnapshot(log: StoredLogView, meta: SnapshotMeta): boolean {
+  if (!Number.isSafeInteger(meta.index) || !Number.isSafeInteger(meta.term) || meta.index < 0) {
+    throw invalidArgument('snapshot index and term must be non-negative integers');
+  }
+  if (meta.index < log.snapshotIndex) {
+    throw invalidArgument(`snapshot at ${meta.index} is older than the current one at ${log.snapshotIndex}`);
+  }
+  const inLog = meta.index <= log.lastIndex;
+  const agrees = inLog && log.termAt(meta.index) === meta.term;
+  if (inLog && !agrees && meta.index <= log.commitIndex) {
+    throw invalidArgument(
+      `snapshot at ${meta.index} term ${meta.term} disagrees with the committed entry there`,
+    );
+  }
+  return agrees;
+}
