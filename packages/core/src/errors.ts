@@ -13,6 +13,8 @@ export type RaftErrorCode =
   | 'ConfigChangeInProgress'
   /** A membership change that would break an invariant (e.g. remove the last voter). */
   | 'InvalidConfigChange'
+  /** A leadership transfer to a node that is not a voter. */
+  | 'InvalidTransferTarget'
   /** A message from outside failed validation and was ignored. */
   | 'InvalidMessage'
   /** Too many uncommitted bytes; back off and retry. */

@@ -1,8 +1,9 @@
+export { decodeConfigChange, encodeConfigChange } from './confchange.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './messages.ts';
-export type { Mutations } from './raft.ts';
+export type { Mutations, ReadMode } from './raft.ts';
 export { bootstrapState, joiningState, RawNode, type RawNodeOptions } from './rawnode.ts';
 export * from './ready.ts';
 export * from './storage.ts';

@@ -1,4 +1,5 @@
-import type { Entry, Index, Snapshot, Term } from './types.ts';
+import { applyConfigChange, decodeConfigChange } from './confchange.ts';
+import type { Entry, Index, Membership, Snapshot, Term } from './types.ts';
 
 /**
  * The node's log as the core sees it: the latest snapshot, followed by every entry after it, held
@@ -21,10 +22,17 @@ export class RaftLog {
   stableIndex: Index;
   /** A snapshot from the leader that the application must persist and restore. */
   pendingSnapshot: Snapshot | null = null;
+  /**
+   * Every config entry after the snapshot with the membership it puts in force, ascending. A
+   * configuration is in force as soon as it is in the log (thesis §4.1), so a truncated config
+   * entry takes its membership with it.
+   */
+  private configs: { index: Index; membership: Membership }[] = [];
 
   constructor(snapshot: Snapshot, entries: readonly Entry[], commitIndex: Index, appliedIndex: Index) {
     this.snapshot = snapshot;
     this.entries = [...entries];
+    this.trackConfigs(entries);
     this.stableIndex = this.lastIndex();
     this.commitIndex = commitIndex;
     this.appliedIndex = appliedIndex;
@@ -88,9 +96,35 @@ export class RaftLog {
     return out;
   }
 
+  /** The membership in force: the latest in the log, else the snapshot's. */
+  membership(): Membership {
+    return this.configs.at(-1)?.membership ?? this.snapshot.meta.membership;
+  }
+
+  /** The membership in force at index `i` (for describing a snapshot taken there). */
+  membershipAt(i: Index): Membership {
+    let found = this.snapshot.meta.membership;
+    for (const config of this.configs) if (config.index <= i) found = config.membership;
+    return found;
+  }
+
+  /** Index of the latest config entry in the log, or the snapshot index when there is none. */
+  latestConfigIndex(): Index {
+    return this.configs.at(-1)?.index ?? this.snapshotIndex;
+  }
+
+  private trackConfigs(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.type !== 'config') continue;
+      const membership = applyConfigChange(this.membership(), decodeConfigChange(entry.data));
+      this.configs.push({ index: entry.index, membership });
+    }
+  }
+
   /** Appends entries the leader created (they never conflict with ours). */
   appendOwn(entries: readonly Entry[]): void {
     for (const entry of entries) this.entries.push(entry);
+    this.trackConfigs(entries);
   }
 
   /**
@@ -111,13 +145,16 @@ export class RaftLog {
         }
         this.truncateFrom(entry.index);
       }
-      for (let j = i; j < entries.length; j++) this.entries.push(entries[j] as Entry);
+      const fresh = entries.slice(i);
+      for (const e of fresh) this.entries.push(e);
+      this.trackConfigs(fresh);
       return;
     }
   }
 
   private truncateFrom(i: Index): void {
     this.entries.length = i - this.snapshotIndex - 1;
+    this.configs = this.configs.filter((c) => c.index < i);
     if (this.stableIndex >= i) this.stableIndex = (i - 1) as Index;
   }
 
@@ -172,6 +209,7 @@ export class RaftLog {
   restore(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     this.entries = [];
+    this.configs = [];
     this.commitIndex = snapshot.meta.index;
     this.stableIndex = snapshot.meta.index;
     this.pendingSnapshot = snapshot;
@@ -189,6 +227,7 @@ export class RaftLog {
     const drop = snapshot.meta.index - this.snapshotIndex;
     if (drop <= 0) return;
     this.entries = this.entries.slice(drop);
+    this.configs = this.configs.filter((c) => c.index > snapshot.meta.index);
     this.snapshot = snapshot;
   }
 

@@ -85,6 +85,8 @@ export interface TimeoutNow extends Envelope {
 export interface ReadIndexRequest extends Envelope {
   readonly type: 'ReadIndexRequest';
   readonly requestId: number;
+  /** The client accepts a lease read (thesis §6.4.1): the leader may skip the heartbeat round. */
+  readonly lease: boolean;
 }
 
 export interface ReadIndexResponse extends Envelope {

@@ -23,6 +23,8 @@ export class Progress {
   pendingSnapshot: Index = 0 as Index;
   /** In `snapshot`: CheckQuorum rounds the snapshot has gone unacknowledged. */
   snapshotRounds = 0;
+  /** The latest heartbeat round the follower answered (see read-index.ts). */
+  ackedRound = 0;
   /** Heard from since the leader's last CheckQuorum round (thesis §6.2). */
   recentActive = false;
   isLearner: boolean;

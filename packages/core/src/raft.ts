@@ -1,3 +1,4 @@
+import { applyConfigChange, encodeConfigChange, isJoint, leaveJoint } from './confchange.ts';
 import type { ResolvedConfig } from './config.ts';
 import { RaftError } from './errors.ts';
 import { RaftLog } from './log.ts';
@@ -8,15 +9,18 @@ import type {
   HeartbeatResponse,
   InstallSnapshot,
   Message,
+  ReadIndexResponse,
   RequestVote,
   RequestVoteResponse,
 } from './messages.ts';
 import type { Progress } from './progress.ts';
+import { quorumMatchedIndex } from './quorum.ts';
 import { seededRandom } from './random.ts';
-import type { Role } from './ready.ts';
+import { type PendingRead, ReadIndexTracker } from './read-index.ts';
+import type { ReadState, Role } from './ready.ts';
 import type { PersistedState } from './storage.ts';
 import { ProgressTracker } from './tracker.ts';
-import type { Entry, Index, NodeId, Snapshot, Term } from './types.ts';
+import type { ConfigChange, Entry, Index, NodeId, Snapshot, Term } from './types.ts';
 
 /**
  * Deliberately broken rules, switched on only by tests that prove the simulator catches them.
@@ -34,6 +38,15 @@ export interface Mutations {
 }
 
 type CampaignKind = 'preElection' | 'election' | 'transfer';
+
+export type ReadMode = 'quorum' | 'lease';
+
+/** A read that arrived before the leader committed an entry of its term (thesis §6.4 step 1). */
+interface DeferredRead {
+  readonly requestId: number;
+  readonly from: NodeId;
+  readonly lease: boolean;
+}
 
 /**
  * The Raft state machine of one node. Reads like the paper: `step` settles the term (§5.1), answers
@@ -53,6 +66,10 @@ export class Raft {
   messages: Message[] = [];
   /** Messages that may leave only once the state they acknowledge is durable. */
   messagesAfterPersist: Message[] = [];
+  /** Reads this node's clients may now serve, once applied up to their index. */
+  readStates: ReadState[] = [];
+  /** Leader: the node leadership is being handed to (thesis §3.10), if any. */
+  leadTransferee: NodeId | null = null;
 
   /** Ticks since the last election timeout reset (followers, candidates) or CheckQuorum round (leaders). */
   private electionElapsed = 0;
@@ -62,6 +79,13 @@ export class Raft {
   private pendingBroadcast = false;
   /** Leader: payload bytes appended but not yet committed, bounded by `maxUncommittedBytes`. */
   private uncommittedBytes = 0;
+  /** Leader: ticks since the transfer started; it is abandoned after an election timeout. */
+  private transferElapsed = 0;
+  /** Leader: heartbeat rounds, pending reads and the lease they time. */
+  private reads = new ReadIndexTracker();
+  private deferredReads: DeferredRead[] = [];
+  /** Ticks since this node started: the leader's clock for lease reads. */
+  private now = 0;
   private readonly random: () => number;
 
   constructor(
@@ -78,7 +102,7 @@ export class Raft {
     this.votedFor = state.hardState.votedFor;
     const commitIndex = Math.max(state.hardState.commitIndex, snapshot.meta.index) as Index;
     this.log = new RaftLog(snapshot, state.entries, commitIndex, snapshot.meta.index);
-    this.tracker = new ProgressTracker(snapshot.meta.membership, config.maxInflightMessages);
+    this.tracker = new ProgressTracker(this.log.membership(), config.maxInflightMessages);
     this.becomeFollower(this.term, null);
   }
 
@@ -134,6 +158,7 @@ export class Raft {
   }
 
   tick(): void {
+    this.now++;
     if (this.role === 'leader') this.tickHeartbeat();
     else this.tickElection();
   }
@@ -148,6 +173,11 @@ export class Raft {
   propose(data: Uint8Array): Index {
     if (this.role !== 'leader') {
       throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
+    }
+    if (this.leadTransferee !== null) {
+      throw new RaftError('TransferInProgress', `leadership is moving to ${this.leadTransferee}`, {
+        leaderHint: this.id,
+      });
     }
     if (
       this.uncommittedBytes > 0 &&
@@ -167,6 +197,151 @@ export class Raft {
     return entry.index;
   }
 
+  /**
+   * Thesis §4: proposes a membership change. Refused while another is pending, before the leader
+   * has committed an entry of its own term (the single-server change rule, thesis §4.1 and the
+   * 2015 raft-dev correction), and for a learner that has not caught up yet.
+   */
+  proposeConfigChange(change: ConfigChange): Index {
+    if (this.role !== 'leader') {
+      throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
+    }
+    if (this.leadTransferee !== null) {
+      throw new RaftError('TransferInProgress', `leadership is moving to ${this.leadTransferee}`, {
+        leaderHint: this.id,
+      });
+    }
+    const membership = this.log.membership();
+    if (this.log.latestConfigIndex() > this.log.commitIndex || isJoint(membership)) {
+      throw new RaftError('ConfigChangeInProgress', 'another membership change is not committed yet');
+    }
+    if (!this.committedInCurrentTerm()) {
+      throw new RaftError(
+        'ConfigChangeInProgress',
+        'the new leader has not committed an entry of its term yet',
+      );
+    }
+    for (const c of change.changes) {
+      const progress = this.tracker.progress.get(c.id);
+      if (c.kind === 'addVoter' && membership.learners.includes(c.id) && progress?.state !== 'replicate') {
+        throw new RaftError('InvalidConfigChange', `learner ${c.id} has not caught up with the log yet`);
+      }
+    }
+    applyConfigChange(membership, change); // validates; throws InvalidConfigChange
+    return this.appendConfig(change);
+  }
+
+  private appendConfig(change: ConfigChange): Index {
+    const entry: Entry = {
+      index: (this.log.lastIndex() + 1) as Index,
+      term: this.term,
+      type: 'config',
+      data: encodeConfigChange(change),
+    };
+    this.appendAsLeader([entry]);
+    return entry.index;
+  }
+
+  /** Thesis §3.10: hand leadership to `to` once its log is up to date. */
+  transferLeadership(to: NodeId): void {
+    if (this.role !== 'leader') {
+      throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
+    }
+    if (to === this.id || !this.tracker.isVoter(to)) {
+      throw new RaftError('InvalidTransferTarget', `${to} is not another voter of this cluster`);
+    }
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    this.transferElapsed = 0;
+    const progress = this.tracker.progress.get(to) as Progress;
+    if (progress.matchIndex === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.replicateTo(to, true);
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.reads.invalidateLease();
+    this.send({ type: 'TimeoutNow', from: this.id, to, term: this.term });
+  }
+
+  /**
+   * Thesis §6.4: a linearizable read. On the leader it records the commit index and confirms
+   * leadership with a heartbeat round (or the lease); on a follower it asks the leader. The answer
+   * is a `ReadState`; a read that cannot be served (leadership lost) is dropped and the caller
+   * retries after its own timeout.
+   */
+  readIndex(requestId: number, mode: ReadMode): void {
+    if (this.role === 'leader') {
+      this.handleRead({ requestId, from: this.id, lease: mode === 'lease' });
+    } else if (this.leader !== null) {
+      this.send({
+        type: 'ReadIndexRequest',
+        from: this.id,
+        to: this.leader,
+        term: this.term,
+        requestId,
+        lease: mode === 'lease',
+      });
+    }
+  }
+
+  private handleRead(read: DeferredRead): void {
+    if (this.mutations.skipReadIndexRound === true) {
+      this.releaseReads([{ requestId: read.requestId, from: read.from, index: this.log.commitIndex }]);
+      return;
+    }
+    if (!this.committedInCurrentTerm()) {
+      // Until an entry of this term commits, the leader may not know the latest commit index.
+      this.deferredReads.push(read);
+      return;
+    }
+    const pending: PendingRead = { requestId: read.requestId, from: read.from, index: this.log.commitIndex };
+    if ((read.lease && this.leaseHolds()) || this.isSoleVoter()) this.releaseReads([pending]);
+    else this.reads.add(pending);
+  }
+
+  private isSoleVoter(): boolean {
+    const { voters, votersOutgoing } = this.tracker.membership;
+    return votersOutgoing.length === 0 && voters.length === 1 && voters[0] === this.id;
+  }
+
+  private leaseHolds(): boolean {
+    if (!this.config.checkQuorum || this.leadTransferee !== null) return false;
+    // The lease ends one tick before followers would vote again: clocks may drift by that much.
+    return this.reads.leaseHolds(this.confirmedRound(), this.now, this.config.electionTicks - 1);
+  }
+
+  /** The latest heartbeat round a quorum has answered. */
+  private confirmedRound(): number {
+    return quorumMatchedIndex(this.tracker.membership, (id) =>
+      id === this.id
+        ? (this.reads.currentRound as Index)
+        : ((this.tracker.progress.get(id)?.ackedRound ?? 0) as Index),
+    );
+  }
+
+  private releaseReads(reads: readonly PendingRead[]): void {
+    for (const read of reads) {
+      if (read.from === this.id) {
+        this.readStates.push({ requestId: read.requestId, index: read.index });
+      } else {
+        const response: ReadIndexResponse = {
+          type: 'ReadIndexResponse',
+          from: this.id,
+          to: read.from,
+          term: this.term,
+          requestId: read.requestId,
+          readIndex: read.index,
+          ok: true,
+        };
+        this.send(response);
+      }
+    }
+  }
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.commitIndex) === this.term;
+  }
+
   /** The application persisted the log up to (`index`, `term`). */
   persisted(index: Index, term: Term): void {
     this.log.stableTo(index, term);
@@ -174,18 +349,27 @@ export class Raft {
     // Thesis §10.2.1: the leader counts itself toward a commit quorum only once its own entries
     // are durable, even though it replicated them before.
     const self = this.tracker.progress.get(this.id);
-    if (self?.acknowledge(this.log.stableIndex) && this.maybeCommit()) this.pendingBroadcast = true;
+    if (self?.acknowledge(this.log.stableIndex) && this.maybeCommit()) {
+      this.pendingBroadcast = true;
+      this.afterCommit();
+    }
   }
 
-  /** Sends the entries gathered since the last Ready, one AppendEntries per follower. */
+  /**
+   * Sends the entries gathered since the last Ready, one AppendEntries per follower, and starts
+   * a heartbeat round for the reads that arrived meanwhile: batching happens here.
+   */
   flushBroadcast(): void {
-    if (!this.pendingBroadcast) return;
-    this.pendingBroadcast = false;
-    if (this.role === 'leader') this.broadcastAppend();
+    if (this.role !== 'leader') return;
+    if (this.pendingBroadcast) {
+      this.pendingBroadcast = false;
+      this.broadcastAppend();
+    }
+    if (this.reads.hasUnsent()) this.broadcastHeartbeat();
   }
 
   hasPendingBroadcast(): boolean {
-    return this.pendingBroadcast;
+    return this.role === 'leader' && (this.pendingBroadcast || this.reads.hasUnsent());
   }
 
   /** The application stored a snapshot of its applied state: drop the log up to there. */
@@ -221,6 +405,10 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.pendingBroadcast = false;
     this.uncommittedBytes = 0;
+    this.leadTransferee = null;
+    this.transferElapsed = 0;
+    this.reads = new ReadIndexTracker();
+    this.deferredReads = [];
     this.tracker.votes.clear();
     this.tracker.progress.clear();
     // Raft §5.2: randomized timeouts in [T, 2T) make split votes rare.
@@ -387,6 +575,15 @@ export class Raft {
         this.heardFromLeader(m.from);
         this.handleInstallSnapshot(m);
         return;
+      case 'TimeoutNow':
+        // Thesis §3.10: the leader chose us; campaign at once, skipping Pre-Vote, and tell voters
+        // to disregard their leader lease for this one election.
+        this.config.logger.info('campaigning on TimeoutNow', { id: this.id, from: m.from });
+        this.startCampaign('transfer');
+        return;
+      case 'ReadIndexResponse':
+        if (m.ok) this.readStates.push({ requestId: m.requestId, index: m.readIndex });
+        return;
       default:
         return;
     }
@@ -454,6 +651,7 @@ export class Raft {
       return;
     }
     this.log.appendFromLeader(m.entries);
+    this.syncMembership();
     const lastNewIndex = (m.prevLogIndex + m.entries.length) as Index;
     this.log.commitTo(Math.min(m.leaderCommit, lastNewIndex) as Index);
     reply(true, lastNewIndex);
@@ -488,7 +686,7 @@ export class Raft {
         term: meta.term,
       });
       this.log.restore(m.snapshot);
-      this.tracker.membership = meta.membership;
+      this.syncMembership();
     }
     this.send({
       type: 'AppendEntriesResponse',
@@ -522,6 +720,10 @@ export class Raft {
       }
       this.retrySnapshots();
     }
+    if (this.leadTransferee !== null && ++this.transferElapsed >= this.config.electionTicks) {
+      this.config.logger.warn('leadership transfer timed out', { to: this.leadTransferee });
+      this.leadTransferee = null;
+    }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
@@ -550,9 +752,16 @@ export class Raft {
         return;
       case 'HeartbeatResponse':
         progress.heardFrom();
+        if (m.readRound > progress.ackedRound) {
+          progress.ackedRound = m.readRound;
+          this.releaseReads(this.reads.confirm(this.confirmedRound()));
+        }
         // Even with nothing new to send, an empty AppendEntries makes a follower that lost our
         // last messages reject it, which moves it back to probing and repairs the gap.
         if (progress.matchIndex < this.log.lastIndex()) this.replicateTo(m.from, true);
+        return;
+      case 'ReadIndexRequest':
+        this.handleRead({ requestId: m.requestId, from: m.from, lease: m.lease });
         return;
       default:
         return;
@@ -570,8 +779,28 @@ export class Raft {
       // Followers learn the new commit index with the next AppendEntries; send it now rather
       // than at the next heartbeat so that they apply without delay.
       this.broadcastAppend(true);
+      this.afterCommit();
     } else {
       this.replicateTo(from);
+    }
+    if (from === this.leadTransferee && progress.matchIndex === this.log.lastIndex())
+      this.sendTimeoutNow(from);
+  }
+
+  /** Leader duties that wait on the commit index: deferred reads, leaving joint, stepping down. */
+  private afterCommit(): void {
+    if (this.role !== 'leader' || !this.committedInCurrentTerm()) return;
+    const deferred = this.deferredReads;
+    this.deferredReads = [];
+    for (const read of deferred) this.handleRead(read);
+    if (this.log.latestConfigIndex() > this.log.commitIndex) return;
+    if (isJoint(this.log.membership())) {
+      // Thesis §4.3: once C_old,new is committed the leader moves on to C_new by itself.
+      this.appendConfig(leaveJoint);
+    } else if (!this.tracker.isVoter(this.id)) {
+      // Thesis §4.2.2: a leader removed from the configuration steps down once that is committed.
+      this.config.logger.info('stepping down: removed from the configuration', { id: this.id });
+      this.becomeFollower(this.term, null);
     }
   }
 
@@ -604,6 +833,7 @@ export class Raft {
 
   private appendAsLeader(entries: Entry[]): void {
     this.log.appendOwn(entries);
+    this.syncMembership();
     for (const entry of entries) this.uncommittedBytes += entry.data.byteLength;
     this.pendingBroadcast = true;
   }
@@ -660,6 +890,8 @@ export class Raft {
   }
 
   private broadcastHeartbeat(): void {
+    const readRound = this.reads.startRound(this.now);
+    if (this.isSoleVoter()) this.releaseReads(this.reads.confirm(readRound));
     for (const [id, progress] of this.tracker.progress) {
       if (id === this.id) continue;
       this.send({
@@ -668,13 +900,21 @@ export class Raft {
         to: id,
         term: this.term,
         commitIndex: Math.min(progress.matchIndex, this.log.commitIndex) as Index,
-        readRound: 0,
+        readRound,
       });
     }
   }
 
   // ---------------------------------------------------------------------------------------------
   // Helpers
+
+  /** A configuration is in force as soon as it is in the log (thesis §4.1), committed or not. */
+  private syncMembership(): void {
+    const membership = this.log.membership();
+    if (membership !== this.tracker.membership) {
+      this.tracker.applyMembership(membership, this.log.lastIndex(), this.role === 'leader');
+    }
+  }
 
   private send(m: Message): void {
     if (this.role === 'leader') this.messages.push(m);

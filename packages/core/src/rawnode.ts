@@ -1,9 +1,19 @@
 import { type RaftConfig, resolveConfig } from './config.ts';
 import type { Message } from './messages.ts';
-import { type Mutations, Raft } from './raft.ts';
+import { type Mutations, Raft, type ReadMode } from './raft.ts';
 import type { PeerStatus, Ready, SoftState, Status } from './ready.ts';
 import type { PersistedState } from './storage.ts';
-import type { Entry, HardState, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term } from './types.ts';
+import type {
+  ConfigChange,
+  Entry,
+  HardState,
+  Index,
+  Membership,
+  NodeId,
+  Snapshot,
+  SnapshotMeta,
+  Term,
+} from './types.ts';
 import { validateMembership, validateMessage } from './validate.ts';
 
 /** What the outstanding Ready promised, so `advance()` can account for exactly that. */
@@ -85,12 +95,43 @@ export class RawNode {
     this.raft.campaign();
   }
 
+  /**
+   * Proposes a membership change (leader only) and returns the index of its config entry. It is
+   * in force as soon as it is appended. Throws `RaftError` with code `NotLeader`,
+   * `ConfigChangeInProgress`, `TransferInProgress` or `InvalidConfigChange`.
+   */
+  proposeConfigChange(change: ConfigChange): Index {
+    return this.raft.proposeConfigChange(change);
+  }
+
+  /**
+   * Hands leadership to `to` (thesis §3.10): proposals are refused until the transfer ends, the
+   * target is brought up to date and told to campaign at once. Abandoned after an election timeout.
+   */
+  transferLeadership(to: NodeId): void {
+    this.raft.transferLeadership(to);
+  }
+
+  /**
+   * Asks for a linearizable read (thesis §6.4). The answer is a `ReadState` with `requestId` in a
+   * later Ready: serve the read once the state machine has applied its index. `lease` lets the
+   * leader skip the heartbeat round while its lease holds; that assumes clocks drift by less than
+   * one tick per election timeout. A read that cannot be served is dropped: retry after a timeout.
+   */
+  readIndex(requestId: number, mode: ReadMode = 'quorum'): void {
+    if (!Number.isSafeInteger(requestId) || requestId < 0) {
+      throw new RangeError('readIndex(requestId): requestId must be a non-negative integer');
+    }
+    this.raft.readIndex(requestId, mode);
+  }
+
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     const raft = this.raft;
     return (
       raft.messages.length > 0 ||
       raft.messagesAfterPersist.length > 0 ||
+      raft.readStates.length > 0 ||
       raft.hasPendingBroadcast() ||
       raft.log.pendingSnapshot !== null ||
       raft.log.stableIndex < raft.log.lastIndex() ||
@@ -120,10 +161,11 @@ export class RawNode {
       messages: raft.messages,
       messagesAfterPersist: raft.messagesAfterPersist,
       committedEntries,
-      readStates: [],
+      readStates: raft.readStates,
     };
     raft.messages = [];
     raft.messagesAfterPersist = [];
+    raft.readStates = [];
     this.lastSoftState = softState;
     this.outstanding = {
       hardState,
@@ -159,7 +201,7 @@ export class RawNode {
     if (term === undefined || index > this.raft.log.appliedIndex) {
       throw new RangeError(`no applied entry at index ${index} (applied ${this.raft.log.appliedIndex})`);
     }
-    return { index, term, membership: this.raft.tracker.membership };
+    return { index, term, membership: this.raft.log.membershipAt(index) };
   }
 
   status(): Status {
@@ -190,7 +232,7 @@ export class RawNode {
       lastIndex: raft.log.lastIndex(),
       membership: raft.tracker.membership,
       peers,
-      leadTransferee: null,
+      leadTransferee: raft.leadTransferee,
     };
   }
 

@@ -69,9 +69,14 @@ export interface Snapshot {
   readonly data: Uint8Array;
 }
 
-/** A membership change, carried in a `config` entry (issue: membership). */
+/**
+ * A membership change, carried in a `config` entry. Adding a voter that is a learner promotes it.
+ * Changes of more than one voter go through joint consensus on their own (see confchange.ts).
+ */
 export interface ConfigChange {
   readonly changes: readonly MemberChange[];
+  /** Opaque to the core: the application's metadata for the change, e.g. new members' addresses. */
+  readonly context?: Uint8Array;
 }
 
 export type MemberChange =

@@ -58,6 +58,7 @@ export function validateMessage(value: unknown): asserts value is Message {
       return;
     case 'ReadIndexRequest':
       count(m, 'requestId');
+      bool(m, 'lease');
       return;
     case 'ReadIndexResponse':
       count(m, 'requestId');
