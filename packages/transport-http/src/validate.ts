@@ -51,8 +51,16 @@ export function boolean(value: unknown, path: string): boolean {
   return typeof value === 'boolean' ? value : invalid(path, 'a boolean');
 }
 
+/**
+ * Byte strings come out of the decoder as Node `Buffer`s on some runtimes; they are re-viewed
+ * as plain `Uint8Array`s (no copy) because `Buffer#slice` shares memory where
+ * `Uint8Array#slice` copies, a difference the core must never have to think about.
+ */
 export function bytes(value: unknown, path: string): Uint8Array {
-  return value instanceof Uint8Array ? value : invalid(path, 'a byte string');
+  if (!(value instanceof Uint8Array)) invalid(path, 'a byte string');
+  return value.constructor === Uint8Array
+    ? value
+    : new Uint8Array(value.buffer, value.byteOffset, value.length);
 }
 
 /** Node ids and group ids: non-empty strings of bounded length. */
