@@ -13,3 +13,9 @@ export {
   renderKvEvent,
 } from './linearizability/kv-model.ts';
 export { type CheckOptions, checkModel, type Model, type ModelCheckResult } from './linearizability/model.ts';
+export {
+  describeStorage,
+  type StorageFactory,
+  type StorageSuiteOptions,
+} from './storage/describe-storage.ts';
+export { MemoryStorage } from './storage/memory-storage.ts';

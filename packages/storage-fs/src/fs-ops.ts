@@ -1,0 +1,77 @@
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+
+/**
+ * The file-system operations the store uses, and nothing more. Injectable so tests can stop the
+ * store after any step (a crash) or make one step fail (ENOSPC, EIO) without mocking modules.
+ * Every call here is one the three runtimes (Node, Bun, Deno) implement through `node:fs`.
+ */
+export interface FsOps {
+  /**
+   * `r`: read only. `r+`: read and write an existing file. `wx+`: create a new file, failing
+   * with EEXIST if it exists (the lock and new segments rely on that). `w+`: create or truncate.
+   */
+  open(path: string, flags: 'r' | 'r+' | 'wx+' | 'w+'): Promise<FileOps>;
+  readFile(path: string): Promise<Uint8Array>;
+  /** Names in `path`; rejects ENOENT when it does not exist. */
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes a directory's entries (creates, renames, unlinks) durable: open it read-only, fsync. */
+  syncDir(path: string): Promise<void>;
+}
+
+export interface FileOps {
+  /** Reads into `buffer` from `position`; returns the bytes read (fewer only at end of file). */
+  read(buffer: Uint8Array, position: number): Promise<number>;
+  /** Writes all of `data` at `position`. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  sync(): Promise<void>;
+  truncate(size: number): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The real file system, through `node:fs/promises`. */
+export const nodeFsOps: FsOps = {
+  async open(path, flags) {
+    const handle = await open(path, flags);
+    return {
+      async read(buffer, position) {
+        let done = 0;
+        while (done < buffer.byteLength) {
+          const { bytesRead } = await handle.read(buffer, done, buffer.byteLength - done, position + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done;
+      },
+      async write(data, position) {
+        let done = 0;
+        while (done < data.byteLength) {
+          const { bytesWritten } = await handle.write(data, done, data.byteLength - done, position + done);
+          done += bytesWritten;
+        }
+      },
+      sync: () => handle.sync(),
+      truncate: (size) => handle.truncate(size),
+      size: async () => (await handle.stat()).size,
+      close: () => handle.close(),
+    };
+  },
+  readFile: async (path) => new Uint8Array(await readFile(path)),
+  readdir: (path) => readdir(path),
+  mkdir: async (path) => {
+    await mkdir(path, { recursive: true });
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  async syncDir(path) {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};

@@ -1,0 +1,457 @@
+import type {
+  Entry,
+  HardState,
+  Index,
+  Logger,
+  PersistedState,
+  Snapshot,
+  SnapshotMeta,
+  SnapshotWriter,
+  Storage,
+  StorageIdentity,
+  StorageWrite,
+  Term,
+} from '@raftkit/core';
+import { admitSnapshot, admitWrite, index, StorageError, type StoredLogView, term } from '@raftkit/core';
+import type { DataDirState } from './data-dir.ts';
+import { releaseLock } from './dir-lock.ts';
+import type { FsOps } from './fs-ops.ts';
+import type { LogIndex } from './log-index.ts';
+import { Segment } from './segment.ts';
+import {
+  readSnapshotData,
+  SNAPSHOT_FILE,
+  type SnapshotFileInfo,
+  SnapshotFileWriter,
+  SnapshotFormatError,
+  snapshotTempName,
+} from './snapshot-file.ts';
+import {
+  decodeEntry,
+  ENTRY_HEADER_BYTES,
+  encodeBatchFrame,
+  encodeMarkerFrame,
+  encodeSegmentHeader,
+  SEGMENT_HEADER_BYTES,
+  segmentName,
+} from './wal-format.ts';
+
+/** What opening cut off the end of the newest WAL segment (a write the crash interrupted). */
+export interface RecoveryReport {
+  readonly file: string;
+  /** Where the file now ends: after the last whole record (0: the file held no whole header and was removed). */
+  readonly offset: number;
+  readonly bytesDiscarded: number;
+}
+
+export interface FsStorageSettings {
+  readonly dir: string;
+  readonly identity: StorageIdentity;
+  readonly fs: FsOps;
+  readonly segmentBytes: number;
+  readonly logger: Logger;
+  readonly recovery: RecoveryReport | null;
+}
+
+const invalid = (message: string) => new StorageError('InvalidArgument', message);
+
+/**
+ * The file-system `Storage`: a segmented WAL holding entries, hard state and snapshot markers,
+ * plus one snapshot file. Writes run one at a time (a queue); reads run beside them and see only
+ * what a finished write made durable. Open it with `openFsStorage`.
+ */
+export class FsStorage implements Storage {
+  readonly identity: StorageIdentity;
+  /** The torn tail opening cut off, if any. */
+  readonly recovery: RecoveryReport | null;
+  private readonly dir: string;
+  private readonly fs: FsOps;
+  private readonly segmentBytes: number;
+  private readonly logger: Logger;
+  private readonly log: LogIndex;
+  private hardState: HardState;
+  private snapshot: SnapshotFileInfo | null;
+  private readonly segments: Segment[];
+  private nextSeq: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed: StorageError | null = null;
+  private closing: Promise<void> | null = null;
+  private tempCounter = 0;
+
+  constructor(settings: FsStorageSettings, state: DataDirState, segments: Segment[], nextSeq: number) {
+    this.dir = settings.dir;
+    this.identity = settings.identity;
+    this.fs = settings.fs;
+    this.segmentBytes = settings.segmentBytes;
+    this.logger = settings.logger;
+    this.recovery = settings.recovery;
+    this.log = state.log;
+    this.hardState = state.hardState;
+    this.snapshot = state.snapshot;
+    this.segments = segments;
+    this.nextSeq = nextSeq;
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  async load(): Promise<PersistedState> {
+    this.assertOpen();
+    const entries =
+      this.log.length === 0 ? [] : await this.entries(this.firstIndex(), index(this.log.lastIndex + 1));
+    return { hardState: this.hardState, snapshot: await this.loadSnapshot(), entries };
+  }
+
+  firstIndex(): Index {
+    this.assertOpen();
+    return index(this.log.baseIndex + 1);
+  }
+
+  lastIndex(): Index {
+    this.assertOpen();
+    return index(this.log.lastIndex);
+  }
+
+  term(i: Index): Term {
+    this.assertOpen();
+    // The snapshot's own index answers too: the core needs it to check AppendEntries' prevLogTerm.
+    this.checkRange(i, i + 1, this.log.baseIndex);
+    return term(this.log.termAt(i));
+  }
+
+  async entries(low: Index, high: Index, maxBytes = Number.POSITIVE_INFINITY): Promise<Entry[]> {
+    this.assertOpen();
+    if (low > high) throw invalid(`entries(${low}, ${high}): low is above high`);
+    if (low === high) return [];
+    this.checkRange(low, high, this.log.baseIndex + 1);
+    const log = this.log;
+    // Choose the entries first (sizes are in memory), then read each same-segment run at once.
+    let end = low + 1;
+    let bytes = log.sizeAt(low) - ENTRY_HEADER_BYTES;
+    while (end < high) {
+      bytes += log.sizeAt(end) - ENTRY_HEADER_BYTES;
+      if (bytes > maxBytes) break;
+      end++;
+    }
+    const runs: { segment: Segment; first: number; last: number }[] = [];
+    for (let i: number = low; i < end; ) {
+      const seq = log.seqAt(i);
+      let last = i;
+      while (last + 1 < end && log.seqAt(last + 1) === seq) last++;
+      runs.push({ segment: this.segmentFor(seq), first: i, last });
+      i = last + 1;
+    }
+    for (const run of runs) run.segment.retain();
+    try {
+      const out: Entry[] = [];
+      for (const { segment, first, last } of runs) {
+        const start = log.offsetAt(first);
+        const span = new Uint8Array(log.offsetAt(last) + log.sizeAt(last) - start);
+        const got = await segment.file.read(span, start);
+        if (got !== span.byteLength) {
+          throw new StorageError('Corrupt', `${segment.path}: file ends before entry ${last}`, {
+            file: segment.path,
+            offset: start + got,
+          });
+        }
+        for (let i = first; i <= last; i++) {
+          const at = log.offsetAt(i) - start;
+          out.push(decodeEntry(span.subarray(at, at + log.sizeAt(i)), i));
+        }
+      }
+      return out;
+    } catch (cause) {
+      if (cause instanceof StorageError) throw cause;
+      throw new StorageError('Io', `reading entries ${low}..${end - 1} failed`, { cause });
+    } finally {
+      for (const run of runs) await run.segment.release();
+    }
+  }
+
+  /** Throws `Compacted` below `lowest` and `Unavailable` past the last index. */
+  private checkRange(low: number, high: number, lowest: number): void {
+    if (low < lowest) {
+      throw new StorageError(
+        'Compacted',
+        `index ${low} is compacted (the log starts after ${this.log.baseIndex})`,
+      );
+    }
+    if (high - 1 > this.log.lastIndex) {
+      throw new StorageError('Unavailable', `index ${high - 1} is past the last index ${this.log.lastIndex}`);
+    }
+  }
+
+  private segmentFor(seq: number): Segment {
+    const segment = this.segments.find((s) => s.seq === seq);
+    if (segment === undefined) throw new Error(`bug: no open segment ${seq} for a live entry`);
+    return segment;
+  }
+
+  snapshotMeta(): SnapshotMeta | null {
+    this.assertOpen();
+    return this.snapshot?.meta ?? null;
+  }
+
+  async loadSnapshot(): Promise<Snapshot | null> {
+    this.assertOpen();
+    const info = this.snapshot;
+    if (info === null) return null;
+    const data = new Uint8Array(info.dataLength);
+    let at = 0;
+    for await (const chunk of this.readSnapshot(Math.max(1, Math.min(info.dataLength, 1 << 24)))) {
+      data.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return { meta: info.meta, data };
+  }
+
+  async *readSnapshot(chunkBytes: number): AsyncIterable<Uint8Array> {
+    this.assertOpen();
+    if (!(chunkBytes >= 1)) throw invalid(`chunkBytes must be at least 1, got ${chunkBytes}`);
+    const info = this.snapshot;
+    if (info === null) return;
+    const path = `${this.dir}/${SNAPSHOT_FILE}`;
+    // The open handle keeps reading this snapshot even if a newer one is renamed over it meanwhile.
+    const file = await this.fs.open(path, 'r').catch((cause) => {
+      throw new StorageError('Io', `${path}: cannot open the snapshot`, { file: path, cause });
+    });
+    try {
+      yield* readSnapshotData(file, info, chunkBytes);
+    } catch (e) {
+      if (e instanceof SnapshotFormatError) {
+        throw new StorageError(e.kind, `${path} at offset ${e.offset}: ${e.message}`, {
+          file: path,
+          offset: e.offset,
+        });
+      }
+      throw new StorageError('Io', `${path}: reading the snapshot failed`, { file: path, cause: e });
+    } finally {
+      await file.close();
+    }
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  save(write: StorageWrite): Promise<void> {
+    return this.exclusive(async () => {
+      const entries = admitWrite(this.view(), write);
+      const hardState = write.hardState ?? null;
+      if (entries.length === 0 && hardState === null) return;
+
+      const batch = encodeBatchFrame(hardState, entries);
+      const { segment, at } = await this.append(batch.bytes);
+      if (entries.length > 0) {
+        this.log.truncateAfter(entries[0]!.index - 1);
+        for (const [k, entry] of entries.entries()) {
+          this.log.push(
+            entry.term,
+            segment.seq,
+            at + batch.entryOffsets[k]!,
+            ENTRY_HEADER_BYTES + entry.data.byteLength,
+          );
+        }
+      }
+      if (hardState !== null) this.hardState = hardState;
+    });
+  }
+
+  /** The stored state as the shared contract checks see it. */
+  private view(): StoredLogView {
+    const log = this.log;
+    return {
+      snapshotIndex: log.baseIndex,
+      lastIndex: log.lastIndex,
+      commitIndex: this.hardState.commitIndex,
+      termAt: (i) => log.termAt(i),
+    };
+  }
+
+  /**
+   * Appends frames to the active segment with one write and one fsync. Starts a new segment once
+   * the active one is full; a new segment opens with the current hard state, so deleting older
+   * segments can never lose it.
+   */
+  private async append(frames: Uint8Array): Promise<{ segment: Segment; at: number }> {
+    const active = this.segments.at(-1);
+    try {
+      if (
+        active !== undefined &&
+        (active.size === SEGMENT_HEADER_BYTES || active.size + frames.byteLength <= this.segmentBytes)
+      ) {
+        const at = active.size;
+        await active.file.write(frames, at);
+        await active.file.sync();
+        active.size += frames.byteLength;
+        return { segment: active, at };
+      }
+      const seq = this.nextSeq;
+      const path = `${this.dir}/${segmentName(seq)}`;
+      const header = encodeSegmentHeader(seq);
+      const lead = encodeBatchFrame(this.hardState, []).bytes;
+      const bytes = new Uint8Array(header.byteLength + lead.byteLength + frames.byteLength);
+      bytes.set(header);
+      bytes.set(lead, header.byteLength);
+      bytes.set(frames, header.byteLength + lead.byteLength);
+      const file = await this.fs.open(path, 'wx+');
+      const segment = new Segment(seq, path, file, 0);
+      this.segments.push(segment);
+      await file.write(bytes, 0);
+      await file.sync();
+      await this.fs.syncDir(this.dir);
+      segment.size = bytes.byteLength;
+      this.nextSeq = seq + 1;
+      return { segment, at: header.byteLength + lead.byteLength };
+    } catch (cause) {
+      throw this.fail(cause, 'appending to the WAL');
+    }
+  }
+
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.exclusive(async () => {
+      admitSnapshot(this.view(), snapshot.meta);
+      const temp = `${this.dir}/${snapshotTempName(this.tempCounter++)}`;
+      let info: SnapshotFileInfo;
+      try {
+        const writer = await SnapshotFileWriter.create(this.fs, temp, snapshot.meta);
+        await writer.write(snapshot.data);
+        info = await writer.finish();
+      } catch (cause) {
+        throw this.fail(cause, 'writing a snapshot');
+      }
+      await this.install(temp, info);
+    });
+  }
+
+  async createSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
+    await this.exclusive(async () => admitSnapshot(this.view(), meta));
+    const temp = `${this.dir}/${snapshotTempName(this.tempCounter++)}`;
+    let writer: SnapshotFileWriter;
+    try {
+      writer = await SnapshotFileWriter.create(this.fs, temp, meta);
+    } catch (cause) {
+      throw this.fail(cause, 'creating a snapshot');
+    }
+    let state: 'open' | 'committed' | 'aborted' = 'open';
+    const ensureOpen = () => {
+      this.assertOpen();
+      if (state !== 'open') throw invalid(`the snapshot writer is already ${state}`);
+    };
+    return {
+      write: async (chunk) => {
+        ensureOpen();
+        try {
+          await writer.write(chunk);
+        } catch (cause) {
+          throw this.fail(cause, 'writing a snapshot');
+        }
+      },
+      commit: async () => {
+        ensureOpen();
+        state = 'committed';
+        await this.exclusive(async () => {
+          admitSnapshot(this.view(), meta);
+          let info: SnapshotFileInfo;
+          try {
+            info = await writer.finish();
+          } catch (cause) {
+            throw this.fail(cause, 'writing a snapshot');
+          }
+          await this.install(temp, info);
+        });
+      },
+      abort: async () => {
+        if (state !== 'open') return;
+        state = 'aborted';
+        // A leftover temp file is harmless (the next open removes it), so cleanup errors are not fatal.
+        await writer.close().catch(() => {});
+        await this.fs.unlink(temp).catch(() => {});
+      },
+    };
+  }
+
+  /**
+   * Renames a sealed snapshot into place, records it in the WAL, then compacts: the order makes
+   * every crash point recoverable (before the rename the old snapshot holds; after it, opening
+   * applies the new snapshot's rule even if the marker never made it).
+   */
+  private async install(temp: string, info: SnapshotFileInfo): Promise<void> {
+    const { meta } = info;
+    const log = this.log;
+    const logKept = admitSnapshot(this.view(), meta);
+    try {
+      await this.fs.rename(temp, `${this.dir}/${SNAPSHOT_FILE}`);
+      await this.fs.syncDir(this.dir);
+    } catch (cause) {
+      throw this.fail(cause, 'installing a snapshot');
+    }
+    this.snapshot = info;
+    await this.append(encodeMarkerFrame(meta.index, meta.term, logKept));
+    if (logKept) log.dropThrough(meta.index, meta.term);
+    else log.reset(meta.index, meta.term);
+    await this.compact();
+  }
+
+  /** Deletes the segments holding no live entry (all at or below the snapshot), oldest first. */
+  private async compact(): Promise<void> {
+    const active = this.segments.at(-1);
+    const keepFrom = this.log.length > 0 ? this.log.seqAt(this.log.baseIndex + 1) : (active?.seq ?? 0);
+    const doomed = this.segments.filter((s) => s.seq < keepFrom);
+    if (doomed.length === 0) return;
+    try {
+      for (const segment of doomed) {
+        await this.fs.unlink(segment.path);
+        this.segments.splice(this.segments.indexOf(segment), 1);
+        await segment.retire();
+      }
+      await this.fs.syncDir(this.dir);
+    } catch (cause) {
+      throw this.fail(cause, 'deleting compacted WAL segments');
+    }
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.closed === null) this.closed = new StorageError('Closed', 'storage is closed');
+    this.closing = this.queue.then(() => this.release());
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
+    for (const segment of this.segments) await segment.retire().catch(() => {});
+    this.segments.length = 0;
+    await releaseLock(this.fs, this.dir).catch((cause) =>
+      this.logger.warn('could not remove the lock file', { dir: this.dir, cause: String(cause) }),
+    );
+  }
+
+  /**
+   * A failed write or fsync is fatal: after a failed fsync the page cache may claim data is on disk
+   * that is not, so retrying could acknowledge lost entries. Close, and make every later call fail.
+   */
+  private fail(cause: unknown, doing: string): StorageError {
+    const error = new StorageError('Io', `${this.dir}: ${doing} failed; storage closed`, { cause });
+    if (this.closed === null) {
+      this.closed = new StorageError('Closed', `storage closed after a failure: ${error.message}`, {
+        cause: error,
+      });
+      this.logger.warn('storage failed; closing', { dir: this.dir, cause: String(cause) });
+      this.closing = this.release();
+    }
+    return error;
+  }
+
+  private assertOpen(): void {
+    if (this.closed !== null) throw this.closed;
+  }
+
+  /** Runs `task` after every earlier write; a rejected task does not block later ones. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      this.assertOpen();
+      return task();
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
