@@ -30,6 +30,8 @@ export class HttpTransport implements Transport {
   private readonly peers = new Map<NodeId, PeerSender>();
   /** Outgoing transfers by peer and group: at most one each, a second InstallSnapshot is dropped. */
   private readonly outgoingSnapshots = new Map<string, Promise<void>>();
+  /** Removed peers whose aborted request has not settled yet, so `flush` still waits for them. */
+  private readonly retiring = new Set<Promise<void>>();
   private readonly sender: SenderContext;
   private readonly incomingSnapshots: IncomingSnapshots;
   private closed = false;
@@ -92,8 +94,14 @@ export class HttpTransport implements Transport {
   }
 
   removePeer(id: NodeId): void {
-    this.peers.get(id)?.close();
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
     this.peers.delete(id);
+    peer.close();
+    const idle: Promise<void> = peer.idle().then(() => {
+      this.retiring.delete(idle);
+    });
+    this.retiring.add(idle);
   }
 
   /** A copy of the counters, as plain data. */
@@ -103,7 +111,11 @@ export class HttpTransport implements Transport {
 
   /** Resolves once every queue is empty and every request and outgoing snapshot has ended. */
   async flush(): Promise<void> {
-    await Promise.all([...[...this.peers.values()].map((p) => p.idle()), ...this.outgoingSnapshots.values()]);
+    await Promise.all([
+      ...[...this.peers.values()].map((p) => p.idle()),
+      ...this.retiring,
+      ...this.outgoingSnapshots.values(),
+    ]);
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
  */
 export interface LoopbackServer {
   readonly url: string;
-  /** Distinct client connections seen so far: shows whether the client kept them alive. */
+  /** Distinct client connections that carried requests: shows whether the client kept them alive. */
   connections(): number;
   close(): Promise<void>;
 }
@@ -88,16 +88,16 @@ function serveDeno(deno: NonNullable<typeof Deno>, handler: FetchHandler): Loopb
 }
 
 async function serveNode(handler: FetchHandler): Promise<LoopbackServer> {
-  let connections = 0;
+  const ports = new Set<number>();
   const server = createServer((req, res) => {
+    if (req.socket.remotePort !== undefined) ports.add(req.socket.remotePort);
     void answer(handler, req, res);
   });
-  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    connections: () => connections,
+    connections: () => ports.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -121,7 +121,9 @@ async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerRe
     } as RequestInit);
     const response = await handler(request);
     const body = new Uint8Array(await response.arrayBuffer());
-    response.headers.forEach((value, name) => res.setHeader(name, value));
+    response.headers.forEach((value, name) => {
+      res.setHeader(name, value);
+    });
     res.writeHead(response.status).end(body);
   } catch (error) {
     res.writeHead(500).end(String(error));
