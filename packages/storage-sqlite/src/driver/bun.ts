@@ -6,6 +6,7 @@ interface BunStatement {
   get(...params: SqlValue[]): Row | null;
   all(...params: SqlValue[]): Row[];
   iterate(...params: SqlValue[]): IterableIterator<Row>;
+  finalize(): void;
 }
 interface BunDatabase {
   exec(sql: string): void;
@@ -27,10 +28,14 @@ export async function loadBunDriver(): Promise<SqliteDriver> {
     name: 'bun:sqlite',
     open(path, { readonly }) {
       const db = new Database(path, readonly ? { readonly: true } : { readwrite: true, create: true });
+      // bun:sqlite closes with sqlite3_close_v2, which leaves the connection (and its file lock!)
+      // alive while any statement is unfinalized. So the connection finalizes its own on close.
+      const statements: BunStatement[] = [];
       return {
         exec: (sql) => db.exec(sql),
         prepare(sql) {
           const statement = db.prepare(sql);
+          statements.push(statement);
           return {
             run: (...params) => void statement.run(...params),
             // bun:sqlite says "no row" with null, the other drivers with undefined.
@@ -39,7 +44,10 @@ export async function loadBunDriver(): Promise<SqliteDriver> {
             iterate: (...params) => statement.iterate(...params),
           };
         },
-        close: () => db.close(),
+        close() {
+          for (const statement of statements.splice(0)) statement.finalize();
+          db.close();
+        },
       };
     },
     errorCode: primaryCodeFromName,
