@@ -1,0 +1,85 @@
+/**
+ * Runs simulator seeds offline: `npm run sim -- --seeds 100000 [--mix chaos] [--nodes 5]
+ * [--ticks 400] [--from 1] [--seed N] [--trace] [--keep-going]`. Exits 1 when a seed fails,
+ * after printing the seed, how to replay it and its last events.
+ */
+import { parseArgs } from 'node:util';
+import type { MixName } from './sim/mixes.ts';
+import { mixes } from './sim/mixes.ts';
+import { describeFailure, planFor, runSeed } from './sim/sweep.ts';
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '1000' },
+    from: { type: 'string', default: '1' },
+    seed: { type: 'string' },
+    mix: { type: 'string' },
+    nodes: { type: 'string' },
+    ticks: { type: 'string' },
+    trace: { type: 'boolean', default: false },
+    'keep-going': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(
+    `usage: sim [--seeds N] [--from S] [--seed S] [--mix ${Object.keys(mixes).join('|')}] [--nodes N] [--ticks T] [--trace] [--keep-going]`,
+  );
+  process.exit(0);
+}
+
+const integer = (name: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    console.error(`--${name} must be a non-negative integer, got '${text}'`);
+    process.exit(2);
+  }
+  return n;
+};
+
+if (values.mix !== undefined && !Object.hasOwn(mixes, values.mix)) {
+  console.error(`unknown --mix '${values.mix}'; known: ${Object.keys(mixes).join(', ')}`);
+  process.exit(2);
+}
+const single = integer('seed', values.seed);
+const first = single ?? integer('from', values.from)!;
+const count = single === undefined ? integer('seeds', values.seeds)! : 1;
+const nodes = integer('nodes', values.nodes);
+const ticks = integer('ticks', values.ticks);
+const options = {
+  ...(values.mix !== undefined ? { mix: values.mix as MixName } : {}),
+  ...(nodes !== undefined ? { nodes } : {}),
+  ...(ticks !== undefined ? { ticks } : {}),
+};
+
+const started = performance.now();
+let failed = 0;
+let worstElection = 0;
+let worstCommit = 0;
+for (let seed = first; seed < first + count; seed++) {
+  const plan = {
+    ...planFor(seed, options),
+    ...(values.trace ? { traceLimit: Number.POSITIVE_INFINITY } : {}),
+  };
+  const result = await runSeed(plan);
+  if (result.ok) {
+    worstElection = Math.max(worstElection, result.report.electedAfter);
+    worstCommit = Math.max(worstCommit, ...result.report.commitLatencies);
+    if (values.trace) console.log(`seed ${seed}: ok`, JSON.stringify(result.report));
+  } else {
+    failed++;
+    console.log(describeFailure(plan, result.failure, values.trace ? Number.POSITIVE_INFINITY : 80));
+    if (!values['keep-going']) break;
+  }
+  const done = seed - first + 1;
+  if (done % 1000 === 0)
+    console.log(`${done} seeds, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(1)}s`);
+}
+const seconds = (performance.now() - started) / 1000;
+console.log(
+  `${failed === 0 ? 'ok' : 'FAILED'}: seeds ${first}..${first + count - 1}, ${failed} failed, ${seconds.toFixed(1)}s; ` +
+    `worst election ${worstElection} ticks, worst commit ${worstCommit} ticks after healing`,
+);
+process.exit(failed === 0 ? 0 : 1);

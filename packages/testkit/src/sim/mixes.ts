@@ -1,0 +1,113 @@
+/**
+ * A fault mix: how hostile the simulated world is while faults are on. Every probability is per
+ * tick (or per message for the network ones) and drawn from the run's one seeded generator.
+ * Mixes are plain data so that a new one is a new object, not new code.
+ */
+export interface FaultMix {
+  readonly name: string;
+  /** Message delay in ticks, uniform in [min, max]; different delays reorder messages. */
+  readonly minDelay: number;
+  readonly maxDelay: number;
+  /** Probability that a message is lost. */
+  readonly loss: number;
+  /** Probability that a message is delivered twice (the copy gets its own delay). */
+  readonly duplication: number;
+  /** Simulated fsync time in ticks, uniform in [0, max]; a crash during it loses the write. */
+  readonly maxFsyncDelay: number;
+  /** Per tick: probability that a new partition starts (when none is in force). */
+  readonly partition: number;
+  /** How long a partition lasts, in ticks, uniform in [min, max]. */
+  readonly partitionTicks: readonly [number, number];
+  /** Per tick: probability that an up node crashes. */
+  readonly crash: number;
+  /** How long a crashed node stays down, in ticks, uniform in [min, max]. */
+  readonly downTicks: readonly [number, number];
+  /** Take a snapshot and compact the log every this many applied entries (0: never). */
+  readonly snapshotEvery: number;
+  /** Payload bytes per AppendEntries: small values split catch-up into many messages. */
+  readonly maxMessageBytes: number;
+  /** Per tick: probability that a client proposes a write. */
+  readonly writeRate: number;
+  /** Per tick: probability that a client issues a linearizable read. */
+  readonly readRate: number;
+}
+
+const calm: FaultMix = {
+  name: 'calm',
+  minDelay: 1,
+  maxDelay: 2,
+  loss: 0,
+  duplication: 0,
+  maxFsyncDelay: 1,
+  partition: 0,
+  partitionTicks: [0, 0],
+  crash: 0,
+  downTicks: [0, 0],
+  snapshotEvery: 0,
+  maxMessageBytes: 1024 * 1024,
+  writeRate: 0.3,
+  readRate: 0,
+};
+
+/** Every partition shape the network knows: split, isolate one node, one-way links, flapping. */
+const partitions: FaultMix = {
+  ...calm,
+  name: 'partitions',
+  maxDelay: 3,
+  partition: 0.02,
+  partitionTicks: [10, 60],
+};
+
+const lossy: FaultMix = { ...calm, name: 'lossy', maxDelay: 6, loss: 0.15, duplication: 0.1 };
+
+const crashes: FaultMix = {
+  ...calm,
+  name: 'crashes',
+  maxFsyncDelay: 3,
+  crash: 0.01,
+  downTicks: [1, 40],
+};
+
+/** Snapshots and compaction under load, with enough loss and crashes that followers need them. */
+const snapshots: FaultMix = {
+  ...calm,
+  name: 'snapshots',
+  maxDelay: 3,
+  loss: 0.05,
+  crash: 0.006,
+  downTicks: [20, 80],
+  snapshotEvery: 5,
+  writeRate: 0.6,
+};
+
+const chaos: FaultMix = {
+  name: 'chaos',
+  minDelay: 1,
+  maxDelay: 5,
+  loss: 0.08,
+  duplication: 0.05,
+  maxFsyncDelay: 3,
+  partition: 0.015,
+  partitionTicks: [5, 50],
+  crash: 0.008,
+  downTicks: [1, 50],
+  snapshotEvery: 8,
+  maxMessageBytes: 16,
+  writeRate: 0.5,
+  // Linearizable reads join chaos when the core has readIndex() (issue 4); `reads` covers them.
+  readRate: 0,
+};
+
+/** Reads interleaved with partitions that strand leaders: the setting stale reads show up in. */
+const reads: FaultMix = { ...partitions, name: 'reads', readRate: 0.5, partition: 0.04 };
+
+export const mixes = { calm, lossy, partitions, crashes, snapshots, chaos, reads } as const;
+
+export type MixName = keyof typeof mixes;
+
+export function mixByName(name: string): FaultMix {
+  if (!Object.hasOwn(mixes, name)) {
+    throw new RangeError(`unknown fault mix '${name}'; known: ${Object.keys(mixes).join(', ')}`);
+  }
+  return mixes[name as MixName];
+}
