@@ -439,7 +439,6 @@ export class Raft {
     this.leader = this.id;
     this.setRole('leader');
     this.tracker.resetProgress(this.log.lastIndex());
-    for (const progress of this.tracker.progress.values()) progress.recentActive = true;
     const self = this.tracker.progress.get(this.id);
     if (self !== undefined) {
       self.acknowledge(this.log.stableIndex);

@@ -1,57 +1,67 @@
+import { decodeConfigChange } from '../confchange.ts';
+import type { RaftConfig } from '../config.ts';
 import type { Message } from '../messages.ts';
+import type { Mutations } from '../raft.ts';
 import { bootstrapState, RawNode } from '../rawnode.ts';
+import type { ReadState } from '../ready.ts';
 import type { PersistedState } from '../storage.ts';
-import type { Entry, HardState, Index, NodeId, Snapshot } from '../types.ts';
+import type { Entry, HardState, Index, Membership, NodeId, Snapshot, Term } from '../types.ts';
 
 /**
- * A minimal in-memory cluster for the core's own tests: nodes exchange messages through a queue
- * the test controls, each node "persists" to an in-memory disk following the Ready contract.
- * (The full fault-injecting simulator lives in @raftkit/testkit.)
+ * A small in-memory cluster for the core's own tests: messages wait in a queue the test
+ * controls, and each node "persists" to an in-memory disk following the Ready contract. (The
+ * fault-injecting simulator lives in @raftkit/testkit; this one is for precise scenarios.)
  */
 export interface TestDisk {
   hardState: HardState;
-  snapshot: Snapshot | null;
+  snapshot: Snapshot;
   entries: Entry[];
 }
+
+export type NodeOptions = Partial<Omit<RaftConfig, 'id'>> & { mutations?: Mutations };
 
 export class TestCluster {
   readonly nodes = new Map<NodeId, RawNode>();
   readonly disks = new Map<NodeId, TestDisk>();
   readonly applied = new Map<NodeId, Entry[]>();
+  readonly readStates = new Map<NodeId, ReadState[]>();
+  readonly options = new Map<NodeId, NodeOptions>();
   /** Messages in flight, in send order. */
   queue: Message[] = [];
-  /** Links that drop every message: `from->to`. */
+  /** Directed links that drop every message, as `from->to`. */
   readonly cut = new Set<string>();
+  /** What happened while handling Readies, for scenario output. */
+  events: string[] = [];
 
-  constructor(
-    ids: readonly string[],
-    private readonly configFor: (
-      id: NodeId,
-    ) => Partial<ConstructorParameters<typeof RawNode>[0]> = () => ({}),
-  ) {
-    const voters = ids as NodeId[];
-    for (const id of voters) {
-      const state = bootstrapState({ voters, votersOutgoing: [], learners: [] });
-      this.disks.set(id, { hardState: state.hardState, snapshot: state.snapshot, entries: [] });
-      this.start(id, state);
+  constructor(membership: Membership, options: NodeOptions = {}) {
+    for (const id of [...membership.voters, ...membership.learners]) {
+      this.disks.set(id, { ...emptyDisk(), snapshot: bootstrapState(membership).snapshot as Snapshot });
+      this.options.set(id, options);
+      this.start(id);
     }
   }
 
-  start(id: NodeId, state: PersistedState): void {
-    this.nodes.set(
-      id,
-      new RawNode(
-        {
-          id,
-          electionTicks: 10,
-          heartbeatTicks: 1,
-          seed: id.charCodeAt(id.length - 1),
-          ...this.configFor(id),
-        },
-        state,
-      ),
+  /** Adds a node that knows nothing yet (it joins through a membership change). */
+  addNode(id: NodeId, options: NodeOptions = {}): void {
+    this.disks.set(id, emptyDisk());
+    this.options.set(id, options);
+    this.start(id);
+  }
+
+  /** (Re)starts a node from its disk: whatever it had not persisted is gone. */
+  start(id: NodeId): void {
+    const disk = this.disks.get(id) as TestDisk;
+    const { mutations, ...config } = this.options.get(id) ?? {};
+    const state: PersistedState = { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries] };
+    const node = new RawNode(
+      { electionTicks: 10, heartbeatTicks: 1, seed: seedOf(id), ...config, id },
+      state,
+      mutations === undefined ? {} : { mutations },
     );
+    this.nodes.set(id, node);
     this.applied.set(id, []);
+    this.readStates.set(id, []);
+    this.queue = this.queue.filter((m) => m.to !== id);
   }
 
   node(id: string): RawNode {
@@ -60,16 +70,21 @@ export class TestCluster {
     return node;
   }
 
-  /** Handles every node's Ready once, following the contract in ready.ts. */
+  /** Handles every node's pending Ready once, following the contract in ready.ts. */
   processReadies(): void {
     for (const [id, node] of this.nodes) {
       if (!node.hasReady()) continue;
       const ready = node.ready();
+      if (ready.softState !== null) {
+        const { role, leader } = ready.softState;
+        this.events.push(`${id} is ${role} at term ${node.status().term}${leader === null ? '' : `, leader ${leader}`}`);
+      }
       this.send(ready.messages);
       const disk = this.disks.get(id) as TestDisk;
       if (ready.snapshot !== null) {
         disk.snapshot = ready.snapshot;
-        disk.entries = [];
+        disk.entries = disk.entries.filter((e) => e.index > (ready.snapshot as Snapshot).meta.index);
+        if (disk.entries[0]?.index !== ready.snapshot.meta.index + 1) disk.entries = [];
       }
       if (ready.entries.length > 0) {
         const first = (ready.entries[0] as Entry).index;
@@ -80,51 +95,63 @@ export class TestCluster {
       const applied = this.applied.get(id) as Entry[];
       if (ready.snapshot !== null) applied.length = 0;
       applied.push(...ready.committedEntries);
+      (this.readStates.get(id) as ReadState[]).push(...ready.readStates);
       node.advance();
       node.assertInvariants();
     }
   }
 
   private send(messages: readonly Message[]): void {
-    for (const m of messages)
-      if (!this.cut.has(`${m.from}->${m.to}`) && this.nodes.has(m.to)) this.queue.push(m);
+    for (const m of messages) if (this.nodes.has(m.to)) this.queue.push(m);
   }
 
-  /** Delivers queued messages and handles Readies until nothing moves. */
-  settle(maxRounds = 1000): void {
+  /** Delivers every queued message once (dropping those on cut links); returns what was delivered. */
+  deliverAll(filter: (m: Message) => boolean = () => true): Message[] {
+    const delivered: Message[] = [];
+    const batch = this.queue;
+    this.queue = [];
+    for (const m of batch) {
+      if (!filter(m)) {
+        this.queue.push(m);
+        continue;
+      }
+      if (this.cut.has(`${m.from}->${m.to}`)) continue;
+      delivered.push(m);
+      this.nodes.get(m.to)?.step(m);
+    }
+    return delivered;
+  }
+
+  /** Delivers messages and handles Readies until nothing moves; returns every delivered message. */
+  stabilize(maxRounds = 10_000): Message[] {
+    const delivered: Message[] = [];
     for (let round = 0; round < maxRounds; round++) {
       this.processReadies();
-      if (this.queue.length === 0) return;
-      const batch = this.queue;
-      this.queue = [];
-      for (const m of batch) this.nodes.get(m.to)?.step(m);
+      if (this.queue.length === 0) return delivered;
+      delivered.push(...this.deliverAll());
     }
-    throw new Error('cluster did not settle');
+    throw new Error('cluster did not stabilize');
   }
 
+  tick(ids: Iterable<NodeId>, times = 1): void {
+    for (let i = 0; i < times; i++) for (const id of ids) this.node(id).tick();
+  }
+
+  /** Ticks every node and stabilizes after each tick. */
   tickAll(times = 1): void {
     for (let i = 0; i < times; i++) {
-      for (const node of this.nodes.values()) node.tick();
-      this.settle();
+      this.tick(this.nodes.keys());
+      this.stabilize();
     }
   }
 
-  /** Crashes a node: everything not on its disk is lost; it restarts from the disk. */
-  restart(id: string): void {
-    const disk = this.disks.get(id as NodeId) as TestDisk;
-    this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
-    this.start(id as NodeId, {
-      hardState: disk.hardState,
-      snapshot: disk.snapshot,
-      entries: [...disk.entries],
-    });
-  }
-
-  isolate(id: string): void {
-    for (const other of this.nodes.keys()) {
-      if (other === id) continue;
-      this.cut.add(`${id}->${other}`);
-      this.cut.add(`${other}->${id}`);
+  /** Cuts every link between the groups given (a node in no group keeps its links). */
+  partition(...groups: string[][]): void {
+    for (const a of groups) {
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const from of a) for (const to of b) this.cut.add(`${from}->${to}`);
+      }
     }
   }
 
@@ -136,12 +163,69 @@ export class TestCluster {
     return [...this.nodes.values()].find((n) => n.status().role === 'leader');
   }
 
+  /** Payloads applied on `id`, skipping empty entries and config entries. */
   appliedData(id: string): string[] {
     return (this.applied.get(id as NodeId) ?? [])
-      .filter((e) => e.data.byteLength > 0)
+      .filter((e) => e.type === 'normal' && e.data.byteLength > 0)
       .map((e) => new TextDecoder().decode(e.data));
   }
 }
 
+function emptyDisk(): TestDisk {
+  return {
+    hardState: { term: 0 as Term, votedFor: null, commitIndex: 0 as Index },
+    snapshot: {
+      meta: { index: 0 as Index, term: 0 as Term, membership: { voters: [], votersOutgoing: [], learners: [] } },
+      data: new Uint8Array(0),
+    },
+    entries: [],
+  };
+}
+
+/** A stable per-node seed, so scenarios replay identically. */
+function seedOf(id: string): number {
+  let h = 7;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h;
+}
+
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const asIndex = (n: number): Index => n as Index;
+
+/** One line per message, in the paper's vocabulary. */
+export function describeMessage(m: Message): string {
+  const head = `${m.from}->${m.to} ${m.type} term=${m.term}`;
+  switch (m.type) {
+    case 'RequestVote':
+      return `${head} last=${m.lastLogIndex}/${m.lastLogTerm}${m.preVote ? ' pre' : ''}${m.transfer ? ' transfer' : ''}`;
+    case 'RequestVoteResponse':
+      return `${head} ${m.granted ? 'granted' : 'rejected'}${m.preVote ? ' pre' : ''}`;
+    case 'AppendEntries':
+      return `${head} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=[${m.entries.map(describeEntry).join(' ')}] commit=${m.leaderCommit}`;
+    case 'AppendEntriesResponse':
+      return m.success
+        ? `${head} ok index=${m.index}`
+        : `${head} reject index=${m.index} hint=${m.conflictIndex}/${m.conflictTerm}`;
+    case 'Heartbeat':
+      return `${head} commit=${m.commitIndex} round=${m.readRound}`;
+    case 'HeartbeatResponse':
+      return `${head} round=${m.readRound}`;
+    case 'InstallSnapshot':
+      return `${head} snapshot=${m.snapshot.meta.index}/${m.snapshot.meta.term}`;
+    case 'TimeoutNow':
+      return head;
+    case 'ReadIndexRequest':
+      return `${head} request=${m.requestId}${m.lease ? ' lease' : ''}`;
+    case 'ReadIndexResponse':
+      return `${head} request=${m.requestId} index=${m.readIndex}${m.ok ? '' : ' refused'}`;
+  }
+}
+
+/** `index/term`, with the payload for non-empty entries and the change for config entries. */
+export function describeEntry(e: Entry): string {
+  if (e.type === 'config') {
+    const change = decodeConfigChange(e.data);
+    const what = change.changes.length === 0 ? 'leave-joint' : change.changes.map((c) => `${c.kind}:${c.id}`).join(',');
+    return `${e.index}/${e.term}:config(${what})`;
+  }
+  return e.data.byteLength === 0 ? `${e.index}/${e.term}` : `${e.index}/${e.term}:${new TextDecoder().decode(e.data)}`;
+}
