@@ -1,4 +1,7 @@
-import { Decoder, Encoder } from 'cbor-x';
+// The `cbor-x/decode` entry is cbor-x without its native string extractor (cbor-extract): that
+// addon misdecodes strings longer than 64 bytes under Bun, and the pure JS path behaves the same
+// on every runtime.
+import { Decoder, Encoder } from 'cbor-x/decode';
 
 /**
  * One CBOR dialect for the whole wire: plain maps with text keys and plain byte strings, no

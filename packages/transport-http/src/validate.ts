@@ -198,6 +198,7 @@ const bodies: { readonly [T in MessageType]: (m: Fields, e: Envelope, path: stri
     type: 'ReadIndexRequest',
     ...e,
     requestId: natural(m.requestId, `${path}.requestId`),
+    lease: boolAt(m, 'lease', path),
   }),
   ReadIndexResponse: (m, e, path) => ({
     type: 'ReadIndexResponse',

@@ -69,7 +69,7 @@ export function everyMessage(from: NodeId, to: NodeId): Message[] {
       snapshot: { meta: { index: index(9), term: term(3), membership }, data: new Uint8Array([1, 2, 3]) },
     },
     { type: 'TimeoutNow', ...envelope },
-    { type: 'ReadIndexRequest', ...envelope, requestId: 11 },
+    { type: 'ReadIndexRequest', ...envelope, requestId: 11, lease: true },
     { type: 'ReadIndexResponse', ...envelope, requestId: 11, readIndex: index(6), ok: true },
   ];
 }

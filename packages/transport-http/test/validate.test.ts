@@ -90,6 +90,7 @@ describe('validateMessage', () => {
     ['RequestVote', 'transfer'],
     ['AppendEntriesResponse', 'conflictTerm'],
     ['ReadIndexResponse', 'ok'],
+    ['ReadIndexRequest', 'lease'],
     ['InstallSnapshot', 'snapshot.meta.membership.learners'],
     ['Heartbeat', 'from'],
   ])('refuses a %s without %s', (type, path) => {
