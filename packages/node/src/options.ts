@@ -1,0 +1,130 @@
+import type { Entry, Logger, NodeId, Storage, Transport } from '@raftkit/core';
+import { silentLogger } from '@raftkit/core';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+
+/** The application state Raft replicates. */
+export interface StateMachine {
+  /**
+   * Applies one committed entry carrying a proposal (never the leader's empty no-op, never a
+   * config entry); the return value resolves the proposer's promise. Must be deterministic and
+   * must not throw: a throw stops the node (`fatal`), since other nodes may have applied the entry.
+   * Return an error value instead for commands that fail by design.
+   */
+  apply(entry: Entry): unknown;
+  /** Serializes the state as of the last applied entry (never called while applying). */
+  snapshot(): Uint8Array | Promise<Uint8Array>;
+  /** Replaces the whole state with a snapshot's data (possibly taken on another node). */
+  restore(data: Uint8Array): void | Promise<void>;
+}
+
+export interface ForwardResult {
+  readonly index: number;
+  readonly result: unknown;
+}
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  /** Names this Raft group on the transport (one transport may carry many groups). */
+  readonly groupId?: string;
+  readonly storage: Storage;
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine;
+  /**
+   * For empty storage only: found a cluster with these members (id → URL), or `'join'` one
+   * (no members known; wait for the leader to add this node). Ignored when storage has state.
+   */
+  readonly bootstrap?: { readonly members: Readonly<Record<string, string>> } | 'join';
+  /** Milliseconds per core tick. Default 100. */
+  readonly tickMs?: number;
+  /** Default 10 ticks. */
+  readonly electionTicks?: number;
+  /** Default 1 tick. */
+  readonly heartbeatTicks?: number;
+  /** Take a snapshot and compact the log once this much was applied since the last one. */
+  readonly snapshotEvery?: { readonly entries?: number; readonly bytes?: number };
+  /** Proposals (local and forwarded) waiting to apply; past it, `propose` rejects `Busy`. Default 10 000. */
+  readonly maxPendingProposals?: number;
+  /** Reads waiting for a read index or for apply; past it, `read` rejects `Busy`. Default 10 000. */
+  readonly maxPendingReads?: number;
+  /** Messages from peers stepped into the core per tick; the rest are dropped (Raft resends). Default 50 000. */
+  readonly maxIncomingPerTick?: number;
+  /** Default 10 000 ms. */
+  readonly proposalTimeoutMs?: number;
+  /** Default 5 000 ms. */
+  readonly readTimeoutMs?: number;
+  /**
+   * How a follower hands a proposal to the leader (the server wires it to an authenticated HTTP
+   * call). Without it, a follower's `propose` rejects `NotLeader` with the leader's id and URL.
+   */
+  readonly forward?: (leader: NodeId, data: Uint8Array, signal: AbortSignal) => Promise<ForwardResult>;
+  readonly logger?: Logger;
+  /** Seeds the core's election jitter; give each node its own. Default: derived from `id`. */
+  readonly seed?: number;
+  /** Time source and timers; tests pass a manual clock. Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+export interface ResolvedOptions
+  extends Required<Omit<RaftNodeOptions, 'bootstrap' | 'forward' | 'snapshotEvery'>> {
+  readonly bootstrap: RaftNodeOptions['bootstrap'];
+  readonly forward: RaftNodeOptions['forward'];
+  readonly snapshotEvery: { readonly entries: number; readonly bytes: number };
+}
+
+export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
+  if (typeof options.id !== 'string' || options.id.length === 0) {
+    throw new TypeError('options.id must be a non-empty string');
+  }
+  const resolved: ResolvedOptions = {
+    ...options,
+    groupId: options.groupId ?? 'default',
+    tickMs: options.tickMs ?? 100,
+    electionTicks: options.electionTicks ?? 10,
+    heartbeatTicks: options.heartbeatTicks ?? 1,
+    snapshotEvery: {
+      entries: options.snapshotEvery?.entries ?? 10_000,
+      bytes: options.snapshotEvery?.bytes ?? 64 * 1024 * 1024,
+    },
+    maxPendingProposals: options.maxPendingProposals ?? 10_000,
+    maxPendingReads: options.maxPendingReads ?? 10_000,
+    maxIncomingPerTick: options.maxIncomingPerTick ?? 50_000,
+    proposalTimeoutMs: options.proposalTimeoutMs ?? 10_000,
+    readTimeoutMs: options.readTimeoutMs ?? 5_000,
+    bootstrap: options.bootstrap,
+    forward: options.forward,
+    logger: options.logger ?? silentLogger,
+    seed: options.seed ?? seedFrom(options.id),
+    clock: options.clock ?? systemClock,
+  };
+  const positive = (name: string, value: number) => {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`options.${name} must be a positive number, got ${String(value)}`);
+    }
+  };
+  positive('tickMs', resolved.tickMs);
+  positive('snapshotEvery.entries', resolved.snapshotEvery.entries);
+  positive('snapshotEvery.bytes', resolved.snapshotEvery.bytes);
+  positive('maxPendingProposals', resolved.maxPendingProposals);
+  positive('maxPendingReads', resolved.maxPendingReads);
+  positive('maxIncomingPerTick', resolved.maxIncomingPerTick);
+  positive('proposalTimeoutMs', resolved.proposalTimeoutMs);
+  positive('readTimeoutMs', resolved.readTimeoutMs);
+  if (resolved.bootstrap !== undefined && resolved.bootstrap !== 'join') {
+    const members = Object.entries(resolved.bootstrap.members);
+    if (members.length === 0 || members.some(([, url]) => typeof url !== 'string')) {
+      throw new RangeError('options.bootstrap.members must map at least one member id to its URL');
+    }
+    if (!(options.id in resolved.bootstrap.members)) {
+      throw new RangeError(`options.bootstrap.members must include this node (${options.id})`);
+    }
+  }
+  return resolved;
+}
+
+/** FNV-1a of the id: distinct nodes get distinct election jitter without configuration. */
+function seedFrom(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
+}

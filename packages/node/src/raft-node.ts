@@ -1,0 +1,688 @@
+import type {
+  ConfigChange,
+  Entry,
+  Index,
+  Message,
+  NodeId,
+  PersistedState,
+  Ready,
+  Role,
+  Snapshot,
+  SoftState,
+  Storage,
+  StorageWrite,
+  Term,
+  Transport,
+  TransportHandler,
+} from '@raftkit/core';
+import { decodeConfigChange, isRaftError, isStorageError, RaftError, RawNode } from '@raftkit/core';
+import { AppliedWaiters } from './applied-waiters.ts';
+import type { SnapshotEnvelope } from './envelope.ts';
+import { unwrapSnapshot, wrapSnapshot } from './envelope.ts';
+import { RaftNodeError } from './errors.ts';
+import { Emitter, type RaftNodeEvent, type RaftNodeEvents } from './events.ts';
+import { loadInitialState } from './initial-state.ts';
+import { encodeUrlContext, MemberUrls } from './member-urls.ts';
+import { MetricsRecorder, type RaftNodeMetrics } from './metrics.ts';
+import {
+  type ForwardResult,
+  type RaftNodeOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type StateMachine,
+} from './options.ts';
+import { type Applied, PendingProposals } from './proposals.ts';
+import { PendingReads } from './reads.ts';
+import { snapshotHooks } from './snapshot-transfer.ts';
+
+export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
+
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly url: string | null;
+  readonly role: 'voter' | 'learner';
+  /** Known on the leader only: the highest index replicated to this member. */
+  readonly matchIndex: number | null;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: Term;
+  readonly leader: NodeId | null;
+  readonly leaderUrl: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly snapshotIndex: number;
+  readonly members: readonly MemberStatus[];
+  /** Set while this leader hands leadership over. */
+  readonly leadTransferee: NodeId | null;
+  readonly state: 'running' | 'stopping' | 'stopped';
+}
+
+interface Forwarding {
+  readonly controller: AbortController;
+  readonly deadline: number;
+}
+
+interface Transfer {
+  readonly to: NodeId;
+  readonly deadline: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A running Raft node: the core, its storage, the transport and the application's state machine,
+ * driven by the Ready loop. See README.md for the loop and why its order is what it is.
+ */
+export class RaftNode {
+  readonly id: NodeId;
+  readonly #options: ResolvedOptions;
+  readonly #core: RawNode;
+  readonly #storage: Storage;
+  readonly #transport: Transport;
+  readonly #stateMachine: StateMachine;
+  readonly #urls: MemberUrls;
+  readonly #proposals: PendingProposals;
+  readonly #reads: PendingReads;
+  /** Forwarded proposals whose result must be applied here before they resolve. */
+  readonly #forwardedApplies: AppliedWaiters;
+  readonly #forwarding = new Set<Forwarding>();
+  readonly #metrics = new MetricsRecorder();
+  readonly #events: Emitter;
+
+  #state: 'running' | 'stopping' | 'stopped' = 'running';
+  #stopped: Promise<void> | null = null;
+  #fatal: RaftNodeError | null = null;
+  #cancelTicks: (() => void) | null = null;
+  /** A Ready loop is scheduled or running; at most one at a time, so Readys are handled in order. */
+  #loop: Promise<void> | null = null;
+  #incomingThisTick = 0;
+  #applied: number;
+  #snapshotIndex: number;
+  #bytesSinceSnapshot = 0;
+  #role: Role;
+  #leader: NodeId | null;
+  #transfer: Transfer | null = null;
+
+  /** Loads (or creates) the node's state from storage and starts ticking. Closes storage if it fails. */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const resolved = resolveOptions(options);
+    try {
+      const initial = await loadInitialState(
+        resolved.id,
+        resolved.storage,
+        resolved.stateMachine,
+        resolved.bootstrap,
+      );
+      const node = new RaftNode(resolved, initial.persisted, initial.envelope);
+      node.#begin();
+      return node;
+    } catch (error) {
+      await resolved.storage.close();
+      throw error;
+    }
+  }
+
+  private constructor(options: ResolvedOptions, persisted: PersistedState, envelope: SnapshotEnvelope) {
+    this.id = options.id;
+    this.#options = options;
+    this.#storage = options.storage;
+    this.#transport = options.transport;
+    this.#stateMachine = options.stateMachine;
+    this.#core = new RawNode(
+      {
+        id: options.id,
+        electionTicks: options.electionTicks,
+        heartbeatTicks: options.heartbeatTicks,
+        seed: options.seed,
+        logger: options.logger,
+      },
+      persisted,
+    );
+    const snapshotIndex = persisted.snapshot?.meta.index ?? 0;
+    this.#applied = snapshotIndex;
+    this.#snapshotIndex = snapshotIndex;
+    const status = this.#core.status();
+    this.#role = status.role;
+    this.#leader = status.leader;
+    this.#events = new Emitter((error) =>
+      options.logger.warn('event listener threw', { error: String(error) }),
+    );
+    this.#urls = new MemberUrls(this.id, this.#transport);
+    this.#urls.restore(envelope.urls);
+    const failed = () => this.#metrics.counters.proposalsFailed++;
+    this.#proposals = new PendingProposals(options.maxPendingProposals, failed);
+    this.#forwardedApplies = new AppliedWaiters(failed);
+    this.#reads = new PendingReads(
+      options.maxPendingReads,
+      { timeoutMs: options.readTimeoutMs, retryMs: options.electionTicks * options.tickMs },
+      (requestId, mode) => this.#core.readIndex(requestId, mode),
+      () => this.#metrics.counters.readsFailed++,
+    );
+  }
+
+  #begin(): void {
+    const hooks = snapshotHooks(
+      this.#storage,
+      (error) => this.#fail(error),
+      () => this.#metrics.counters.snapshotsReceived++,
+    );
+    const handler: TransportHandler = {
+      receive: (messages) => this.#receive(messages),
+      ...hooks,
+      snapshotDone: (_to, _meta, ok) => {
+        if (ok) this.#metrics.counters.snapshotsSent++;
+        else this.#metrics.counters.snapshotsSendFailed++;
+      },
+    };
+    this.#transport.register(this.#options.groupId, handler);
+    this.#cancelTicks = this.#options.clock.every(this.#options.tickMs, () => this.#tick());
+    this.#kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Public API
+
+  /**
+   * Replicates `data` and resolves with the state machine's result once it is applied here.
+   * On a follower it goes to the leader through `options.forward`. Rejects with a
+   * `RaftNodeError`: `NotLeader`, `Busy`, `Dropped`, `TransferInProgress` (not applied) or
+   * `Timeout`, `Stopped`, `Fatal` (outcome unknown). An aborted `signal` rejects with its reason;
+   * the entry may still apply.
+   */
+  async propose(data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Applied> {
+    if (!(data instanceof Uint8Array) || data.byteLength === 0) {
+      throw new TypeError(
+        'propose(data): data must be a non-empty Uint8Array (empty entries are the leader no-op)',
+      );
+    }
+    this.#assertRunning();
+    options.signal?.throwIfAborted();
+    this.#assertRoomForProposal();
+    this.#metrics.counters.proposals++;
+    if (this.#core.status().role !== 'leader') return this.#forward(data, options.signal);
+    const index = this.#callCore(() => this.#core.propose(data));
+    return this.#track(index, options.signal);
+  }
+
+  /** Resolves when the local state machine may serve a read with that consistency. */
+  read(consistency: ReadConsistency, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertRunning();
+    options.signal?.throwIfAborted();
+    this.#metrics.counters.reads++;
+    if (consistency === 'stale') return Promise.resolve();
+    const served = this.#reads.add(consistency === 'lease' ? 'lease' : 'quorum', this.#options.clock.now());
+    this.#kick();
+    return withSignal(served, options.signal);
+  }
+
+  /** Adds a member as a voter or a learner (leader only); resolves once the change is applied here. */
+  addMember(id: NodeId, url: string, role: 'voter' | 'learner'): Promise<void> {
+    if (typeof url !== 'string' || url.length === 0)
+      throw new TypeError('addMember(url): url must be a non-empty string');
+    return this.#changeMembership({
+      changes: [{ kind: role === 'voter' ? 'addVoter' : 'addLearner', id }],
+      context: encodeUrlContext({ [id]: url }),
+    });
+  }
+
+  /** Makes a learner a voter (leader only). */
+  promote(id: NodeId): Promise<void> {
+    return this.#changeMembership({ changes: [{ kind: 'addVoter', id }] });
+  }
+
+  /** Removes a member (leader only); a leader removing itself steps down once the change commits. */
+  removeMember(id: NodeId): Promise<void> {
+    return this.#changeMembership({ changes: [{ kind: 'remove', id }] });
+  }
+
+  /** Hands leadership to `to` (leader only); resolves once this node knows `to` as the leader. */
+  transferLeadership(to: NodeId): Promise<void> {
+    this.#assertRunning();
+    if (this.#transfer !== null) {
+      return Promise.reject(
+        new RaftNodeError('TransferInProgress', `leadership is moving to ${this.#transfer.to}`),
+      );
+    }
+    this.#callCore(() => this.#core.transferLeadership(to));
+    this.#kick();
+    return new Promise((resolve, reject) => {
+      // The core gives up after an election timeout; leave room for the election that follows.
+      const deadline = this.#options.clock.now() + 3 * this.#options.electionTicks * this.#options.tickMs;
+      this.#transfer = { to, deadline, resolve, reject };
+    });
+  }
+
+  status(): NodeStatus {
+    const s = this.#core.status();
+    const match = new Map(s.peers.map((p) => [p.id, p.matchIndex]));
+    const member = (id: NodeId, role: 'voter' | 'learner'): MemberStatus => ({
+      id,
+      url: this.#urls.url(id) ?? null,
+      role,
+      matchIndex: match.get(id) ?? null,
+    });
+    const voters = [...new Set([...s.membership.voters, ...s.membership.votersOutgoing])];
+    return {
+      id: this.id,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      leaderUrl: s.leader === null ? null : (this.#urls.url(s.leader) ?? null),
+      commitIndex: s.commitIndex,
+      appliedIndex: this.#applied,
+      snapshotIndex: this.#snapshotIndex,
+      members: [
+        ...voters.map((id) => member(id, 'voter')),
+        ...s.membership.learners.map((id) => member(id, 'learner')),
+      ],
+      leadTransferee: s.leadTransferee,
+      state: this.#state,
+    };
+  }
+
+  memberUrl(id: NodeId): string | undefined {
+    return this.#urls.url(id);
+  }
+
+  on<E extends RaftNodeEvent>(event: E, listener: (payload: RaftNodeEvents[E]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  metrics(): RaftNodeMetrics {
+    return this.#metrics.snapshot();
+  }
+
+  /**
+   * Stops ticking and receiving, lets the Ready in progress finish (its writes were acknowledged
+   * only if durable, and it applies what it committed), rejects what is still pending with
+   * `Stopped` and closes storage. The transport is not closed: it may carry other groups.
+   * Idempotent; after a fatal error it resolves once that shutdown is done.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown(new RaftNodeError('Stopped', `node ${this.id} was stopped`));
+    return this.#stopped;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+
+  #tick(): void {
+    if (this.#state !== 'running') return;
+    this.#incomingThisTick = 0;
+    this.#guard(() => this.#core.tick());
+    const now = this.#options.clock.now();
+    this.#proposals.expire(now);
+    this.#forwardedApplies.expire(now);
+    this.#reads.tick(now);
+    for (const f of this.#forwarding) {
+      if (f.deadline <= now)
+        f.controller.abort(new RaftNodeError('Timeout', 'the leader did not answer in time'));
+    }
+    if (this.#transfer !== null && this.#transfer.deadline <= now) {
+      this.#transfer.reject(
+        new RaftNodeError('Timeout', `leadership did not move to ${this.#transfer.to} in time`),
+      );
+      this.#transfer = null;
+    }
+    this.#kick();
+  }
+
+  #receive(messages: readonly Message[]): void {
+    if (this.#state !== 'running') return;
+    for (const message of messages) {
+      this.#metrics.counters.messagesReceived++;
+      // Bounded work per tick: a flood is dropped rather than queued, and Raft resends what matters.
+      if (this.#incomingThisTick >= this.#options.maxIncomingPerTick) {
+        this.#metrics.counters.messagesDropped++;
+        continue;
+      }
+      this.#incomingThisTick++;
+      try {
+        this.#core.step(message);
+      } catch (error) {
+        if (!isRaftError(error, 'InvalidMessage')) {
+          this.#fail(error);
+          return;
+        }
+        this.#options.logger.warn('dropped an invalid message', { from: message.from, error: error.message });
+      }
+    }
+    this.#kick();
+  }
+
+  async #forward(data: Uint8Array, signal: AbortSignal | undefined): Promise<Applied> {
+    const leader = this.#core.status().leader;
+    const forward = this.#options.forward;
+    if (leader === null || forward === undefined) {
+      this.#metrics.counters.proposalsFailed++;
+      throw this.#notLeader(leader);
+    }
+    this.#metrics.counters.proposalsForwarded++;
+    const entry: Forwarding = {
+      controller: new AbortController(),
+      deadline: this.#options.clock.now() + this.#options.proposalTimeoutMs,
+    };
+    const onAbort = () => entry.controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#forwarding.add(entry);
+    let result: ForwardResult;
+    try {
+      result = await forward(leader, data, entry.controller.signal);
+    } catch (error) {
+      this.#metrics.counters.proposalsFailed++;
+      // Our own abort (timeout, stop, the caller's signal) is the error to report, not however
+      // `forward` surfaced it.
+      throw entry.controller.signal.aborted ? entry.controller.signal.reason : error;
+    } finally {
+      this.#forwarding.delete(entry);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    // Read-your-writes on this node: resolve once this node has applied the entry too.
+    if (this.#applied < result.index) {
+      await withSignal(this.#forwardedApplies.wait(result.index, entry.deadline), signal);
+    }
+    return result;
+  }
+
+  #changeMembership(change: ConfigChange): Promise<void> {
+    this.#assertRunning();
+    this.#assertRoomForProposal();
+    const index = this.#callCore(() => this.#core.proposeConfigChange(change));
+    return this.#track(index, undefined).then(() => undefined);
+  }
+
+  /** Waits for the entry just appended at `index` in the current term. */
+  #track(index: Index, signal: AbortSignal | undefined): Promise<Applied> {
+    const deadline = this.#options.clock.now() + this.#options.proposalTimeoutMs;
+    const applied = this.#proposals.add(index, this.#core.status().term, deadline);
+    this.#kick();
+    return withSignal(applied, signal);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The Ready loop
+
+  /**
+   * Schedules the loop if it is not running. Deferred to a microtask so that a burst of
+   * synchronous calls (many `propose`s, a transport batch) lands in one Ready and one fsync.
+   */
+  #kick(): void {
+    if (this.#loop !== null || this.#state !== 'running') return;
+    this.#loop = Promise.resolve().then(() => this.#runLoop());
+  }
+
+  async #runLoop(): Promise<void> {
+    try {
+      // Group commit: while one Ready is being persisted, inputs keep stepping into the core, and
+      // the next Ready gathers all of them for a single save.
+      while (this.#state === 'running' && this.#core.hasReady()) {
+        await this.#handleReady(this.#core.ready());
+        this.#core.advance();
+        this.#afterAdvance();
+        if (this.#snapshotDue()) await this.#takeSnapshot();
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#loop = null;
+    }
+    // Inputs that arrived during the last await but after the loop's check start a new round.
+    if (this.#state === 'running' && this.#core.hasReady()) this.#kick();
+  }
+
+  /** One Ready, in the order ready.ts prescribes; the comments say why each step is where it is. */
+  async #handleReady(rd: Ready): Promise<void> {
+    this.#metrics.counters.readys++;
+    if (rd.softState !== null) this.#softStateChanged(rd.softState);
+    // Membership is in force once appended: a new member must be reachable before the leader's
+    // messages to it go out just below.
+    for (const entry of rd.entries) {
+      this.#proposals.appended(entry);
+      if (entry.type === 'config') this.#urls.appended(decodeConfigChange(entry.data));
+    }
+    // 1. A leader's messages leave before its own fsync (thesis §10.2.1); the core counts the
+    //    leader toward a commit only after advance() reports its entries durable.
+    this.#send(rd.messages);
+    // 2. Persist: snapshot first (it replaces the log before it), then entries and hard state.
+    if (rd.snapshot !== null) await this.#persistSnapshot(rd.snapshot);
+    await this.#persist(rd);
+    // 3. Votes and acknowledgements promise durability, so they leave only now (Raft §5.2).
+    this.#send(rd.messagesAfterPersist);
+    // 4. Restore, then apply, in index order: everything here is committed and durable.
+    if (rd.snapshot !== null) await this.#restoreSnapshot(rd.snapshot);
+    this.#apply(rd.committedEntries);
+    // 5. Reads whose index is applied are served now; the others when apply reaches them.
+    for (const rs of rd.readStates) this.#reads.answered(rs.requestId, rs.index, this.#applied);
+  }
+
+  #afterAdvance(): void {
+    this.#reads.applied(this.#applied);
+    this.#forwardedApplies.applied(this.#applied);
+  }
+
+  async #persist(rd: Ready): Promise<void> {
+    if (rd.entries.length === 0 && rd.hardState === null) return;
+    const write: StorageWrite = {
+      ...(rd.entries.length > 0 ? { entries: rd.entries } : {}),
+      ...(rd.hardState !== null ? { hardState: rd.hardState } : {}),
+    };
+    const started = performance.now();
+    await this.#storage.save(write);
+    this.#metrics.fsync.observe((performance.now() - started) / 1000);
+    this.#metrics.counters.saves++;
+    this.#metrics.counters.entriesPersisted += rd.entries.length;
+  }
+
+  async #persistSnapshot(snapshot: Snapshot): Promise<void> {
+    // A snapshot the transport streamed in is already stored (or a newer one is): storing it
+    // again would be wasted IO, and storing an older one over a newer one is refused.
+    const stored = this.#storage.snapshotMeta();
+    if (stored !== null && stored.index >= snapshot.meta.index) return;
+    await this.#storage.saveSnapshot(snapshot);
+  }
+
+  async #restoreSnapshot(snapshot: Snapshot): Promise<void> {
+    const envelope = unwrapSnapshot(snapshot.data);
+    await this.#stateMachine.restore(envelope.state);
+    this.#urls.restore(envelope.urls);
+    this.#applied = snapshot.meta.index;
+    this.#snapshotIndex = snapshot.meta.index;
+    this.#bytesSinceSnapshot = 0;
+    this.#proposals.coveredBySnapshot(snapshot.meta.index);
+    this.#metrics.counters.snapshotsRestored++;
+    this.#events.emit('applied', { index: this.#applied });
+  }
+
+  #apply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const started = performance.now();
+    for (const entry of entries) {
+      if (entry.index !== this.#applied + 1) {
+        throw new Error(`apply out of order: entry ${entry.index} after ${this.#applied}`);
+      }
+      let result: unknown;
+      if (entry.type === 'config') this.#urls.applied(decodeConfigChange(entry.data));
+      else if (entry.data.byteLength > 0) {
+        result = this.#stateMachine.apply(entry);
+        this.#bytesSinceSnapshot += entry.data.byteLength;
+      }
+      this.#applied = entry.index;
+      this.#proposals.applied(entry, result);
+    }
+    this.#metrics.apply.observe((performance.now() - started) / 1000);
+    this.#metrics.counters.entriesApplied += entries.length;
+    this.#events.emit('applied', { index: this.#applied });
+  }
+
+  #send(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    this.#transport.send(this.#options.groupId, messages);
+    this.#metrics.counters.messagesSent += messages.length;
+  }
+
+  #softStateChanged(soft: SoftState): void {
+    const term = this.#core.status().term;
+    if (soft.role !== this.#role) {
+      this.#role = soft.role;
+      this.#events.emit('role', { role: soft.role, term });
+    }
+    if (soft.leader !== this.#leader) {
+      this.#leader = soft.leader;
+      this.#events.emit('leader', { leader: soft.leader, term });
+      if (this.#transfer !== null && soft.leader === this.#transfer.to) {
+        this.#transfer.resolve();
+        this.#transfer = null;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots and compaction
+
+  #snapshotDue(): boolean {
+    const policy = this.#options.snapshotEvery;
+    return (
+      this.#applied > this.#snapshotIndex &&
+      (this.#applied - this.#snapshotIndex >= policy.entries || this.#bytesSinceSnapshot >= policy.bytes)
+    );
+  }
+
+  /**
+   * Snapshot at the applied index, store it durably, and only then let the core drop the log
+   * before it (a crash in between must find either the log or the snapshot). Runs between
+   * Readys, so nothing applies while the state machine serializes itself.
+   */
+  async #takeSnapshot(): Promise<void> {
+    const at = this.#applied as Index;
+    const meta = this.#core.snapshotMetaAt(at);
+    const urls = this.#urls.appliedUrls();
+    const state = await this.#stateMachine.snapshot();
+    const snapshot: Snapshot = { meta, data: wrapSnapshot({ urls, state }) };
+    try {
+      await this.#storage.saveSnapshot(snapshot);
+    } catch (error) {
+      // The leader's snapshot, streamed in meanwhile, superseded ours: nothing to do.
+      if (isStorageError(error, 'InvalidArgument') && (this.#storage.snapshotMeta()?.index ?? 0) >= at)
+        return;
+      throw error;
+    }
+    try {
+      this.#core.compact(snapshot);
+    } catch (error) {
+      if (!isRaftError(error, 'SnapshotOutOfDate')) throw error;
+    }
+    this.#snapshotIndex = at;
+    this.#bytesSinceSnapshot = 0;
+    this.#metrics.counters.snapshotsTaken++;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Failure and shutdown
+
+  /**
+   * Storage or state-machine failure: stop at once and for good. Continuing or retrying after a
+   * failed fsync risks acknowledging what is not durable, and a state machine that threw may
+   * differ from its peers'. Returns the error for `throw this.#fail(e)`.
+   */
+  #fail(cause: unknown): RaftNodeError {
+    if (this.#fatal !== null) return this.#fatal;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const error = new RaftNodeError('Fatal', `node ${this.id} stopped: ${message}`, { cause });
+    this.#fatal = error;
+    this.#options.logger.warn('fatal error: node stopped', { id: this.id, error: message });
+    if (this.#state === 'stopped') return error;
+    this.#events.emit('fatal', { error });
+    this.#stopped ??= this.#shutdown(error);
+    return error;
+  }
+
+  async #shutdown(reason: RaftNodeError): Promise<void> {
+    this.#state = 'stopping';
+    this.#cancelTicks?.();
+    this.#transport.unregister(this.#options.groupId);
+    for (const f of this.#forwarding) f.controller.abort(reason);
+    // The Ready in progress finishes: its results are real and are delivered.
+    await this.#loop;
+    this.#proposals.rejectAll(reason);
+    this.#forwardedApplies.rejectAll(reason);
+    this.#reads.rejectAll(reason);
+    this.#transfer?.reject(reason);
+    this.#transfer = null;
+    try {
+      await this.#storage.close();
+    } catch (error) {
+      // After a storage failure the store may refuse even this; the fatal error was reported.
+      if (reason.code !== 'Fatal') throw error;
+    } finally {
+      this.#state = 'stopped';
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  #assertRunning(): void {
+    if (this.#fatal !== null) throw this.#fatal;
+    if (this.#state !== 'running') throw new RaftNodeError('Stopped', `node ${this.id} is stopped`);
+  }
+
+  #assertRoomForProposal(): void {
+    if (!this.#proposals.hasRoom(this.#forwarding.size + this.#forwardedApplies.size)) {
+      this.#metrics.counters.proposalsFailed++;
+      throw new RaftNodeError('Busy', `${this.#options.maxPendingProposals} proposals already pending`);
+    }
+  }
+
+  /** Runs a core call that may refuse with a `RaftError`, translated for the caller. */
+  #callCore<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      if (!(error instanceof RaftError)) throw this.#fail(error);
+      this.#metrics.counters.proposalsFailed++;
+      switch (error.code) {
+        case 'NotLeader':
+          throw this.#notLeader(error.leaderHint);
+        case 'Busy':
+        case 'TransferInProgress':
+        case 'ConfigChangeInProgress':
+        case 'InvalidConfigChange':
+        case 'InvalidTransferTarget':
+          throw new RaftNodeError(error.code, error.message, { leader: error.leaderHint, cause: error });
+        default:
+          throw this.#fail(error);
+      }
+    }
+  }
+
+  #notLeader(leader: NodeId | null): RaftNodeError {
+    const leaderUrl = leader === null ? null : (this.#urls.url(leader) ?? null);
+    return new RaftNodeError(
+      'NotLeader',
+      leader === null ? 'no leader is known yet; retry shortly' : `${leader} is the leader`,
+      { leader, leaderUrl },
+    );
+  }
+
+  /** Runs a core input; a throw there is a broken invariant, which stops the node. */
+  #guard(input: () => void): void {
+    try {
+      input();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason if it aborts first. */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
