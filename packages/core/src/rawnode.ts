@@ -1,4 +1,5 @@
 import { type RaftConfig, resolveConfig } from './config.ts';
+import { encodeConfigChange } from './confchange.ts';
 import type { Message } from './messages.ts';
 import { type Mutations, Raft, type ReadMode } from './raft.ts';
 import type { PeerStatus, Ready, SoftState, Status } from './ready.ts';
@@ -8,6 +9,7 @@ import type {
   Entry,
   HardState,
   Index,
+  MemberChange,
   Membership,
   NodeId,
   Snapshot,
@@ -26,14 +28,28 @@ interface Outstanding {
 
 const emptyHardState: HardState = { term: 0 as Term, votedFor: null, commitIndex: 0 as Index };
 
-/** The state of a node founding a new cluster: `membership` in force from the start. */
+const noMembers: Membership = { voters: [], votersOutgoing: [], learners: [] };
+
+/**
+ * The state of a node founding a new cluster. Like etcd-io/raft's bootstrap, the initial
+ * membership is a committed config entry at index 1, term 1, rather than hidden state, so that a
+ * node joining later receives it with the rest of the log. Every founder must be given the same
+ * membership: the entry is built from it deterministically (ids sorted), and founders with
+ * different entries at index 1 would break Log Matching.
+ */
 export function bootstrapState(membership: Membership): PersistedState {
   validateMembership(membership);
   if (membership.voters.length === 0) throw new RangeError('a new cluster needs at least one voter');
+  if (membership.votersOutgoing.length > 0) throw new RangeError('a new cluster cannot start in a joint configuration');
+  const changes: MemberChange[] = [
+    ...[...membership.voters].sort().map((id) => ({ kind: 'addVoter' as const, id })),
+    ...[...membership.learners].sort().map((id) => ({ kind: 'addLearner' as const, id })),
+  ];
+  const first: Entry = { index: 1 as Index, term: 1 as Term, type: 'config', data: encodeConfigChange({ changes }) };
   return {
-    hardState: emptyHardState,
-    snapshot: { meta: { index: 0 as Index, term: 0 as Term, membership }, data: new Uint8Array(0) },
-    entries: [],
+    hardState: { term: 1 as Term, votedFor: null, commitIndex: 1 as Index },
+    snapshot: { meta: { index: 0 as Index, term: 0 as Term, membership: noMembers }, data: new Uint8Array(0) },
+    entries: [first],
   };
 }
 
@@ -41,14 +57,7 @@ export function bootstrapState(membership: Membership): PersistedState {
 export function joiningState(): PersistedState {
   return {
     hardState: emptyHardState,
-    snapshot: {
-      meta: {
-        index: 0 as Index,
-        term: 0 as Term,
-        membership: { voters: [], votersOutgoing: [], learners: [] },
-      },
-      data: new Uint8Array(0),
-    },
+    snapshot: { meta: { index: 0 as Index, term: 0 as Term, membership: noMembers }, data: new Uint8Array(0) },
     entries: [],
   };
 }

@@ -35,7 +35,8 @@ export class TestCluster {
 
   constructor(membership: Membership, options: NodeOptions = {}) {
     for (const id of [...membership.voters, ...membership.learners]) {
-      this.disks.set(id, { ...emptyDisk(), snapshot: bootstrapState(membership).snapshot as Snapshot });
+      const state = bootstrapState(membership);
+      this.disks.set(id, { hardState: state.hardState, snapshot: state.snapshot as Snapshot, entries: [...state.entries] });
       this.options.set(id, options);
       this.start(id);
     }

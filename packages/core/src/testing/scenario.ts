@@ -154,18 +154,22 @@ const handlers: Record<string, Handler> = {
     const [id] = args.positional as [NodeId];
     const disk = env.c.disks.get(id);
     if (disk === undefined) throw new Error(`no node ${id}`);
-    disk.entries = list(args.named.get('terms')).map(
-      (t, i): Entry => ({
-        index: (disk.snapshot.meta.index + 1 + i) as Index,
-        term: Number(t) as Term,
-        type: 'normal',
-        data: bytes(`${id}${i + 1}`),
-      }),
+    // Index 1 stays the bootstrap membership entry; the given terms fill indexes 2 and on.
+    const bootstrap = disk.entries.filter((e) => e.index === 1);
+    disk.entries = bootstrap.concat(
+      list(args.named.get('terms')).map(
+        (t, i): Entry => ({
+          index: (2 + i) as Index,
+          term: Number(t) as Term,
+          type: 'normal',
+          data: bytes(`${id}${i + 2}`),
+        }),
+      ),
     );
     disk.hardState = {
       term: Number(args.named.get('term') ?? 0) as Term,
       votedFor: (args.named.get('vote') as NodeId | undefined) ?? null,
-      commitIndex: Number(args.named.get('commit') ?? 0) as Index,
+      commitIndex: Number(args.named.get('commit') ?? 1) as Index,
     };
     env.c.start(id);
     return [];
