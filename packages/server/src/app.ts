@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import { ApiError, errorResponse, toApiError } from './api-error.ts';
+import { bearerAuth } from './client-auth.ts';
+import { forwardRoutes } from './forward.ts';
+import type { ForwardAuthenticator } from './forward-auth.ts';
+import type { KvStateMachine } from './kv/kv-state-machine.ts';
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { openApiDocument } from './openapi.ts';
+import { clusterRoutes } from './routes/cluster.ts';
+import { kvRoutes } from './routes/kv.ts';
+import { probeRoutes } from './routes/probes.ts';
+import type { ServerNode } from './server-node.ts';
+
+export interface ServerAppOptions {
+  /** The driver (`RaftNode`), already started, applying to `kv`. */
+  readonly node: ServerNode;
+  /** The state machine `node` applies to: reads are served from it. */
+  readonly kv: KvStateMachine;
+  /** Peer routes (the transport's Hono app), mounted at the root; they authenticate themselves. */
+  readonly peerRoutes?: Hono;
+  /** Mounts the route followers forward proposals to, authenticated with the cluster secret. */
+  readonly forwardAuth?: ForwardAuthenticator;
+  /** When set, every client route but `/health` requires `Authorization: Bearer <token>`. */
+  readonly clientToken?: string;
+  readonly limits?: Partial<Limits>;
+  /** More Prometheus text for `/metrics` (e.g. the transport's counters). */
+  readonly extraMetrics?: () => string;
+}
+
+/**
+ * The whole HTTP surface of a node as one fetch handler (`app.fetch`), whatever serves it:
+ * `node:http`, `Bun.serve`, `Deno.serve`, or `app.request()` in tests.
+ */
+export function createServerApp(options: ServerAppOptions): Hono {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { node } = options;
+  const app = new Hono();
+  app.onError((error) => errorResponse(toApiError(error)));
+  app.notFound(() => errorResponse(new ApiError('NotFound', 'no such route')));
+
+  if (options.peerRoutes !== undefined) app.route('/', options.peerRoutes);
+  if (options.forwardAuth !== undefined) app.route('/', forwardRoutes(node, options.forwardAuth, limits));
+
+  if (options.clientToken !== undefined) {
+    const auth = bearerAuth(options.clientToken);
+    for (const path of ['/v1/*', '/ready', '/metrics', '/openapi.json']) app.use(path, auth);
+  }
+  app.route('/v1/kv', kvRoutes(node, options.kv, limits));
+  app.route('/v1', clusterRoutes(node, limits));
+  app.route('/', probeRoutes(node, options.extraMetrics ?? (() => '')));
+  app.get('/openapi.json', (c) => c.json(openApiDocument));
+  return app;
+}

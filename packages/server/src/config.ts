@@ -1,0 +1,212 @@
+import { parseArgs } from 'node:util';
+
+/** Everything `raftkit serve` (and each app) needs, after validation. */
+export interface ServeConfig {
+  readonly id: string;
+  readonly clusterId: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** The URL peers and clients reach this node at. */
+  readonly advertiseUrl: string;
+  /** Members of a brand-new cluster (id → URL); ignored when the data directory has state. */
+  readonly members: Readonly<Record<string, string>>;
+  /** Set with `--join`: the URL of a running member to add this node through. */
+  readonly join: string | null;
+  readonly joinRole: 'voter' | 'learner';
+  readonly dataDir: string;
+  readonly storage: 'fs' | 'sqlite';
+  readonly secret: string;
+  readonly clientToken: string | null;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  readonly tickMs: number;
+  readonly snapshotEntries: number | null;
+  readonly maxBodyBytes: number | null;
+  readonly maxValueBytes: number | null;
+}
+
+/** Bad configuration: `problems` says what to fix, one line each. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Each flag, the environment variable that sets it when the flag is absent, and its help. */
+export const SERVE_FLAGS = {
+  id: { env: 'RAFTKIT_ID', help: 'node id (letters, digits, . _ -)' },
+  'cluster-id': {
+    env: 'RAFTKIT_CLUSTER_ID',
+    help: 'cluster name written into the data directory (default raftkit)',
+  },
+  listen: { env: 'RAFTKIT_LISTEN', help: 'host:port to listen on (default 127.0.0.1:7001)' },
+  advertise: {
+    env: 'RAFTKIT_ADVERTISE',
+    help: 'URL peers and clients use for this node (default from --listen)',
+  },
+  members: { env: 'RAFTKIT_MEMBERS', help: 'initial members, id=url,id=url (default: this node alone)' },
+  join: { env: 'RAFTKIT_JOIN', help: 'URL of a running member: add this node to that cluster' },
+  'join-role': { env: 'RAFTKIT_JOIN_ROLE', help: 'role after --join: voter (default) or learner' },
+  'data-dir': { env: 'RAFTKIT_DATA_DIR', help: 'data directory (default ./data/<id>)' },
+  storage: { env: 'RAFTKIT_STORAGE', help: 'fs (default) or sqlite' },
+  secret: {
+    env: 'RAFTKIT_SECRET',
+    help: 'cluster secret shared by all members, at least 16 bytes (required)',
+  },
+  'client-token': { env: 'RAFTKIT_CLIENT_TOKEN', help: 'bearer token clients must present (default: none)' },
+  'tls-cert': { env: 'RAFTKIT_TLS_CERT', help: 'PEM certificate file: serve HTTPS (with --tls-key)' },
+  'tls-key': { env: 'RAFTKIT_TLS_KEY', help: 'PEM private key file' },
+  'tick-ms': { env: 'RAFTKIT_TICK_MS', help: 'Raft tick in ms (default 100; election after 10 ticks)' },
+  'snapshot-every': { env: 'RAFTKIT_SNAPSHOT_EVERY', help: 'take a snapshot every N applied entries' },
+  'max-body-bytes': { env: 'RAFTKIT_MAX_BODY_BYTES', help: 'peer message size limit, same on every member' },
+  'max-value-bytes': {
+    env: 'RAFTKIT_MAX_VALUE_BYTES',
+    help: 'largest value a client may write (default 1 MiB)',
+  },
+} as const;
+
+type Flag = keyof typeof SERVE_FLAGS;
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Reads `serve`'s flags, falling back to environment variables, and checks every value. */
+export function parseServeConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ServeConfig {
+  const options = Object.fromEntries(
+    Object.keys(SERVE_FLAGS).map((name) => [name, { type: 'string' as const }]),
+  );
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError([`${(error as Error).message} (see raftkit serve --help)`]);
+  }
+  const get = (flag: Flag): string | undefined => {
+    const value = values[flag] ?? env[SERVE_FLAGS[flag].env];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const problems: string[] = [];
+  const where = (flag: Flag) => `--${flag} (or ${SERVE_FLAGS[flag].env})`;
+
+  const id = get('id');
+  if (id === undefined) problems.push(`${where('id')} is required`);
+  else if (!ID.test(id))
+    problems.push(`${where('id')} must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(id)}`);
+
+  const clusterId = get('cluster-id') ?? 'raftkit';
+  if (!ID.test(clusterId))
+    problems.push(`${where('cluster-id')} must be 1-64 letters, digits, ".", "_" or "-"`);
+
+  const listen = get('listen') ?? '127.0.0.1:7001';
+  const listenMatch = /^(.*):(\d{1,5})$/.exec(listen);
+  const hostname = listenMatch?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
+  const port = Number(listenMatch?.[2]);
+  if (listenMatch === null || hostname === '' || !(port >= 0 && port <= 65535)) {
+    problems.push(`${where('listen')} must be host:port, e.g. 127.0.0.1:7001, got ${JSON.stringify(listen)}`);
+  }
+
+  const certFile = get('tls-cert');
+  const keyFile = get('tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push(`${where('tls-cert')} and ${where('tls-key')} must be given together`);
+  }
+  const tls = certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null;
+
+  const scheme = tls === null ? 'http' : 'https';
+  const advertiseUrl = (get('advertise') ?? `${scheme}://${listen}`).replace(/\/+$/, '');
+  if (!isHttpUrl(advertiseUrl))
+    problems.push(`${where('advertise')} must be an http or https URL, got ${JSON.stringify(advertiseUrl)}`);
+
+  const members: Record<string, string> = {};
+  const membersText = get('members');
+  if (membersText !== undefined) {
+    for (const item of membersText.split(',')) {
+      const at = item.indexOf('=');
+      const memberId = item.slice(0, at).trim();
+      const url = item
+        .slice(at + 1)
+        .trim()
+        .replace(/\/+$/, '');
+      if (at < 1 || !ID.test(memberId) || !isHttpUrl(url)) {
+        problems.push(`${where('members')}: ${JSON.stringify(item)} is not id=http(s)://host:port`);
+      } else {
+        members[memberId] = url;
+      }
+    }
+    if (id !== undefined && Object.keys(members).length > 0 && !(id in members)) {
+      problems.push(`${where('members')} must include this node (${id})`);
+    }
+  } else if (id !== undefined) {
+    members[id] = advertiseUrl;
+  }
+
+  const join = get('join') ?? null;
+  if (join !== null && !isHttpUrl(join)) problems.push(`${where('join')} must be an http or https URL`);
+  if (join !== null && membersText !== undefined)
+    problems.push(`give either ${where('join')} or ${where('members')}, not both`);
+  const joinRole = get('join-role') ?? 'voter';
+  if (joinRole !== 'voter' && joinRole !== 'learner')
+    problems.push(`${where('join-role')} must be voter or learner`);
+
+  const storage = get('storage') ?? 'fs';
+  if (storage !== 'fs' && storage !== 'sqlite')
+    problems.push(`${where('storage')} must be fs or sqlite, got ${JSON.stringify(storage)}`);
+
+  const secret = get('secret');
+  if (secret === undefined)
+    problems.push(`${where('secret')} is required: the same random string (16+ bytes) on every member`);
+  else if (new TextEncoder().encode(secret).length < 16)
+    problems.push(`${where('secret')} must be at least 16 bytes`);
+
+  const positive = (flag: Flag): number | null => {
+    const text = get(flag);
+    if (text === undefined) return null;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      problems.push(`${where(flag)} must be a positive integer, got ${JSON.stringify(text)}`);
+      return null;
+    }
+    return n;
+  };
+  const tickMs = positive('tick-ms') ?? 100;
+  const snapshotEntries = positive('snapshot-every');
+  const maxBodyBytes = positive('max-body-bytes');
+  const maxValueBytes = positive('max-value-bytes');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    id: id!,
+    clusterId,
+    hostname,
+    port,
+    advertiseUrl,
+    members,
+    join,
+    joinRole: joinRole as 'voter' | 'learner',
+    dataDir: get('data-dir') ?? `./data/${id}`,
+    storage: storage as 'fs' | 'sqlite',
+    secret: secret!,
+    clientToken: get('client-token') ?? null,
+    tls,
+    tickMs,
+    snapshotEntries,
+    maxBodyBytes,
+    maxValueBytes,
+  };
+}
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
+export function serveHelp(): string {
+  const lines = Object.entries(SERVE_FLAGS).map(
+    ([flag, { env, help }]) => `  --${flag.padEnd(16)} ${env.padEnd(24)} ${help}`,
+  );
+  return `Usage: raftkit serve [flags]\n\nFlag                 Environment variable     Meaning\n${lines.join('\n')}\n`;
+}

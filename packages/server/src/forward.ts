@@ -1,0 +1,109 @@
+import type { NodeId } from '@raftkit/core';
+import { RaftNodeError } from '@raftkit/node';
+// cbor-x without its native string extractor, which misdecodes long strings on Bun (as in transport-http).
+import { Decoder, Encoder } from 'cbor-x/decode';
+import { Hono } from 'hono';
+import { ApiError, errorResponse, toApiError } from './api-error.ts';
+import { readBody } from './body.ts';
+import type { ForwardAuthenticator } from './forward-auth.ts';
+import { decodeCommand } from './kv/command.ts';
+import type { Limits } from './limits.ts';
+import type { ServerNode } from './server-node.ts';
+
+/** Plain CBOR (no cbor-x records or typed-array tags): the result is whatever the state machine returned. */
+const cborOptions = { useRecords: false, mapsAsObjects: true, tagUint8Array: false } as const;
+const encoder = new Encoder(cborOptions);
+const decoder = new Decoder(cborOptions);
+
+/** Where a leader takes proposals forwarded by its followers. Internal: peers only, HMAC-signed. */
+export const FORWARD_PATH = '/internal/v1/propose';
+
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * The driver's `forward` option: posts the proposal to the leader's server and returns what the
+ * leader's state machine answered. Failures come back as the driver's errors, by what they mean
+ * for the client: a refusal the leader gave before proposing (`NotLeader`, `Busy`) is safe to
+ * retry; anything after the request may have reached the leader is `Timeout`, outcome unknown.
+ */
+export function createForwarder(options: {
+  readonly id: NodeId;
+  readonly auth: ForwardAuthenticator;
+  readonly memberUrl: (id: NodeId) => string | undefined;
+  readonly fetch?: FetchFunction;
+}): (leader: NodeId, data: Uint8Array, signal: AbortSignal) => Promise<{ index: number; result: unknown }> {
+  const send = options.fetch ?? ((input, init) => fetch(input, init));
+  return async (leader, data, signal) => {
+    const base = options.memberUrl(leader);
+    if (base === undefined)
+      throw new RaftNodeError('NotLeader', `no URL known for leader ${leader}`, { leader });
+    const headers = {
+      'content-type': 'application/octet-stream',
+      ...(await options.auth.sign(options.id, data)),
+    };
+    let response: Response;
+    try {
+      response = await send(`${base.replace(/\/+$/, '')}${FORWARD_PATH}`, {
+        method: 'POST',
+        headers,
+        body: data as Uint8Array<ArrayBuffer>,
+        signal,
+      });
+    } catch (cause) {
+      throw new RaftNodeError('Timeout', `forwarding to leader ${leader} failed: outcome unknown`, { cause });
+    }
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (response.ok) {
+      const { index, result } = decoder.decode(body) as { index: number; result: unknown };
+      return { index, result };
+    }
+    const code = errorCode(body);
+    if (code === 'NoLeader') throw new RaftNodeError('NotLeader', `leader ${leader} refused: not the leader`);
+    if (code === 'Busy') throw new RaftNodeError('Busy', `leader ${leader} is busy`);
+    throw new RaftNodeError(
+      'Timeout',
+      `leader ${leader} answered ${response.status} (${code}): outcome unknown`,
+    );
+  };
+}
+
+/** The leader's side: checks the MAC and the command, then proposes it as if it were local. */
+export function forwardRoutes(node: ServerNode, auth: ForwardAuthenticator, limits: Limits): Hono {
+  // The largest command a client route can build: a cas with two full values and its framing.
+  const maxCommandBytes = 16 + limits.maxKeyBytes + 2 * limits.maxValueBytes;
+  return new Hono().post(FORWARD_PATH, async (c) => {
+    try {
+      const data = await readBody(c.req.raw, maxCommandBytes, 'the forwarded command');
+      const failure = await auth.verify(c.req.raw.headers, data);
+      if (failure !== null) {
+        throw new ApiError(
+          failure === 'busy' ? 'Busy' : 'Unauthorized',
+          `forwarded proposal refused: ${failure}`,
+        );
+      }
+      try {
+        decodeCommand(data);
+      } catch {
+        throw new ApiError('BadRequest', 'the forwarded body is not a KV command');
+      }
+      // Only the leader proposes forwarded commands: a follower passing them on could bounce a
+      // proposal between two nodes that each think the other leads.
+      if (node.status().role !== 'leader') throw new ApiError('NoLeader', 'this node is not the leader');
+      const { index, result } = await node.propose(data, { signal: c.req.raw.signal });
+      return c.body(encoder.encode({ index, result }) as Uint8Array<ArrayBuffer>, 200, {
+        'content-type': 'application/cbor',
+      });
+    } catch (error) {
+      return errorResponse(toApiError(error));
+    }
+  });
+}
+
+function errorCode(body: Uint8Array): string {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as { error?: { code?: unknown } };
+    return typeof parsed.error?.code === 'string' ? parsed.error.code : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,13 @@
+export { ApiError, type ApiErrorCode, errorResponse, toApiError } from './api-error.ts';
+export { createServerApp, type ServerAppOptions } from './app.ts';
+export { type CliIo, runCli } from './cli.ts';
+export { ApiClientError, apiJson, apiRequest } from './client.ts';
+export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';
+export { createForwarder, FORWARD_PATH } from './forward.ts';
+export { ForwardAuthenticator } from './forward-auth.ts';
+export { decodeCommand, encodeCommand, type KvCommand } from './kv/command.ts';
+export { type KvApplyResult, KvStateMachine } from './kv/kv-state-machine.ts';
+export { type Listen, type Listener, type ListenOptions, type RunningServer, startServer } from './launch.ts';
+export { DEFAULT_LIMITS, type Limits } from './limits.ts';
+export { openApiDocument } from './openapi.ts';
+export type { MemberRole, ServerNode } from './server-node.ts';

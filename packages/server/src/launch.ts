@@ -1,0 +1,131 @@
+import { readFile } from 'node:fs/promises';
+import { type NodeId, nodeId, type Storage } from '@raftkit/core';
+import { RaftNode } from '@raftkit/node';
+import { openFsStorage } from '@raftkit/storage-fs';
+import { openSqliteStorage } from '@raftkit/storage-sqlite';
+import { HttpTransport } from '@raftkit/transport-http';
+import { createServerApp } from './app.ts';
+import type { ServeConfig } from './config.ts';
+import { createForwarder } from './forward.ts';
+import { ForwardAuthenticator } from './forward-auth.ts';
+import { joinCluster, promoteWhenCaughtUp } from './join.ts';
+import { KvStateMachine } from './kv/kv-state-machine.ts';
+import { renderCounterTree } from './metrics.ts';
+
+/** What a runtime adapter gets: a fetch handler to serve on `hostname:port`, with TLS when given. */
+export interface ListenOptions {
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly hostname: string;
+  readonly port: number;
+  readonly tls: { readonly cert: string; readonly key: string } | null;
+}
+
+export interface Listener {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A runtime's HTTP server: `node:http`, `Bun.serve` or `Deno.serve`. */
+export type Listen = (options: ListenOptions) => Promise<Listener>;
+
+export interface RunningServer {
+  readonly node: RaftNode;
+  readonly url: string;
+  /** Resolves when the node stops on its own after a fatal error. */
+  readonly fatal: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one node: opens its storage, the peer transport and the driver, then serves the app with
+ * the runtime's `listen`. With `--join`, the node is added through a running member as a learner
+ * first (so the cluster keeps its quorum while the newcomer catches up), then promoted.
+ */
+export async function startServer(
+  config: ServeConfig,
+  listen: Listen,
+  log: (line: string) => void,
+): Promise<RunningServer> {
+  const id = nodeId(config.id);
+  const tls =
+    config.tls === null
+      ? null
+      : {
+          cert: await readFile(config.tls.certFile, 'utf8'),
+          key: await readFile(config.tls.keyFile, 'utf8'),
+        };
+  if (config.join !== null) await joinCluster(config, log);
+
+  const storage = await openStorage(config);
+  const transport = new HttpTransport({
+    id,
+    secret: config.secret,
+    ...(config.maxBodyBytes === null ? {} : { maxBodyBytes: config.maxBodyBytes }),
+  });
+  const kv = new KvStateMachine();
+  const forwardAuth = new ForwardAuthenticator(config.secret);
+  let node: RaftNode | undefined;
+  const memberUrl = (member: NodeId) => node?.memberUrl(member);
+  try {
+    node = await RaftNode.start({
+      id,
+      storage,
+      transport,
+      stateMachine: kv,
+      bootstrap: config.join === null ? { members: config.members } : 'join',
+      tickMs: config.tickMs,
+      ...(config.snapshotEntries === null ? {} : { snapshotEvery: { entries: config.snapshotEntries } }),
+      forward: createForwarder({ id, auth: forwardAuth, memberUrl }),
+    });
+  } catch (error) {
+    await transport.close();
+    await storage.close();
+    throw error;
+  }
+  const started = node;
+  const app = createServerApp({
+    node: started,
+    kv,
+    peerRoutes: transport.app,
+    forwardAuth,
+    ...(config.clientToken === null ? {} : { clientToken: config.clientToken }),
+    ...(config.maxValueBytes === null ? {} : { limits: { maxValueBytes: config.maxValueBytes } }),
+    extraMetrics: () => renderCounterTree('raftkit_transport', transport.metrics()),
+  });
+  let listener: Listener;
+  try {
+    listener = await listen({ fetch: app.fetch, hostname: config.hostname, port: config.port, tls });
+  } catch (error) {
+    await started.stop();
+    await transport.close();
+    throw error;
+  }
+  const fatal = new Promise<Error>((resolve) => started.on('fatal', ({ error }) => resolve(error)));
+  if (config.join !== null && config.joinRole === 'voter') {
+    promoteWhenCaughtUp(config, started, log).catch((error: unknown) =>
+      log(`promotion failed: ${String(error)}`),
+    );
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    node: started,
+    url: config.advertiseUrl,
+    fatal,
+    stop: () => {
+      stopping ??= (async () => {
+        await listener.close();
+        await started.stop();
+        await transport.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function openStorage(config: ServeConfig): Promise<Storage> {
+  const identity = { clusterId: config.clusterId, nodeId: nodeId(config.id) };
+  return config.storage === 'sqlite'
+    ? openSqliteStorage({ dir: config.dataDir, identity })
+    : openFsStorage({ dir: config.dataDir, identity });
+}

@@ -1,0 +1,18 @@
+/** Size limits the API enforces before a request reaches Raft. */
+export interface Limits {
+  /** UTF-8 bytes of a key. Default 1 KiB. */
+  readonly maxKeyBytes: number;
+  /**
+   * Bytes of a value. Default 1 MiB: a value travels in one log entry, which must fit in one
+   * peer message (the HTTP transport's body limit defaults to 8 MiB).
+   */
+  readonly maxValueBytes: number;
+  /** Bytes of a JSON request body on the membership routes. */
+  readonly maxJsonBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxKeyBytes: 1024,
+  maxValueBytes: 1024 * 1024,
+  maxJsonBytes: 64 * 1024,
+};

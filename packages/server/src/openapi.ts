@@ -1,0 +1,249 @@
+/**
+ * The OpenAPI 3.1 description of the client API, served at `GET /openapi.json`. A test checks it
+ * against the app both ways: every documented operation exists and answers with a documented
+ * status, and every route the app serves (peer and internal routes aside) is documented.
+ */
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string) => ({ description, content: json(ref('Error')) });
+
+const errors = {
+  '401': error('Missing or wrong bearer token (when a client token is configured).'),
+  '503': {
+    description: 'No leader is known, the node is busy or stopping; retry after `Retry-After` seconds.',
+    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    content: json(ref('Error')),
+  },
+} as const;
+const writeErrors = {
+  ...errors,
+  '400': error('Malformed request.'),
+  '413': error('Key or value over the size limit (checked before the body is read).'),
+  '504': error('No answer in time: the write may or may not have been applied.'),
+} as const;
+
+const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string', minLength: 1 } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const indexResponse = { description: 'Committed and applied at `index`.', content: json(ref('Index')) };
+const membersResponse = { description: 'The membership after the change.', content: json(ref('Members')) };
+const membershipErrors = {
+  ...errors,
+  '400': error('Malformed request or a change that would break an invariant.'),
+  '404': error('No such member.'),
+  '409': error('Another membership change is still in progress.'),
+  '504': error('No answer in time: the change may or may not have been applied.'),
+} as const;
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'raftkit KV server', version: '1' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: { code: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+      Index: { type: 'object', required: ['index'], properties: { index: { type: 'integer' } } },
+      Member: {
+        type: 'object',
+        required: ['id', 'url', 'role', 'matchIndex'],
+        properties: {
+          id: { type: 'string' },
+          url: { type: 'string' },
+          role: { enum: ['voter', 'learner'] },
+          matchIndex: { type: 'integer' },
+        },
+      },
+      Members: { type: 'object', properties: { members: { type: 'array', items: ref('Member') } } },
+      Status: {
+        type: 'object',
+        required: ['id', 'role', 'term', 'leader', 'commitIndex', 'appliedIndex', 'members'],
+        properties: {
+          id: { type: 'string' },
+          role: { type: 'string' },
+          term: { type: 'integer' },
+          leader: { type: ['string', 'null'] },
+          commitIndex: { type: 'integer' },
+          appliedIndex: { type: 'integer' },
+          members: { type: 'array', items: ref('Member') },
+        },
+      },
+    },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/kv': {
+      get: {
+        summary: 'List keys in order, a page at a time.',
+        parameters: [
+          { name: 'prefix', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'after',
+            in: 'query',
+            description: 'Start after this key (the previous page’s `next`).',
+            schema: { type: 'string' },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+          { name: 'consistency', in: 'query', schema: { enum: ['linearizable', 'lease', 'stale'] } },
+        ],
+        responses: {
+          '200': {
+            description: 'Keys and the cursor of the next page (null on the last one).',
+            content: json({
+              type: 'object',
+              properties: {
+                keys: { type: 'array', items: { type: 'string' } },
+                next: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          '400': error('Bad limit or consistency.'),
+          ...errors,
+          '504': error('No read index in time.'),
+        },
+      },
+    },
+    '/v1/kv/{key}': {
+      parameters: [keyParam],
+      get: {
+        summary: 'Read a value.',
+        parameters: [
+          {
+            name: 'consistency',
+            in: 'query',
+            description: '`linearizable` (ReadIndex), `lease` (leader lease) or `stale` (local, may lag).',
+            schema: { enum: ['linearizable', 'lease', 'stale'], default: 'linearizable' },
+          },
+        ],
+        responses: {
+          '200': { description: 'The value, raw bytes.', content: { 'application/octet-stream': {} } },
+          '400': error('Bad consistency.'),
+          '404': error('No such key.'),
+          '413': error('Key over the size limit.'),
+          ...errors,
+          '504': error('No read index in time.'),
+        },
+      },
+      put: {
+        summary:
+          'Write a value (the raw request body). Any node accepts it; followers forward to the leader.',
+        requestBody: { content: { 'application/octet-stream': {} } },
+        responses: { '200': indexResponse, ...writeErrors },
+      },
+      delete: { summary: 'Delete a key.', responses: { '200': indexResponse, ...writeErrors } },
+    },
+    '/v1/kv/{key}/cas': {
+      parameters: [keyParam],
+      post: {
+        summary: 'Compare and swap: `null` expected means absent, `null` value means delete.',
+        requestBody: {
+          content: json({
+            type: 'object',
+            required: ['expected', 'value'],
+            properties: { expected: { type: ['string', 'null'] }, value: { type: ['string', 'null'] } },
+          }),
+        },
+        responses: {
+          '200': indexResponse,
+          '409': {
+            description: 'The current value differs from `expected`; it is returned (null: absent).',
+            content: json({
+              allOf: [ref('Error'), { properties: { current: { type: ['string', 'null'] } } }],
+            }),
+          },
+          ...writeErrors,
+        },
+      },
+    },
+    '/v1/status': {
+      get: {
+        summary: 'This node’s view of the cluster.',
+        responses: { '200': { description: 'Status.', content: json(ref('Status')) }, ...errors },
+      },
+    },
+    '/v1/members': {
+      post: {
+        summary: 'Add a member (voter or learner).',
+        requestBody: {
+          content: json({
+            type: 'object',
+            required: ['id', 'url'],
+            properties: {
+              id: { type: 'string' },
+              url: { type: 'string' },
+              role: { enum: ['voter', 'learner'] },
+            },
+          }),
+        },
+        responses: { '200': membersResponse, ...membershipErrors, '413': error('Body over the size limit.') },
+      },
+    },
+    '/v1/members/{id}': {
+      parameters: [idParam],
+      delete: { summary: 'Remove a member.', responses: { '200': membersResponse, ...membershipErrors } },
+    },
+    '/v1/members/{id}/promote': {
+      parameters: [idParam],
+      post: {
+        summary: 'Promote a learner to voter.',
+        responses: { '200': membersResponse, ...membershipErrors },
+      },
+    },
+    '/v1/leader/transfer': {
+      post: {
+        summary: 'Hand leadership to another voter.',
+        requestBody: {
+          content: json({ type: 'object', required: ['to'], properties: { to: { type: 'string' } } }),
+        },
+        responses: {
+          '200': {
+            description: 'The leader afterwards.',
+            content: json({ type: 'object', properties: { leader: { type: ['string', 'null'] } } }),
+          },
+          ...membershipErrors,
+          '413': error('Body over the size limit.'),
+        },
+      },
+    },
+    '/health': {
+      get: {
+        summary: 'The process is alive.',
+        security: [],
+        responses: { '200': { description: 'Alive.' } },
+      },
+    },
+    '/ready': {
+      get: {
+        summary: 'A leader is known and everything committed is applied here.',
+        responses: { '200': { description: 'Ready.' }, ...errors },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics.',
+        responses: {
+          '200': { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': {} } },
+          ...errors,
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        summary: 'This document.',
+        responses: { '200': { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) }, ...errors },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,102 @@
+import { Hono } from 'hono';
+import { ApiError } from '../api-error.ts';
+import { readBody, readJsonObject } from '../body.ts';
+import { encodeCommand, type KvCommand } from '../kv/command.ts';
+import type { KvApplyResult, KvStateMachine } from '../kv/kv-state-machine.ts';
+import type { Limits } from '../limits.ts';
+import type { ReadConsistency, ServerNode } from '../server-node.ts';
+
+const utf8 = new TextEncoder();
+const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'lease', 'stale'];
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+/** `/v1/kv`: reads from the local state machine after the driver says it may; writes through Raft. */
+export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): Hono {
+  const checkedKey = (raw: string): string => {
+    if (raw.length === 0) throw new ApiError('BadRequest', 'the key must not be empty');
+    const bytes = utf8.encode(raw).length;
+    if (bytes > limits.maxKeyBytes) {
+      throw new ApiError(
+        'PayloadTooLarge',
+        `the key is ${bytes} bytes, over the limit of ${limits.maxKeyBytes}`,
+      );
+    }
+    return raw;
+  };
+
+  const propose = async (command: KvCommand, signal: AbortSignal) => {
+    const { index, result } = await node.propose(encodeCommand(command), { signal });
+    return { index, result: result as KvApplyResult };
+  };
+
+  const awaitRead = async (consistency: string | undefined, signal: AbortSignal) => {
+    const mode = (consistency ?? 'linearizable') as ReadConsistency;
+    if (!CONSISTENCIES.includes(mode)) {
+      throw new ApiError('BadRequest', `consistency must be one of ${CONSISTENCIES.join(', ')}`);
+    }
+    await node.read(mode, { signal });
+  };
+
+  return new Hono()
+    .get('/', async (c) => {
+      const prefix = c.req.query('prefix') ?? '';
+      const after = c.req.query('after') ?? null;
+      const limitText = c.req.query('limit');
+      const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+        throw new ApiError('BadRequest', `limit must be an integer from 1 to ${MAX_PAGE}`);
+      }
+      await awaitRead(c.req.query('consistency'), c.req.raw.signal);
+      // One extra key tells whether another page exists without a second lookup.
+      const keys = kv.list(prefix, after, limit + 1);
+      const more = keys.length > limit;
+      if (more) keys.pop();
+      return c.json({ keys, next: more ? keys[keys.length - 1]! : null });
+    })
+    .get('/:key', async (c) => {
+      const key = checkedKey(c.req.param('key'));
+      await awaitRead(c.req.query('consistency'), c.req.raw.signal);
+      const value = kv.get(key);
+      if (value === undefined) throw new ApiError('NotFound', `no key ${JSON.stringify(key)}`);
+      return c.body(value as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
+    })
+    .put('/:key', async (c) => {
+      const key = checkedKey(c.req.param('key'));
+      const value = await readBody(c.req.raw, limits.maxValueBytes, 'the value');
+      const { index } = await propose({ op: 'put', key, value }, c.req.raw.signal);
+      return c.json({ index });
+    })
+    .delete('/:key', async (c) => {
+      const key = checkedKey(c.req.param('key'));
+      const { index } = await propose({ op: 'delete', key }, c.req.raw.signal);
+      return c.json({ index });
+    })
+    .post('/:key/cas', async (c) => {
+      const key = checkedKey(c.req.param('key'));
+      // Two values and the JSON around them.
+      const body = await readJsonObject(c.req.raw, 2 * limits.maxValueBytes + 1024);
+      const expected = optionalText(body, 'expected');
+      const value = optionalText(body, 'value');
+      if (value !== null && value.length > limits.maxValueBytes) {
+        throw new ApiError('PayloadTooLarge', `the value exceeds the limit of ${limits.maxValueBytes} bytes`);
+      }
+      const { index, result } = await propose({ op: 'cas', key, expected, value }, c.req.raw.signal);
+      if (result === null || !result.swapped) {
+        const current = result === null ? null : result.current;
+        throw new ApiError('CasMismatch', 'the current value differs from the expected one', {
+          index,
+          current: current === null ? null : new TextDecoder().decode(current),
+        });
+      }
+      return c.json({ index });
+    });
+}
+
+/** A string or null field, as UTF-8 bytes (null stays null: absent). */
+function optionalText(body: Record<string, unknown>, field: string): Uint8Array | null {
+  const value = body[field];
+  if (value === null) return null;
+  if (typeof value !== 'string') throw new ApiError('BadRequest', `"${field}" must be a string or null`);
+  return utf8.encode(value);
+}

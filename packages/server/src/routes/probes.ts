@@ -1,0 +1,21 @@
+import { Hono } from 'hono';
+import { ApiError } from '../api-error.ts';
+import { renderMetrics } from '../metrics.ts';
+import type { ServerNode } from '../server-node.ts';
+
+/** `/health`, `/ready`, `/metrics`: for load balancers, orchestrators and Prometheus. */
+export function probeRoutes(node: ServerNode, extraMetrics: () => string): Hono {
+  return new Hono()
+    .get('/health', (c) => c.json({ ok: true }))
+    .get('/ready', (c) => {
+      const { leader, commitIndex, appliedIndex } = node.status();
+      if (leader === null) throw new ApiError('NoLeader', 'no leader is known');
+      if (appliedIndex < commitIndex) {
+        throw new ApiError('Busy', `applied ${appliedIndex} of ${commitIndex} committed entries`);
+      }
+      return c.json({ ok: true, leader, appliedIndex });
+    })
+    .get('/metrics', (c) =>
+      c.text(renderMetrics(node) + extraMetrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+    );
+}

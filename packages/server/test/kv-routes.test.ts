@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SingleNode, startSingleNode } from './single-node.ts';
+
+let s: SingleNode;
+beforeAll(async () => {
+  s = await startSingleNode({ limits: { maxKeyBytes: 16, maxValueBytes: 64 } });
+});
+afterAll(() => s.stop());
+
+const put = (key: string, body: BodyInit) => s.app.request(`/v1/kv/${key}`, { method: 'PUT', body });
+const cas = (key: string, body: unknown) =>
+  s.app.request(`/v1/kv/${key}/cas`, { method: 'POST', body: JSON.stringify(body) });
+
+describe('KV routes', () => {
+  it('writes raw bytes and reads them back in every consistency mode', async () => {
+    const value = Uint8Array.from([0, 255, 10, 13]);
+    const written = await put('bin', value);
+    expect(written.status).toBe(200);
+    const { index } = (await written.json()) as { index: number };
+    expect(index).toBeGreaterThan(0);
+    for (const mode of ['', '?consistency=linearizable', '?consistency=lease', '?consistency=stale']) {
+      const read = await s.app.request(`/v1/kv/bin${mode}`);
+      expect(read.status).toBe(200);
+      expect(new Uint8Array(await read.arrayBuffer())).toEqual(value);
+    }
+  });
+
+  it('answers 404 for an absent key and 400 for an unknown consistency', async () => {
+    const missing = await s.app.request('/v1/kv/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'NotFound' } });
+    expect((await s.app.request('/v1/kv/nope?consistency=eventual')).status).toBe(400);
+  });
+
+  it('deletes with the index of the delete', async () => {
+    await put('gone', 'x');
+    const deleted = await s.app.request('/v1/kv/gone', { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    expect(((await deleted.json()) as { index: number }).index).toBeGreaterThan(0);
+    expect((await s.app.request('/v1/kv/gone')).status).toBe(404);
+  });
+
+  it('compares and swaps, reporting the current value on a mismatch', async () => {
+    expect((await cas('c', { expected: null, value: 'one' })).status).toBe(200);
+    const conflict = await cas('c', { expected: 'zero', value: 'two' });
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toMatchObject({ error: { code: 'CasMismatch' }, current: 'one' });
+    expect((await cas('c', { expected: 'one', value: null })).status).toBe(200);
+    const absent = await cas('c', { expected: 'one', value: 'x' });
+    expect(absent.status).toBe(409);
+    expect(await absent.json()).toMatchObject({ current: null });
+  });
+
+  it('refuses a malformed compare-and-swap body with 400', async () => {
+    expect((await s.app.request('/v1/kv/c/cas', { method: 'POST', body: '{' })).status).toBe(400);
+    expect((await cas('c', { expected: 1, value: 'x' })).status).toBe(400);
+    expect((await cas('c', { value: 'x' })).status).toBe(400);
+  });
+
+  it('refuses keys and values over the limits with 413, writing nothing', async () => {
+    const before = s.node.status().commitIndex;
+    expect((await put('k'.repeat(17), 'v')).status).toBe(413);
+    expect((await put('big', 'v'.repeat(65))).status).toBe(413);
+    expect((await cas('big', { expected: null, value: 'v'.repeat(65) })).status).toBe(413);
+    expect(s.node.status().commitIndex).toBe(before);
+  });
+
+  it('refuses an oversized streamed body as soon as it passes the limit', async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(40));
+        if (pulled === 1000) controller.close();
+      },
+    });
+    const response = await s.app.request('/v1/kv/stream', {
+      method: 'PUT',
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(pulled).toBeLessThan(10);
+  });
+
+  it('lists keys in order by prefix, page by page', async () => {
+    for (const key of ['p-c', 'p-a', 'p-b', 'q-a']) await put(key, key);
+    const first = await s.app.request('/v1/kv?prefix=p-&limit=2');
+    expect(await first.json()).toEqual({ keys: ['p-a', 'p-b'], next: 'p-b' });
+    const second = await s.app.request('/v1/kv?prefix=p-&limit=2&after=p-b');
+    expect(await second.json()).toEqual({ keys: ['p-c'], next: null });
+    expect((await s.app.request('/v1/kv?limit=0')).status).toBe(400);
+  });
+});

@@ -1,0 +1,52 @@
+import { type Message, nodeId, type Transport } from '@raftkit/core';
+import { RaftNode } from '@raftkit/node';
+import { MemoryStorage } from '@raftkit/testkit';
+import type { Hono } from 'hono';
+import { createServerApp, type ServerAppOptions } from '../src/app.ts';
+import { KvStateMachine } from '../src/kv/kv-state-machine.ts';
+
+/** A one-node group needs no peers: this transport only counts what it was asked to send. */
+class NoPeers implements Transport {
+  sent: Message[] = [];
+  send(_groupId: string, messages: readonly Message[]): void {
+    this.sent.push(...messages);
+  }
+  register(): void {}
+  unregister(): void {}
+  setPeer(): void {}
+  removePeer(): void {}
+  async close(): Promise<void> {}
+}
+
+export interface SingleNode {
+  readonly app: Hono;
+  readonly node: RaftNode;
+  readonly kv: KvStateMachine;
+  stop(): Promise<void>;
+}
+
+/** A real driver over in-memory storage, elected leader, served by the app under test. */
+export async function startSingleNode(
+  options: Omit<ServerAppOptions, 'node' | 'kv'> = {},
+): Promise<SingleNode> {
+  const id = nodeId('n1');
+  const kv = new KvStateMachine();
+  const node = await RaftNode.start({
+    id,
+    storage: MemoryStorage.create({ clusterId: 'test', nodeId: id }),
+    transport: new NoPeers(),
+    stateMachine: kv,
+    bootstrap: { members: { n1: 'http://127.0.0.1:1' } },
+    tickMs: 5,
+  });
+  await new Promise<void>((resolve) => {
+    if (node.status().role === 'leader') return resolve();
+    const off = node.on('role', ({ role }) => {
+      if (role === 'leader') {
+        off();
+        resolve();
+      }
+    });
+  });
+  return { app: createServerApp({ node, kv, ...options }), node, kv, stop: () => node.stop() };
+}
