@@ -1,5 +1,5 @@
-import { type RaftConfig, resolveConfig } from './config.ts';
 import { encodeConfigChange } from './confchange.ts';
+import { type RaftConfig, resolveConfig } from './config.ts';
 import type { Message } from './messages.ts';
 import { type Mutations, Raft, type ReadMode } from './raft.ts';
 import type { PeerStatus, Ready, SoftState, Status } from './ready.ts';
@@ -40,15 +40,24 @@ const noMembers: Membership = { voters: [], votersOutgoing: [], learners: [] };
 export function bootstrapState(membership: Membership): PersistedState {
   validateMembership(membership);
   if (membership.voters.length === 0) throw new RangeError('a new cluster needs at least one voter');
-  if (membership.votersOutgoing.length > 0) throw new RangeError('a new cluster cannot start in a joint configuration');
+  if (membership.votersOutgoing.length > 0)
+    throw new RangeError('a new cluster cannot start in a joint configuration');
   const changes: MemberChange[] = [
     ...[...membership.voters].sort().map((id) => ({ kind: 'addVoter' as const, id })),
     ...[...membership.learners].sort().map((id) => ({ kind: 'addLearner' as const, id })),
   ];
-  const first: Entry = { index: 1 as Index, term: 1 as Term, type: 'config', data: encodeConfigChange({ changes }) };
+  const first: Entry = {
+    index: 1 as Index,
+    term: 1 as Term,
+    type: 'config',
+    data: encodeConfigChange({ changes }),
+  };
   return {
     hardState: { term: 1 as Term, votedFor: null, commitIndex: 1 as Index },
-    snapshot: { meta: { index: 0 as Index, term: 0 as Term, membership: noMembers }, data: new Uint8Array(0) },
+    snapshot: {
+      meta: { index: 0 as Index, term: 0 as Term, membership: noMembers },
+      data: new Uint8Array(0),
+    },
     entries: [first],
   };
 }
@@ -57,7 +66,10 @@ export function bootstrapState(membership: Membership): PersistedState {
 export function joiningState(): PersistedState {
   return {
     hardState: emptyHardState,
-    snapshot: { meta: { index: 0 as Index, term: 0 as Term, membership: noMembers }, data: new Uint8Array(0) },
+    snapshot: {
+      meta: { index: 0 as Index, term: 0 as Term, membership: noMembers },
+      data: new Uint8Array(0),
+    },
     entries: [],
   };
 }

@@ -20,9 +20,10 @@ describe('scenario files', () => {
       }
       for (let i = 0; i < blocks.length; i++) {
         const block = blocks[i] as (typeof blocks)[number];
-        expect((actual[i] as (typeof actual)[number]).expected, `${file}:${block.line}: ${block.command}`).toBe(
-          block.expected,
-        );
+        expect(
+          (actual[i] as (typeof actual)[number]).expected,
+          `${file}:${block.line}: ${block.command}`,
+        ).toBe(block.expected);
       }
     });
   }

@@ -36,7 +36,11 @@ export class TestCluster {
   constructor(membership: Membership, options: NodeOptions = {}) {
     for (const id of [...membership.voters, ...membership.learners]) {
       const state = bootstrapState(membership);
-      this.disks.set(id, { hardState: state.hardState, snapshot: state.snapshot as Snapshot, entries: [...state.entries] });
+      this.disks.set(id, {
+        hardState: state.hardState,
+        snapshot: state.snapshot as Snapshot,
+        entries: [...state.entries],
+      });
       this.options.set(id, options);
       this.start(id);
     }
@@ -53,7 +57,11 @@ export class TestCluster {
   start(id: NodeId): void {
     const disk = this.disks.get(id) as TestDisk;
     const { mutations, ...config } = this.options.get(id) ?? {};
-    const state: PersistedState = { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries] };
+    const state: PersistedState = {
+      hardState: disk.hardState,
+      snapshot: disk.snapshot,
+      entries: [...disk.entries],
+    };
     const node = new RawNode(
       { electionTicks: 10, heartbeatTicks: 1, seed: seedOf(id), ...config, id },
       state,
@@ -78,7 +86,9 @@ export class TestCluster {
       const ready = node.ready();
       if (ready.softState !== null) {
         const { role, leader } = ready.softState;
-        this.events.push(`${id} is ${role} at term ${node.status().term}${leader === null ? '' : `, leader ${leader}`}`);
+        this.events.push(
+          `${id} is ${role} at term ${node.status().term}${leader === null ? '' : `, leader ${leader}`}`,
+        );
       }
       this.send(ready.messages);
       const disk = this.disks.get(id) as TestDisk;
@@ -176,7 +186,11 @@ function emptyDisk(): TestDisk {
   return {
     hardState: { term: 0 as Term, votedFor: null, commitIndex: 0 as Index },
     snapshot: {
-      meta: { index: 0 as Index, term: 0 as Term, membership: { voters: [], votersOutgoing: [], learners: [] } },
+      meta: {
+        index: 0 as Index,
+        term: 0 as Term,
+        membership: { voters: [], votersOutgoing: [], learners: [] },
+      },
       data: new Uint8Array(0),
     },
     entries: [],
@@ -225,8 +239,11 @@ export function describeMessage(m: Message): string {
 export function describeEntry(e: Entry): string {
   if (e.type === 'config') {
     const change = decodeConfigChange(e.data);
-    const what = change.changes.length === 0 ? 'leave-joint' : change.changes.map((c) => `${c.kind}:${c.id}`).join(',');
+    const what =
+      change.changes.length === 0 ? 'leave-joint' : change.changes.map((c) => `${c.kind}:${c.id}`).join(',');
     return `${e.index}/${e.term}:config(${what})`;
   }
-  return e.data.byteLength === 0 ? `${e.index}/${e.term}` : `${e.index}/${e.term}:${new TextDecoder().decode(e.data)}`;
+  return e.data.byteLength === 0
+    ? `${e.index}/${e.term}`
+    : `${e.index}/${e.term}:${new TextDecoder().decode(e.data)}`;
 }

@@ -29,7 +29,8 @@ export function parseScenario(text: string): ParsedScenario {
   const lines = text.split('\n');
   let i = 0;
   const header: string[] = [];
-  while (i < lines.length && (lines[i]?.startsWith('#') || lines[i]?.trim() === '')) header.push(lines[i++] as string);
+  while (i < lines.length && (lines[i]?.startsWith('#') || lines[i]?.trim() === ''))
+    header.push(lines[i++] as string);
   const blocks: Block[] = [];
   while (i < lines.length) {
     const start = i;
@@ -77,7 +78,8 @@ export class ScenarioEnv {
   }
 }
 
-const list = (value: string | undefined): string[] => (value === undefined || value === '' ? [] : value.split(','));
+const list = (value: string | undefined): string[] =>
+  value === undefined || value === '' ? [] : value.split(',');
 
 function nodeOptions(args: Args): NodeOptions {
   const options: Record<string, unknown> = {};
@@ -128,7 +130,9 @@ function status(c: TestCluster, id: NodeId): string {
 }
 
 function memberChange(leader: string, changes: MemberChange[]): (env: ScenarioEnv) => string[] {
-  return (env) => [attempt(() => `index ${env.c.node(leader).proposeConfigChange({ changes } as ConfigChange)}`)];
+  return (env) => [
+    attempt(() => `index ${env.c.node(leader).proposeConfigChange({ changes } as ConfigChange)}`),
+  ];
 }
 
 const handlers: Record<string, Handler> = {
@@ -228,7 +232,9 @@ const handlers: Record<string, Handler> = {
   drop(env, args) {
     const from = args.named.get('from');
     const to = args.named.get('to');
-    const dropped = env.c.queue.filter((m) => (from === undefined || m.from === from) && (to === undefined || m.to === to));
+    const dropped = env.c.queue.filter(
+      (m) => (from === undefined || m.from === from) && (to === undefined || m.to === to),
+    );
     env.c.queue = env.c.queue.filter((m) => !dropped.includes(m));
     return dropped.map((m) => `dropped ${describeMessage(m)}`);
   },
@@ -259,7 +265,8 @@ const handlers: Record<string, Handler> = {
     const id = args.positional[0] as NodeId;
     const disk = env.c.disks.get(id);
     if (disk === undefined) throw new Error(`no node ${id}`);
-    const snap = disk.snapshot.meta.index > 0 ? [`snapshot ${disk.snapshot.meta.index}/${disk.snapshot.meta.term}`] : [];
+    const snap =
+      disk.snapshot.meta.index > 0 ? [`snapshot ${disk.snapshot.meta.index}/${disk.snapshot.meta.term}`] : [];
     return [...snap, disk.entries.map(describeEntry).join(' ') || '(empty)'];
   },
 
