@@ -1,9 +1,11 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { SnapshotWriter } from '@raftkit/core';
+import { type SnapshotWriter, StorageError } from '@raftkit/core';
 import { SNAPSHOT_CHUNK_BYTES } from './schema.ts';
 
 /** What a writer needs from the store; each call is one transaction there. */
 export interface SnapshotSink {
+  /** Throws `Closed` once the store is closed, so a writer outliving it fails like every other call. */
+  mustBeOpen(): void;
   insertChunk(seq: number, data: Uint8Array): void;
   /** Makes the staged snapshot the current one; validates against the log first. */
   install(size: number, digest: Uint8Array): void;
@@ -68,6 +70,12 @@ export class StagedSnapshotWriter implements SnapshotWriter {
   }
 
   #mustBeOpen(operation: string): void {
-    if (this.#state !== 'open') throw new Error(`snapshot writer: ${operation} after ${this.#state}`);
+    this.#sink.mustBeOpen();
+    if (this.#state !== 'open') {
+      throw new StorageError(
+        'InvalidArgument',
+        `snapshot writer: ${operation} after the stream was ${this.#state}`,
+      );
+    }
   }
 }

@@ -244,8 +244,8 @@ class SqliteStorage implements Storage {
       )?.id,
     );
     return new StagedSnapshotWriter({
+      mustBeOpen: () => this.#mustBeOpen(),
       insertChunk: (seq, data) => {
-        this.#mustBeOpen();
         this.#write('writing a snapshot chunk', () => this.#sql.insertChunk.run(id, seq, data));
       },
       install: (size, digest) => this.#install(id, meta, size, digest),
@@ -273,8 +273,7 @@ class SqliteStorage implements Storage {
     // mustNotBeOlder leaves meta.index >= the current snapshot's index, where #termAt answers.
     const termHere = meta.index <= this.#lastIndex ? this.#termAt(meta.index) : undefined;
     const keepsLog = termHere === meta.term;
-    const committed = Math.max(this.#hardState.commitIndex, this.#snapshot?.meta.index ?? 0);
-    if (termHere !== undefined && !keepsLog && meta.index <= committed) {
+    if (termHere !== undefined && !keepsLog && meta.index <= this.#hardState.commitIndex) {
       throw invalid(
         `snapshot at ${meta.index} (term ${meta.term}) disagrees with committed entry of term ${termHere}`,
       );
