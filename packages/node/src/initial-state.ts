@@ -1,6 +1,7 @@
-import type { Membership, NodeId, PersistedState, Snapshot, Storage } from '@raftkit/core';
-import { bootstrapState, joiningState } from '@raftkit/core';
+import type { Entry, Membership, NodeId, PersistedState, Snapshot, Storage } from '@raftkit/core';
+import { bootstrapState, decodeConfigChange, encodeConfigChange, joiningState } from '@raftkit/core';
 import { type SnapshotEnvelope, unwrapSnapshot, wrapSnapshot } from './envelope.ts';
+import { encodeUrlContext } from './member-urls.ts';
 import type { RaftNodeOptions, StateMachine } from './options.ts';
 
 export interface InitialState {
@@ -10,10 +11,14 @@ export interface InitialState {
 }
 
 /**
- * Loads the node's durable state, or creates it on empty storage. A new node's first act is to
- * store a snapshot at index 0 holding its initial membership and member URLs: the core cannot
- * start without one, and after a restart the log alone would not say who the members are.
- * Restores the state machine from the snapshot before returning.
+ * Loads the node's durable state, or creates it on empty storage, then restores the state
+ * machine from the snapshot.
+ *
+ * A new node stores an empty snapshot at index 0 first (the core cannot start without one), and
+ * a founder then the core's bootstrap config entry at index 1, to which the driver adds the
+ * founders' URLs as its context: the entry travels with the log, so a node that joins later
+ * learns every founder's URL from it. A crash between the two writes leaves only the index-0
+ * snapshot, which the next start completes.
  */
 export async function loadInitialState(
   id: NodeId,
@@ -22,37 +27,57 @@ export async function loadInitialState(
   bootstrap: RaftNodeOptions['bootstrap'],
 ): Promise<InitialState> {
   let persisted = await storage.load();
-  if (persisted.snapshot === null) {
-    const fresh = persisted.entries.length === 0 && persisted.hardState.term === 0;
-    if (!fresh) {
-      throw new Error(`storage of ${id} holds a log but no snapshot: it was not written by this driver`);
-    }
+  const blank =
+    persisted.entries.length === 0 &&
+    persisted.hardState.term === 0 &&
+    (persisted.snapshot === null || persisted.snapshot.meta.index === 0);
+  if (persisted.snapshot === null && !blank) {
+    throw new Error(`storage of ${id} holds a log but no snapshot: it was not written by this driver`);
+  }
+  if (blank && bootstrap !== undefined && bootstrap !== 'join') {
+    persisted = await found(storage, stateMachine, persisted.snapshot, bootstrap.members);
+  } else if (persisted.snapshot === null) {
     if (bootstrap === undefined) {
       throw new RangeError(`storage of ${id} is empty: pass options.bootstrap to found or join a cluster`);
     }
-    persisted = await createInitialState(storage, stateMachine, bootstrap);
+    const snapshot = await initialSnapshot(storage, stateMachine, joiningState().snapshot as Snapshot);
+    persisted = { ...persisted, snapshot };
   }
   const envelope = unwrapSnapshot((persisted.snapshot as Snapshot).data);
   await stateMachine.restore(envelope.state);
   return { persisted, envelope };
 }
 
-async function createInitialState(
+async function found(
   storage: Storage,
   stateMachine: StateMachine,
-  bootstrap: NonNullable<RaftNodeOptions['bootstrap']>,
+  stored: Snapshot | null,
+  urls: Readonly<Record<string, string>>,
 ): Promise<PersistedState> {
-  const urls = bootstrap === 'join' ? {} : bootstrap.members;
-  const membership: Membership = {
-    voters: Object.keys(urls) as NodeId[],
-    votersOutgoing: [],
-    learners: [],
-  };
-  const initial = bootstrap === 'join' ? joiningState() : bootstrapState(membership);
+  const membership: Membership = { voters: Object.keys(urls) as NodeId[], votersOutgoing: [], learners: [] };
+  const initial = bootstrapState(membership);
+  const snapshot = stored ?? (await initialSnapshot(storage, stateMachine, initial.snapshot as Snapshot));
+  const entries: Entry[] = initial.entries.map((entry) =>
+    entry.type === 'config'
+      ? {
+          ...entry,
+          data: encodeConfigChange({ ...decodeConfigChange(entry.data), context: encodeUrlContext(urls) }),
+        }
+      : entry,
+  );
+  await storage.save({ entries, hardState: initial.hardState });
+  return { hardState: initial.hardState, snapshot, entries };
+}
+
+async function initialSnapshot(
+  storage: Storage,
+  stateMachine: StateMachine,
+  empty: Snapshot,
+): Promise<Snapshot> {
   const snapshot: Snapshot = {
-    meta: (initial.snapshot as Snapshot).meta,
-    data: wrapSnapshot({ urls, state: await stateMachine.snapshot() }),
+    meta: empty.meta,
+    data: wrapSnapshot({ urls: {}, state: await stateMachine.snapshot() }),
   };
   await storage.saveSnapshot(snapshot);
-  return { ...initial, snapshot };
+  return snapshot;
 }

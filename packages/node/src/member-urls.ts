@@ -10,9 +10,14 @@ export interface PeerSink {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** The `context` of a config change that adds members: their URLs as JSON `{id: url}`. */
+/**
+ * The `context` of a config change that adds members: their URLs as JSON `{id: url}`, keys
+ * sorted so that founders given the same map build byte-identical bootstrap entries.
+ */
 export const encodeUrlContext = (urls: Readonly<Record<string, string>>): Uint8Array =>
-  encoder.encode(JSON.stringify(urls));
+  encoder.encode(
+    JSON.stringify(Object.fromEntries(Object.entries(urls).sort(([a], [b]) => (a < b ? -1 : 1)))),
+  );
 
 /** The URLs a config change carries; none when it has no (or a foreign) context. */
 export function decodeUrlContext(context: Uint8Array | undefined): Record<string, string> {

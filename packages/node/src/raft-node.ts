@@ -152,6 +152,10 @@ export class RaftNode {
     );
     this.#urls = new MemberUrls(this.id, this.#transport);
     this.#urls.restore(envelope.urls);
+    // Config entries are in force from the moment they are in the log, applied or not.
+    for (const entry of persisted.entries) {
+      if (entry.type === 'config') this.#urls.appended(decodeConfigChange(entry.data));
+    }
     const failed = () => this.#metrics.counters.proposalsFailed++;
     this.#proposals = new PendingProposals(options.maxPendingProposals, failed);
     this.#forwardedApplies = new AppliedWaiters(failed);

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isRaftNodeError } from '../src/errors.ts';
+import { TestCluster, text } from './support/cluster.ts';
+
+let cluster: TestCluster | null = null;
+afterEach(async () => {
+  await cluster?.stopAll();
+  expect(cluster?.clock.activeTimers ?? 0).toBe(0);
+  cluster = null;
+});
+
+describe('a three-node cluster', () => {
+  it('elects one leader that every node knows, with every member URL', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader();
+    expect(leader).not.toBeNull();
+    await cluster.until(
+      () => [...cluster!.nodes.values()].every((n) => n.status().leader === leader?.id),
+      'every node knows the leader',
+    );
+    for (const node of cluster.nodes.values()) {
+      const status = node.status();
+      expect(status.leaderUrl).toBe(TestCluster.url(leader?.id as string));
+      expect(status.members.map((m) => [m.id, m.url, m.role]).sort()).toEqual([
+        ['a', 'mem://a', 'voter'],
+        ['b', 'mem://b', 'voter'],
+        ['c', 'mem://c', 'voter'],
+      ]);
+    }
+    expect(cluster.followers()).toHaveLength(2);
+  });
+
+  it('resolves proposals with the state machine result on the leader and through forwarding on followers', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader()!;
+    const first = await cluster.settle(leader.propose(text('one')));
+    expect(first.result).toBe(1);
+
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    const second = await cluster.settle(follower.propose(text('two')));
+    expect(second).toEqual({ index: first.index + 1, result: 2 });
+    // A forwarded proposal resolves once the follower applied it as well (read-your-writes).
+    expect(follower.status().appliedIndex).toBeGreaterThanOrEqual(second.index);
+    expect(cluster.machine(follower.id).items).toEqual(['one', 'two']);
+    expect(follower.metrics().proposalsForwarded).toBe(1);
+
+    await cluster.until(
+      () => [...cluster!.machines.values()].every((m) => m.items.length === 2),
+      'every node applied both entries',
+    );
+    for (const machine of cluster.machines.values()) expect(machine.items).toEqual(['one', 'two']);
+  });
+
+  it('batches concurrent proposals into few fsyncs and resolves each with its own result', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader()!;
+    const savesBefore = leader.metrics().saves;
+    const proposals = Array.from({ length: 50 }, (_, i) => leader.propose(text(`v${i}`)));
+    const results = await cluster.settle(Promise.all(proposals));
+    expect(results.map((r) => r.result)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    // All 50 were proposed in one synchronous burst: one Ready carries them to storage.
+    expect(leader.metrics().saves - savesBefore).toBeLessThanOrEqual(3);
+  });
+
+  it('serves a linearizable read on a follower after a write the leader acknowledged', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    // Hold the follower's view back: it hears nothing of the write until it asks for a read index.
+    for (let i = 0; i < 5; i++) await cluster.settle(leader.propose(text(`w${i}`)));
+    await cluster.settle(follower.read('linearizable'));
+    expect(cluster.machine(follower.id).items).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+
+    await cluster.settle(leader.read('linearizable'));
+    await cluster.settle(leader.read('lease'));
+    await expect(follower.read('stale')).resolves.toBeUndefined();
+    expect(leader.metrics().reads).toBe(2);
+  });
+
+  it('times out a linearizable read while no quorum is reachable, then serves reads again', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { readTimeoutMs: 300 });
+    const leader = cluster.leader()!;
+    const others = cluster.followers().map((n) => n.id);
+    cluster.network.isolate(leader.id, others);
+    const read = leader.read('linearizable');
+    const error = await cluster.settle(read).catch((e: unknown) => e);
+    expect(isRaftNodeError(error, 'Timeout')).toBe(true);
+    cluster.network.healAll();
+    await cluster.until(() => cluster!.leader() !== null, 'a leader again');
+    await cluster.settle(cluster.leader()!.read('linearizable'));
+  });
+
+  it('rejects a follower proposal with NotLeader and the leader URL when it cannot forward', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { forward: undefined });
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    const error = await follower.propose(text('x')).catch((e: unknown) => e);
+    expect(isRaftNodeError(error, 'NotLeader')).toBe(true);
+    expect(error).toMatchObject({ leader: leader.id, leaderUrl: TestCluster.url(leader.id) });
+  });
+});
