@@ -77,6 +77,8 @@ export class FsStorage implements Storage {
   private closed: StorageError | null = null;
   private closing: Promise<void> | null = null;
   private tempCounter = 0;
+  /** Streamed snapshots still being written: their files close with the store. */
+  private readonly writers = new Set<SnapshotFileWriter>();
 
   constructor(settings: FsStorageSettings, state: DataDirState, segments: Segment[], nextSeq: number) {
     this.dir = settings.dir;
@@ -330,6 +332,7 @@ export class FsStorage implements Storage {
     } catch (cause) {
       throw this.fail(cause, 'creating a snapshot');
     }
+    this.writers.add(writer);
     let state: 'open' | 'committed' | 'aborted' = 'open';
     const ensureOpen = () => {
       this.assertOpen();
@@ -351,6 +354,7 @@ export class FsStorage implements Storage {
           admitSnapshot(this.view(), meta);
           let info: SnapshotFileInfo;
           try {
+            this.writers.delete(writer);
             info = await writer.finish();
           } catch (cause) {
             throw this.fail(cause, 'writing a snapshot');
@@ -361,6 +365,7 @@ export class FsStorage implements Storage {
       abort: async () => {
         if (state !== 'open') return;
         state = 'aborted';
+        this.writers.delete(writer);
         // A leftover temp file is harmless (the next open removes it), so cleanup errors are not fatal.
         await writer.close().catch(() => {});
         await this.fs.unlink(temp).catch(() => {});
@@ -418,6 +423,8 @@ export class FsStorage implements Storage {
   }
 
   private async release(): Promise<void> {
+    for (const writer of this.writers) await writer.close().catch(() => {});
+    this.writers.clear();
     for (const segment of this.segments) await segment.retire().catch(() => {});
     this.segments.length = 0;
     await releaseLock(this.fs, this.dir).catch((cause) =>
