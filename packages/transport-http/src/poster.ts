@@ -38,7 +38,7 @@ export class RequestPoster {
     const from = this.options.id;
     const timestamp = this.options.now();
     const nonce = newNonce();
-    const mac = this.auth.sign({ route, from, timestamp, nonce, body });
+    const mac = await this.auth.sign({ route, from, timestamp, nonce, body });
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
     try {
       const response = await this.options.fetch(baseUrl + PATHS[route], {

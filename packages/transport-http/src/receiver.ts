@@ -112,7 +112,7 @@ export class PeerReceiver {
       );
     }
     const body = await readBoundedBody(request, this.options.maxBodyBytes);
-    if (!this.auth.verify({ route, from, timestamp, nonce, body }, mac)) {
+    if (!(await this.auth.verify({ route, from, timestamp, nonce, body }, mac))) {
       throw new Rejected('unauthenticated', 'MAC does not verify');
     }
     // Only a verified MAC is remembered, so forged requests cannot fill the replay memory.

@@ -1,6 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { IncomingSnapshotWriter, InstallSnapshot, SnapshotOffer, TransportHandler } from '@raftkit/core';
-import { equalBytes } from './auth.ts';
 import type { TransportMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import { Rejected } from './rejected.ts';
@@ -171,4 +170,8 @@ export class IncomingSnapshots {
       });
     }
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

@@ -51,7 +51,7 @@ async function expectRefused(request: Request, status: number, reason: RejectRea
 describe('receiving a batch', () => {
   it('delivers each group its messages, in order, as the core shapes them', async () => {
     const body = batchOf({ g1: plainMessages, g2: [heartbeat(A, B, 7)] });
-    const response = await receiver.app.request(peerRequest(body));
+    const response = await receiver.app.request(await peerRequest(body));
     expect(response.status).toBe(204);
     expect(g1.received).toEqual(plainMessages);
     expect(g2.received).toEqual([heartbeat(A, B, 7)]);
@@ -63,7 +63,9 @@ describe('receiving a batch', () => {
 
   it('drops and counts messages for a group it does not host, delivering the rest', async () => {
     const response = await receiver.app.request(
-      peerRequest(batchOf({ unknown: [heartbeat(A, B), heartbeat(A, B, 1)], g1: [heartbeat(A, B, 2)] })),
+      await peerRequest(
+        batchOf({ unknown: [heartbeat(A, B), heartbeat(A, B, 1)], g1: [heartbeat(A, B, 2)] }),
+      ),
     );
     expect(response.status).toBe(204);
     expect(g1.received).toEqual([heartbeat(A, B, 2)]);
@@ -80,7 +82,7 @@ describe('receiving a batch', () => {
       createSnapshot: (offer) => g1.createSnapshot(offer),
     });
     const response = await receiver.app.request(
-      peerRequest(batchOf({ g1: [heartbeat(A, B)], g2: [heartbeat(A, B)] })),
+      await peerRequest(batchOf({ g1: [heartbeat(A, B)], g2: [heartbeat(A, B)] })),
     );
     expect(response.status).toBe(204);
     expect(g2.received).toHaveLength(1);
@@ -92,14 +94,14 @@ describe('authentication', () => {
   const body = () => batchOf({ g1: [heartbeat(A, B)] });
 
   it('refuses a request without a MAC with 401', async () => {
-    const request = peerRequest(body());
+    const request = await peerRequest(body());
     request.headers.delete('x-raftkit-mac');
     await expectRefused(request, 401, 'unauthenticated');
   });
 
   it('refuses a MAC made with another secret with 401', async () => {
     await expectRefused(
-      peerRequest(body(), { secret: 'some-other-secret-0123456789' }),
+      await peerRequest(body(), { secret: 'some-other-secret-0123456789' }),
       401,
       'unauthenticated',
     );
@@ -108,26 +110,26 @@ describe('authentication', () => {
   it('refuses a body that differs from the signed one with 401', async () => {
     const signed = body();
     const tampered = batchOf({ g1: [heartbeat(A, B, 99)] });
-    await expectRefused(peerRequest(tampered, { signedBody: signed }), 401, 'unauthenticated');
+    await expectRefused(await peerRequest(tampered, { signedBody: signed }), 401, 'unauthenticated');
   });
 
   it('refuses a MAC made for the snapshot route with 401', async () => {
     const b = body();
-    const forSnapshot = peerRequest(b, { route: 'snapshot' }).headers.get('x-raftkit-mac')!;
-    await expectRefused(peerRequest(b, { mac: forSnapshot }), 401, 'unauthenticated');
+    const forSnapshot = (await peerRequest(b, { route: 'snapshot' })).headers.get('x-raftkit-mac')!;
+    await expectRefused(await peerRequest(b, { mac: forSnapshot }), 401, 'unauthenticated');
   });
 
   it('refuses a sender id other than the signed one with 401', async () => {
-    const request = peerRequest(body());
+    const request = await peerRequest(body());
     request.headers.set('x-raftkit-from', 'node-c');
     await expectRefused(request, 401, 'unauthenticated');
   });
 
   it('refuses a replay of an accepted request with 401', async () => {
     const options = { timestamp: Date.now(), nonce: '0123456789abcdef' };
-    expect((await receiver.app.request(peerRequest(body(), options))).status).toBe(204);
+    expect((await receiver.app.request(await peerRequest(body(), options))).status).toBe(204);
     const delivered = g1.received.length;
-    const response = await receiver.app.request(peerRequest(body(), options));
+    const response = await receiver.app.request(await peerRequest(body(), options));
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: string }).error).toBe('replay');
     expect(g1.received).toHaveLength(delivered);
@@ -137,12 +139,12 @@ describe('authentication', () => {
     ['old', -WINDOW - 1000],
     ['future', WINDOW + 1000],
   ])('refuses a timestamp too far in the %s with 401', async (_, offset) => {
-    await expectRefused(peerRequest(body(), { timestamp: Date.now() + offset }), 401, 'stale');
+    await expectRefused(await peerRequest(body(), { timestamp: Date.now() + offset }), 401, 'stale');
   });
 
   it('refuses a sender whose body claims another id with 400', async () => {
     await expectRefused(
-      peerRequest(batchOf({ g1: [heartbeat(nodeId('node-c'), B)] }, nodeId('node-c'))),
+      await peerRequest(batchOf({ g1: [heartbeat(nodeId('node-c'), B)] }, nodeId('node-c'))),
       400,
       'malformed',
     );
@@ -151,48 +153,56 @@ describe('authentication', () => {
 
 describe('malformed requests', () => {
   it('refuses bytes that are not CBOR with 400', async () => {
-    await expectRefused(peerRequest(new Uint8Array([0xff, 0xff, 0x1c, 0x00])), 400, 'malformed');
+    await expectRefused(await peerRequest(new Uint8Array([0xff, 0xff, 0x1c, 0x00])), 400, 'malformed');
   });
 
   it('refuses CBOR followed by trailing bytes with 400', async () => {
     const body = batchOf({ g1: [heartbeat(A, B)] });
     const padded = new Uint8Array(body.length + 1);
     padded.set(body);
-    await expectRefused(peerRequest(padded), 400, 'malformed');
+    await expectRefused(await peerRequest(padded), 400, 'malformed');
   });
 
   it('refuses CBOR of the wrong shape with 400', async () => {
     await expectRefused(
-      peerRequest(encodeCbor({ v: 1, from: A, to: B, groups: [['g1']] })),
+      await peerRequest(encodeCbor({ v: 1, from: A, to: B, groups: [['g1']] })),
       400,
       'malformed',
     );
   });
 
   it('refuses an unknown wire version with 400', async () => {
-    await expectRefused(peerRequest(encodeCbor({ v: 2, from: A, to: B, groups: [] })), 400, 'malformed');
+    await expectRefused(
+      await peerRequest(encodeCbor({ v: 2, from: A, to: B, groups: [] })),
+      400,
+      'malformed',
+    );
   });
 
   it('refuses a batch with one invalid message field with 400, delivering none of it', async () => {
     const bad = { ...heartbeat(A, B), commitIndex: -1 };
     await expectRefused(
-      peerRequest(batchOf({ g1: [heartbeat(A, B)], g2: [bad as Message] })),
+      await peerRequest(batchOf({ g1: [heartbeat(A, B)], g2: [bad as Message] })),
       400,
       'malformed',
     );
   });
 
   it('refuses a message whose to differs from the batch with 400', async () => {
-    await expectRefused(peerRequest(batchOf({ g1: [heartbeat(A, B), heartbeat(A, A)] })), 400, 'malformed');
+    await expectRefused(
+      await peerRequest(batchOf({ g1: [heartbeat(A, B), heartbeat(A, A)] })),
+      400,
+      'malformed',
+    );
   });
 
   it('refuses an InstallSnapshot inside a batch with 400: snapshots stream on their own route', async () => {
     const install = everyMessage(A, B).find((m) => m.type === 'InstallSnapshot')!;
-    await expectRefused(peerRequest(batchOf({ g1: [install] })), 400, 'malformed');
+    await expectRefused(await peerRequest(batchOf({ g1: [install] })), 400, 'malformed');
   });
 
   it('refuses a batch for another node with 421', async () => {
-    await expectRefused(peerRequest(batchOf({ g1: [heartbeat(A, A)] }, A, A)), 421, 'misdirected');
+    await expectRefused(await peerRequest(batchOf({ g1: [heartbeat(A, A)] }, A, A)), 421, 'misdirected');
   });
 });
 
@@ -204,7 +214,7 @@ describe('size limits', () => {
   it('refuses a declared Content-Length over the limit with 413', async () => {
     const body = oversized();
     await expectRefused(
-      peerRequest(body, { headers: { 'content-length': String(body.length) } }),
+      await peerRequest(body, { headers: { 'content-length': String(body.length) } }),
       413,
       'tooLarge',
     );
@@ -212,12 +222,15 @@ describe('size limits', () => {
 
   it('refuses an oversized body streamed without a length with 413', async () => {
     const body = oversized();
-    await expectRefused(peerRequest(streamOf(body), { signedBody: body }), 413, 'tooLarge');
+    await expectRefused(await peerRequest(streamOf(body), { signedBody: body }), 413, 'tooLarge');
   });
 
   it('refuses an oversized body whose Content-Length understates it with 413', async () => {
     const body = oversized();
-    const request = peerRequest(streamOf(body), { signedBody: body, headers: { 'content-length': '100' } });
+    const request = await peerRequest(streamOf(body), {
+      signedBody: body,
+      headers: { 'content-length': '100' },
+    });
     await expectRefused(request, 413, 'tooLarge');
   });
 
@@ -226,7 +239,7 @@ describe('size limits', () => {
     const padding = new Uint8Array(MAX_BODY - probe.length - 4);
     const body = batchOf({ g1: [{ ...heartbeat(A, B), padding } as Message] });
     expect(body.length).toBe(MAX_BODY);
-    expect((await receiver.app.request(peerRequest(body))).status).toBe(204);
+    expect((await receiver.app.request(await peerRequest(body))).status).toBe(204);
     expect(g1.received).toEqual([heartbeat(A, B)]);
   });
 });

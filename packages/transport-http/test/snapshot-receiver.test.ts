@@ -54,8 +54,8 @@ function chunksOf(data: Uint8Array, transfer = 't1', groupId = 'g1'): SnapshotCh
   return chunks;
 }
 
-const post = (chunk: SnapshotChunk) =>
-  receiver.app.request(peerRequest(encodeChunk(chunk), { route: 'snapshot' }));
+const post = async (chunk: SnapshotChunk) =>
+  receiver.app.request(await peerRequest(encodeChunk(chunk), { route: 'snapshot' }));
 
 async function expectStatus(chunk: SnapshotChunk, status: number, reason?: RejectReason) {
   const response = await post(chunk);

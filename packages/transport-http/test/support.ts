@@ -84,7 +84,7 @@ export const heartbeat = (from: NodeId, to: NodeId, readRound = 0): Message => (
 });
 
 /** Builds a request the way a peer would, with knobs to break each part of the authentication. */
-export function peerRequest(
+export async function peerRequest(
   body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>,
   options: {
     route?: Route;
@@ -96,7 +96,7 @@ export function peerRequest(
     signedBody?: Uint8Array;
     headers?: Record<string, string>;
   } = {},
-): Request {
+): Promise<Request> {
   const route = options.route ?? 'messages';
   const from = options.from ?? A;
   const timestamp = options.timestamp ?? Date.now();
@@ -104,13 +104,13 @@ export function peerRequest(
   const signedBody = options.signedBody ?? (body instanceof Uint8Array ? body : new Uint8Array(0));
   const mac =
     options.mac ??
-    new RequestAuthenticator(options.secret ?? SECRET).sign({
+    (await new RequestAuthenticator(options.secret ?? SECRET).sign({
       route,
       from,
       timestamp,
       nonce,
       body: signedBody,
-    });
+    }));
   return new Request(`http://peer${route === 'messages' ? MESSAGES_PATH : SNAPSHOT_PATH}`, {
     method: 'POST',
     body,
