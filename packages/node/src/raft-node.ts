@@ -212,18 +212,18 @@ export class RaftNode {
   }
 
   /** Resolves when the local state machine may serve a read with that consistency. */
-  read(consistency: ReadConsistency, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async read(consistency: ReadConsistency, options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertRunning();
     options.signal?.throwIfAborted();
     this.#metrics.counters.reads++;
-    if (consistency === 'stale') return Promise.resolve();
+    if (consistency === 'stale') return;
     const served = this.#reads.add(consistency === 'lease' ? 'lease' : 'quorum', this.#options.clock.now());
     this.#kick();
     return withSignal(served, options.signal);
   }
 
   /** Adds a member as a voter or a learner (leader only); resolves once the change is applied here. */
-  addMember(id: NodeId, url: string, role: 'voter' | 'learner'): Promise<void> {
+  async addMember(id: NodeId, url: string, role: 'voter' | 'learner'): Promise<void> {
     if (typeof url !== 'string' || url.length === 0)
       throw new TypeError('addMember(url): url must be a non-empty string');
     return this.#changeMembership({
@@ -233,22 +233,20 @@ export class RaftNode {
   }
 
   /** Makes a learner a voter (leader only). */
-  promote(id: NodeId): Promise<void> {
+  async promote(id: NodeId): Promise<void> {
     return this.#changeMembership({ changes: [{ kind: 'addVoter', id }] });
   }
 
   /** Removes a member (leader only); a leader removing itself steps down once the change commits. */
-  removeMember(id: NodeId): Promise<void> {
+  async removeMember(id: NodeId): Promise<void> {
     return this.#changeMembership({ changes: [{ kind: 'remove', id }] });
   }
 
   /** Hands leadership to `to` (leader only); resolves once this node knows `to` as the leader. */
-  transferLeadership(to: NodeId): Promise<void> {
+  async transferLeadership(to: NodeId): Promise<void> {
     this.#assertRunning();
     if (this.#transfer !== null) {
-      return Promise.reject(
-        new RaftNodeError('TransferInProgress', `leadership is moving to ${this.#transfer.to}`),
-      );
+      throw new RaftNodeError('TransferInProgress', `leadership is moving to ${this.#transfer.to}`);
     }
     this.#callCore(() => this.#core.transferLeadership(to));
     this.#kick();
@@ -391,11 +389,11 @@ export class RaftNode {
     return result;
   }
 
-  #changeMembership(change: ConfigChange): Promise<void> {
+  async #changeMembership(change: ConfigChange): Promise<void> {
     this.#assertRunning();
     this.#assertRoomForProposal();
     const index = this.#callCore(() => this.#core.proposeConfigChange(change));
-    return this.#track(index, undefined).then(() => undefined);
+    await this.#track(index, undefined);
   }
 
   /** Waits for the entry just appended at `index` in the current term. */
@@ -414,7 +412,7 @@ export class RaftNode {
    * synchronous calls (many `propose`s, a transport batch) lands in one Ready and one fsync.
    */
   #kick(): void {
-    if (this.#loop !== null || this.#state !== 'running') return;
+    if (this.#loop !== null || !this.#loopMayRun()) return;
     this.#loop = Promise.resolve().then(() => this.#runLoop());
   }
 
@@ -422,7 +420,7 @@ export class RaftNode {
     try {
       // Group commit: while one Ready is being persisted, inputs keep stepping into the core, and
       // the next Ready gathers all of them for a single save.
-      while (this.#state === 'running' && this.#core.hasReady()) {
+      while (this.#loopMayRun() && this.#core.hasReady()) {
         await this.#handleReady(this.#core.ready());
         this.#core.advance();
         this.#afterAdvance();
@@ -434,7 +432,16 @@ export class RaftNode {
       this.#loop = null;
     }
     // Inputs that arrived during the last await but after the loop's check start a new round.
-    if (this.#state === 'running' && this.#core.hasReady()) this.#kick();
+    if (this.#core.hasReady()) this.#kick();
+  }
+
+  /**
+   * While stopping, the loop drains what the core already has (inputs are cut off, so that work
+   * is finite): entries made durable get committed and applied, and their proposers answered.
+   * After a fatal error nothing more may touch storage or the state machine.
+   */
+  #loopMayRun(): boolean {
+    return this.#fatal === null && this.#state !== 'stopped';
   }
 
   /** One Ready, in the order ready.ts prescribes; the comments say why each step is where it is. */
@@ -608,8 +615,10 @@ export class RaftNode {
     this.#cancelTicks?.();
     this.#transport.unregister(this.#options.groupId);
     for (const f of this.#forwarding) f.controller.abort(reason);
-    // The Ready in progress finishes: its results are real and are delivered.
-    await this.#loop;
+    // Drain: the Ready in progress and what follows from it finish, and their results are
+    // delivered (the loop may re-schedule itself once, hence the loop here).
+    this.#kick();
+    while (this.#loop !== null) await this.#loop;
     this.#proposals.rejectAll(reason);
     this.#forwardedApplies.rejectAll(reason);
     this.#reads.rejectAll(reason);
