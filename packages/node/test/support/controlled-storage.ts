@@ -20,6 +20,8 @@ export class ControlledStorage implements Storage {
   readonly writes: StorageWrite[] = [];
   #held: (() => void)[] | null = null;
   #failing = false;
+  /** Saves and snapshot saves refused since `fail()`. */
+  failedWrites = 0;
 
   constructor(private readonly inner: Storage) {}
 
@@ -53,14 +55,20 @@ export class ControlledStorage implements Storage {
       const held = this.#held;
       await new Promise<void>((go) => held.push(go));
     }
-    if (this.#failing) throw new StorageError('Io', 'fsync failed (injected)');
+    this.#refuseIfFailing();
     this.writes.push(write);
     return this.inner.save(write);
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    if (this.#failing) throw new StorageError('Io', 'fsync failed (injected)');
+    this.#refuseIfFailing();
     return this.inner.saveSnapshot(snapshot);
+  }
+
+  #refuseIfFailing(): void {
+    if (!this.#failing) return;
+    this.failedWrites++;
+    throw new StorageError('Io', 'fsync failed (injected)');
   }
 
   load(): Promise<PersistedState> {
