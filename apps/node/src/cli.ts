@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import process from 'node:process';
-import { runCli } from '@raftkit/server';
+import { processIo, runCli } from '@raftkit/server';
 import { listenNode } from './listen.ts';
-import { processIo } from './process-io.ts';
 
 // The `raftkit` command: serve, status, get, put, del, check.
 process.exit(await runCli(process.argv.slice(2), listenNode, processIo));

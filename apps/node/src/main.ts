@@ -1,7 +1,6 @@
 import process from 'node:process';
-import { runCli } from '@raftkit/server';
+import { processIo, runCli } from '@raftkit/server';
 import { listenNode } from './listen.ts';
-import { processIo } from './process-io.ts';
 
 // The app's entry (`node apps/node`, `bun run apps/node`): `raftkit serve` with the given flags.
 process.exit(await runCli(['serve', ...process.argv.slice(2)], listenNode, processIo));

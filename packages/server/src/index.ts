@@ -10,4 +10,5 @@ export { type KvApplyResult, KvStateMachine } from './kv/kv-state-machine.ts';
 export { type Listen, type Listener, type ListenOptions, type RunningServer, startServer } from './launch.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export { openApiDocument } from './openapi.ts';
+export { processIo } from './process-io.ts';
 export type { MemberRole, ServerNode } from './server-node.ts';

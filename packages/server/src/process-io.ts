@@ -1,5 +1,5 @@
 import process from 'node:process';
-import type { CliIo } from '@raftkit/server';
+import type { CliIo } from './cli.ts';
 
 /** The CLI's process wiring: stdout, stderr, environment, and Ctrl-C / SIGTERM as shutdown. */
 export const processIo: CliIo = {
