@@ -312,11 +312,13 @@ export class FsStorage implements Storage {
       admitSnapshot(this.view(), snapshot.meta);
       const temp = `${this.dir}/${snapshotTempName(this.tempCounter++)}`;
       let info: SnapshotFileInfo;
+      let writer: SnapshotFileWriter | null = null;
       try {
-        const writer = await SnapshotFileWriter.create(this.fs, temp, snapshot.meta);
+        writer = await SnapshotFileWriter.create(this.fs, temp, snapshot.meta);
         await writer.write(snapshot.data);
         info = await writer.finish();
       } catch (cause) {
+        await writer?.close().catch(() => {});
         throw this.fail(cause, 'writing a snapshot');
       }
       await this.install(temp, info);

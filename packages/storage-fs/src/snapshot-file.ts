@@ -186,6 +186,7 @@ export class SnapshotFileWriter {
   private position: number;
   private dataLength = 0;
   private crc = 0;
+  private closed = false;
 
   private constructor(
     private readonly file: FileOps,
@@ -216,9 +217,12 @@ export class SnapshotFileWriter {
 
   /** Writes the trailer, fsyncs and closes; returns what a reader of the finished file needs. */
   async finish(): Promise<SnapshotFileInfo> {
-    await this.file.write(encodeSnapshotTrailer(this.dataLength, this.crc), this.position);
-    await this.file.sync();
-    await this.file.close();
+    try {
+      await this.file.write(encodeSnapshotTrailer(this.dataLength, this.crc), this.position);
+      await this.file.sync();
+    } finally {
+      await this.close();
+    }
     return {
       meta: this.meta,
       dataOffset: this.headerBytes,
@@ -228,7 +232,10 @@ export class SnapshotFileWriter {
     };
   }
 
-  close(): Promise<void> {
-    return this.file.close();
+  /** Idempotent: a failed write, an abort and the store's close may all get here. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.close();
   }
 }
