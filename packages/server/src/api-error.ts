@@ -1,3 +1,5 @@
+import type { RaftNodeErrorCode } from '@raftkit/node';
+
 /**
  * Every error the API answers with, and the one table that maps each to its HTTP status. Errors
  * from the driver are translated by their `code` in {@link toApiError}; nothing else in the
@@ -58,8 +60,8 @@ export class ApiError extends Error {
   }
 }
 
-/** Driver error codes (see `RaftNodeErrorCode` in @raftkit/node) to API codes. */
-const FROM_DRIVER: Readonly<Record<string, ApiErrorCode>> = {
+/** Driver error codes to API codes; typed over the whole union, so a new driver code fails the build here. */
+const FROM_DRIVER: Readonly<Record<RaftNodeErrorCode, ApiErrorCode>> = {
   NotLeader: 'NoLeader',
   Timeout: 'Timeout',
   Busy: 'Busy',
@@ -70,13 +72,17 @@ const FROM_DRIVER: Readonly<Record<string, ApiErrorCode>> = {
   Fatal: 'Unavailable',
   ConfigChangeInProgress: 'ConfigChangeInProgress',
   InvalidConfigChange: 'InvalidConfigChange',
+  InvalidTransferTarget: 'BadRequest',
 };
 
 /** Any thrown value as an `ApiError`: typed errors by their code, anything else is a 500. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-  const mapped = typeof code === 'string' ? FROM_DRIVER[code] : undefined;
+  const mapped =
+    typeof code === 'string' && Object.hasOwn(FROM_DRIVER, code)
+      ? FROM_DRIVER[code as RaftNodeErrorCode]
+      : undefined;
   if (mapped !== undefined) {
     // A NotLeader names the leader it knows of: clients may retry there at once.
     const { leader, leaderUrl } = error as { leader?: unknown; leaderUrl?: unknown };

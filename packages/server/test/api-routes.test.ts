@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORWARD_PATH } from '../src/forward.ts';
+import { ForwardAuthenticator } from '../src/forward-auth.ts';
+import { encodeCommand } from '../src/kv/command.ts';
+import { openApiDocument } from '../src/openapi.ts';
+import { type SingleNode, startSingleNode } from './single-node.ts';
+
+const TOKEN = 'client-token-for-tests';
+const SECRET = 'cluster-secret-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+let s: SingleNode;
+beforeAll(async () => {
+  s = await startSingleNode({ clientToken: TOKEN, forwardAuth: new ForwardAuthenticator(SECRET) });
+});
+afterAll(() => s.stop());
+
+describe('client token', () => {
+  it('guards every route but /health, comparing the whole token', async () => {
+    expect((await s.app.request('/health')).status).toBe(200);
+    for (const path of ['/v1/status', '/v1/kv/a', '/v1/kv', '/ready', '/metrics', '/openapi.json']) {
+      for (const authorization of [
+        undefined,
+        'Bearer ',
+        `Bearer ${TOKEN}x`,
+        `Bearer ${TOKEN.slice(0, -1)}`,
+        TOKEN,
+      ]) {
+        const response = await s.app.request(
+          path,
+          authorization === undefined ? {} : { headers: { authorization } },
+        );
+        expect(response.status, `${path} with ${authorization}`).toBe(401);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      }
+    }
+    expect((await s.app.request('/v1/status', { headers: auth })).status).toBe(200);
+  });
+});
+
+describe('status, readiness and metrics', () => {
+  it('reports the node, its leader and its members', async () => {
+    const status = (await (await s.app.request('/v1/status', { headers: auth })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(status).toMatchObject({ id: 'n1', role: 'leader', leader: 'n1' });
+    expect(status.members).toEqual([
+      { id: 'n1', url: 'http://127.0.0.1:1', role: 'voter', matchIndex: expect.any(Number) },
+    ]);
+    expect(status.appliedIndex).toBe(status.commitIndex);
+  });
+
+  it('is ready with a leader and everything applied', async () => {
+    expect((await s.app.request('/ready', { headers: auth })).status).toBe(200);
+  });
+
+  it('exposes Prometheus text with role, term, indexes and latency histograms', async () => {
+    await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x', headers: auth });
+    const text = await (await s.app.request('/metrics', { headers: auth })).text();
+    expect(text).toContain('raftkit_role{role="leader"} 1');
+    expect(text).toMatch(/^raftkit_term [1-9]/m);
+    expect(text).toMatch(/^raftkit_proposals_total [1-9]/m);
+    expect(text).toMatch(/^raftkit_fsync_seconds_bucket\{le="\+Inf"\} [1-9]/m);
+    expect(text).toContain('raftkit_apply_seconds_count');
+    expect(text).toContain('raftkit_snapshots_taken_total');
+  });
+});
+
+describe('membership routes', () => {
+  it('refuses bad member input with 400 and unknown members with 404', async () => {
+    const post = (body: unknown) =>
+      s.app.request('/v1/members', { method: 'POST', headers: auth, body: JSON.stringify(body) });
+    expect((await post({ id: 'bad id', url: 'http://x' })).status).toBe(400);
+    expect((await post({ id: 'n9', url: 'ftp://x' })).status).toBe(400);
+    expect((await post({ id: 'n9', url: 'http://x', role: 'boss' })).status).toBe(400);
+    expect((await s.app.request('/v1/members/zz', { method: 'DELETE', headers: auth })).status).toBe(404);
+    expect((await s.app.request('/v1/members/zz/promote', { method: 'POST', headers: auth })).status).toBe(
+      404,
+    );
+    const transfer = await s.app.request('/v1/leader/transfer', {
+      method: 'POST',
+      headers: auth,
+      body: '{"to":"zz"}',
+    });
+    expect(transfer.status).toBe(404);
+    expect(s.node.status().members.map((m) => m.id)).toEqual(['n1']);
+  });
+
+  it('adds a learner and removes it again through Raft', async () => {
+    const added = await s.app.request('/v1/members', {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ id: 'l1', url: 'http://127.0.0.1:2', role: 'learner' }),
+    });
+    expect(added.status).toBe(200);
+    expect(await added.json()).toMatchObject({
+      members: expect.arrayContaining([expect.objectContaining({ id: 'l1', role: 'learner' })]),
+    });
+    const removed = await s.app.request('/v1/members/l1', { method: 'DELETE', headers: auth });
+    expect(removed.status).toBe(200);
+    expect(s.node.status().members.map((m) => m.id)).toEqual(['n1']);
+  });
+});
+
+describe('forwarded proposals', () => {
+  const forwarder = new ForwardAuthenticator(SECRET);
+  const command = encodeCommand({ op: 'put', key: 'fwd', value: new TextEncoder().encode('v') });
+  const send = (headers: Record<string, string>, body: Uint8Array = command) =>
+    s.app.request(FORWARD_PATH, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer> });
+
+  it('applies a signed command once and refuses its replay', async () => {
+    const headers = await forwarder.sign('n2', command);
+    const first = await send(headers);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('application/cbor');
+    const applied = s.node.status().appliedIndex;
+    expect((await send(headers)).status).toBe(401);
+    expect(s.node.status().appliedIndex).toBe(applied);
+  });
+
+  it('refuses a missing or wrong MAC, another secret, and a body that is not a command', async () => {
+    const before = s.node.status().commitIndex;
+    expect((await send({})).status).toBe(401);
+    const headers = await forwarder.sign('n2', command);
+    expect((await send({ ...headers, 'x-raftkit-mac': '0'.repeat(64) })).status).toBe(401);
+    expect(
+      (await send(await new ForwardAuthenticator('another-secret-0123456').sign('n2', command))).status,
+    ).toBe(401);
+    const junk = Uint8Array.from([9, 9, 9]);
+    expect((await send(await forwarder.sign('n2', junk), junk)).status).toBe(400);
+    expect(s.node.status().commitIndex).toBe(before);
+  });
+});
+
+describe('OpenAPI description', () => {
+  const toOpenApi = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
+  const documented = Object.entries(openApiDocument.paths).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((method) => method !== 'parameters')
+      .map((method) => ({
+        path,
+        method,
+        statuses: Object.keys((item as Record<string, { responses: object }>)[method]!.responses),
+      })),
+  );
+
+  it('documents every client route the app serves', () => {
+    const served = s.app.routes
+      .filter(
+        (route) =>
+          route.method !== 'ALL' && !route.path.startsWith('/internal/') && !route.path.startsWith('/raft/'),
+      )
+      .map((route) => `${route.method.toLowerCase()} ${toOpenApi(route.path)}`);
+    expect(new Set(served)).toEqual(new Set(documented.map(({ method, path }) => `${method} ${path}`)));
+  });
+
+  it('is served, and every documented operation answers with a documented status', async () => {
+    const served = await (await s.app.request('/openapi.json', { headers: auth })).json();
+    expect(served).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
+    const bodies: Record<string, string> = {
+      'post /v1/kv/{key}/cas': '{"expected":null,"value":"v"}',
+      'post /v1/members': '{"id":"zz-learner","url":"http://127.0.0.1:3","role":"learner"}',
+      'post /v1/leader/transfer': '{"to":"n1"}',
+    };
+    for (const { path, method, statuses } of documented) {
+      const url = path.replace('{key}', 'doc-key').replace('{id}', 'n1');
+      const init: RequestInit = { method: method.toUpperCase(), headers: auth };
+      if (method === 'put') init.body = 'v';
+      if (bodies[`${method} ${path}`] !== undefined) init.body = bodies[`${method} ${path}`]!;
+      const response = await s.app.request(url, init);
+      expect(statuses, `${method} ${path} answered ${response.status}`).toContain(String(response.status));
+    }
+  });
+});
+
+describe('errors', () => {
+  it('answers unknown routes with the JSON error shape', async () => {
+    const response = await s.app.request('/v2/nothing', { headers: auth });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: { code: 'NotFound', message: 'no such route' } });
+  });
+});
