@@ -35,6 +35,12 @@ export interface RaftNodeOptions {
    * (no members known; wait for the leader to add this node). Ignored when storage has state.
    */
   readonly bootstrap?: { readonly members: Readonly<Record<string, string>> } | 'join';
+  /**
+   * Where other members listen (id → URL), told to the transport at start. A node joining a
+   * cluster needs it to answer the leader before it has learned the URLs from the log; once the
+   * log or a snapshot names a member's URL, that one wins.
+   */
+  readonly peers?: Readonly<Record<string, string>>;
   /** Milliseconds per core tick. Default 100. */
   readonly tickMs?: number;
   /** Default 10 ticks. */
@@ -66,7 +72,8 @@ export interface RaftNodeOptions {
 }
 
 export interface ResolvedOptions
-  extends Required<Omit<RaftNodeOptions, 'bootstrap' | 'forward' | 'snapshotEvery'>> {
+  extends Required<Omit<RaftNodeOptions, 'bootstrap' | 'forward' | 'snapshotEvery' | 'peers'>> {
+  readonly peers: Readonly<Record<string, string>>;
   readonly bootstrap: RaftNodeOptions['bootstrap'];
   readonly forward: RaftNodeOptions['forward'];
   readonly snapshotEvery: { readonly entries: number; readonly bytes: number };
@@ -92,6 +99,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     proposalTimeoutMs: options.proposalTimeoutMs ?? 10_000,
     readTimeoutMs: options.readTimeoutMs ?? 5_000,
     bootstrap: options.bootstrap,
+    peers: options.peers ?? {},
     forward: options.forward,
     logger: options.logger ?? silentLogger,
     seed: options.seed ?? seedFrom(options.id),

@@ -150,6 +150,9 @@ export class RaftNode {
     this.#events = new Emitter((error) =>
       options.logger.warn('event listener threw', { error: String(error) }),
     );
+    for (const [id, url] of Object.entries(options.peers)) {
+      if (id !== this.id) this.#transport.setPeer(id as NodeId, url);
+    }
     this.#urls = new MemberUrls(this.id, this.#transport);
     this.#urls.restore(envelope.urls);
     // Config entries are in force from the moment they are in the log, applied or not.

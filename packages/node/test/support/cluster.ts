@@ -4,7 +4,7 @@ import { MemoryStorage } from '@raftkit/testkit';
 import type { RaftNodeOptions, StateMachine } from '../../src/options.ts';
 import { RaftNode } from '../../src/raft-node.ts';
 import { ManualClock } from './manual-clock.ts';
-import { MemoryNetwork } from './memory-network.ts';
+import { MemoryNetwork, type MemoryTransport } from './memory-network.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -44,6 +44,7 @@ export class TestCluster {
   readonly network = new MemoryNetwork();
   readonly nodes = new Map<NodeId, RaftNode>();
   readonly machines = new Map<NodeId, ListStateMachine>();
+  readonly transports = new Map<NodeId, MemoryTransport>();
   readonly #disks = MemoryStorage.factory();
   readonly members: Record<string, string>;
 
@@ -70,6 +71,7 @@ export class TestCluster {
     const merged: StartOptions = { ...this.defaults, ...options };
     const opened = await this.#disks.open(`dir-${id}`, { clusterId: 'test', nodeId: nodeId(id) });
     const stateMachine = new ListStateMachine();
+    const transport = this.network.transport(nodeId(id));
     const node = await RaftNode.start({
       bootstrap: { members: this.members },
       tickMs,
@@ -78,11 +80,12 @@ export class TestCluster {
       ...merged,
       id: nodeId(id),
       storage: merged.wrapStorage?.(opened) ?? opened,
-      transport: this.network.transport(nodeId(id)),
+      transport,
       stateMachine,
     });
     this.nodes.set(nodeId(id), node);
     this.machines.set(nodeId(id), stateMachine);
+    this.transports.set(nodeId(id), transport);
     return node;
   }
 

@@ -1,0 +1,84 @@
+import { nodeId } from '@raftkit/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster, text } from './support/cluster.ts';
+
+let cluster: TestCluster | null = null;
+afterEach(async () => {
+  await cluster?.stopAll();
+  expect(cluster?.clock.activeTimers ?? 0).toBe(0);
+  cluster = null;
+});
+
+const writeAll = async (c: TestCluster, values: readonly string[]) => {
+  for (const v of values) await c.settle(c.leader()!.propose(text(v)));
+};
+
+describe('snapshots and compaction', () => {
+  it('every node snapshots and compacts every N applied entries, and restarts from its snapshot', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { snapshotEvery: { entries: 5 } });
+    const values = Array.from({ length: 12 }, (_, i) => `e${i}`);
+    await writeAll(cluster, values);
+    await cluster.until(
+      () => [...cluster!.nodes.values()].every((n) => n.status().snapshotIndex >= 10),
+      'every node compacted twice',
+    );
+    for (const node of cluster.nodes.values())
+      expect(node.metrics().snapshotsTaken).toBeGreaterThanOrEqual(2);
+
+    const victim = cluster.followers()[0]!.id;
+    await cluster.stop(victim);
+    const restarted = await cluster.start(victim, { bootstrap: undefined });
+    // Restored from the snapshot (not replayed from index 1, which is gone), then the log after it.
+    expect(restarted.status().snapshotIndex).toBeGreaterThanOrEqual(10);
+    await cluster.until(
+      () => cluster!.machine(victim).items.length === values.length,
+      'the restarted node has every value',
+    );
+    expect(cluster.machine(victim).items).toEqual(values);
+    expect(restarted.memberUrl(cluster.leader()!.id)).toBe(TestCluster.url(cluster.leader()!.id));
+  });
+
+  it('snapshots by applied bytes as well', async () => {
+    cluster = await TestCluster.started(['a'], { snapshotEvery: { entries: 1_000, bytes: 100 } });
+    await writeAll(cluster, ['x'.repeat(60), 'y'.repeat(60)]);
+    await cluster.until(
+      () => cluster!.node('a').metrics().snapshotsTaken === 1,
+      'one snapshot after 120 bytes',
+    );
+    await writeAll(cluster, ['z'.repeat(10)]);
+    expect(cluster.node('a').metrics().snapshotsTaken).toBe(1);
+  });
+
+  it('a node cut off past the compacted log is restored from a streamed snapshot and converges', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { snapshotEvery: { entries: 4 } });
+    const lagging = cluster.followers()[0]!.id;
+    const others = [...cluster.nodes.keys()].filter((id) => id !== lagging);
+    cluster.network.isolate(lagging, others);
+    const values = Array.from({ length: 15 }, (_, i) => `v${i}`);
+    await writeAll(cluster, values);
+    const leader = cluster.leader()!;
+    await cluster.until(
+      () => leader.status().snapshotIndex > 8,
+      'the leader compacted past the lagging node',
+    );
+
+    cluster.network.healAll();
+    await cluster.until(
+      () => cluster!.machine(lagging).items.length === values.length,
+      'the lagging node converges',
+    );
+    expect(cluster.machine(lagging).items).toEqual(values);
+    const node = cluster.node(lagging);
+    expect(node.metrics().snapshotsRestored).toBeGreaterThanOrEqual(1);
+    expect(node.metrics().snapshotsReceived).toBeGreaterThanOrEqual(1);
+    expect(cluster.leader()!.metrics().snapshotsSent).toBeGreaterThanOrEqual(1);
+    // Member URLs came with the snapshot envelope.
+    for (const id of others) expect(node.memberUrl(nodeId(id))).toBe(TestCluster.url(id));
+    // And it keeps replicating normally afterwards.
+    await writeAll(cluster, ['after']);
+    await cluster.until(
+      () => cluster!.machine(lagging).items.at(-1) === 'after',
+      'the lagging node gets new writes',
+    );
+  });
+});
