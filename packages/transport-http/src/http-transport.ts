@@ -58,8 +58,16 @@ export class HttpTransport implements Transport {
       .post(SNAPSHOT_PATH, (c) => receiver.snapshot(c.req.raw));
   }
 
+  /**
+   * Throws only on a caller's bug (an invalid group id, or a message not from this node), which
+   * would otherwise get the whole batch, with other groups' messages, refused by the peer.
+   */
   send(groupId: string, messages: readonly Message[]): void {
+    identifier(groupId, 'groupId');
     for (const message of messages) {
+      if (message.from !== this.options.id) {
+        throw new RangeError(`message from ${message.from} sent through the transport of ${this.options.id}`);
+      }
       const peer = this.closed ? undefined : this.peers.get(message.to);
       if (peer === undefined) {
         this.counters.dropped[this.closed ? 'closed' : 'unknownPeer']++;
@@ -118,8 +126,10 @@ export class HttpTransport implements Transport {
     ]);
   }
 
+  /** Stops sending and delivering: later incoming messages are dropped, snapshots refused (404). */
   async close(): Promise<void> {
     this.closed = true;
+    this.handlers.clear();
     for (const peer of this.peers.values()) peer.close();
     await this.flush();
     this.peers.clear();

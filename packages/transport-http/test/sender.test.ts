@@ -157,6 +157,12 @@ describe('sending messages', () => {
     expect(bg1.received).toEqual([heartbeat(A, B)]);
   });
 
+  it('refuses, by throwing, a message that is not from this node: the peer would refuse its whole batch', async () => {
+    await start();
+    expect(() => a.send('g1', [heartbeat(B, B)])).toThrow(RangeError);
+    expect(() => a.send('', [heartbeat(A, B)])).toThrow(/groupId/);
+  });
+
   it('drops messages for a peer with no address', async () => {
     await start();
     a.send('g1', heartbeats(2, A, 'node-z' as NodeId));

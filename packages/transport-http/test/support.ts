@@ -4,6 +4,7 @@ import type {
   Message,
   NodeId,
   Snapshot,
+  SnapshotMeta,
   SnapshotOffer,
   TransportHandler,
 } from '@raftkit/core';
@@ -146,6 +147,8 @@ export class RecordingHandler implements TransportHandler {
   /** Largest chunk the snapshot writer was handed. */
   largestWrite = 0;
   readonly done: { to: NodeId; ok: boolean }[] = [];
+  /** Tests set a streaming source; without one the transport slices the message's data. */
+  readSnapshot?: (meta: SnapshotMeta, chunkBytes: number) => AsyncIterable<Uint8Array>;
 
   receive(messages: readonly Message[]): void {
     this.received.push(...messages);
