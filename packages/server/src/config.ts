@@ -69,6 +69,8 @@ export const SERVE_FLAGS = {
 
 type Flag = keyof typeof SERVE_FLAGS;
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** The transport reserves 64 KiB of each body for framing; half of the body carries snapshot data. */
+const MIN_BODY_BYTES = 128 * 1024;
 
 /** Reads `serve`'s flags, falling back to environment variables, and checks every value. */
 export function parseServeConfig(
@@ -174,6 +176,11 @@ export function parseServeConfig(
   const tickMs = positive('tick-ms') ?? 100;
   const snapshotEntries = positive('snapshot-every');
   const maxBodyBytes = positive('max-body-bytes');
+  if (maxBodyBytes !== null && maxBodyBytes < MIN_BODY_BYTES) {
+    problems.push(
+      `${where('max-body-bytes')} must be at least ${MIN_BODY_BYTES} (snapshot chunks and framing must fit)`,
+    );
+  }
   const maxValueBytes = positive('max-value-bytes');
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -10,6 +10,7 @@ import { createForwarder } from './forward.ts';
 import { ForwardAuthenticator } from './forward-auth.ts';
 import { joinCluster, promoteWhenCaughtUp } from './join.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 import { renderCounterTree } from './metrics.ts';
 
 /** What a runtime adapter gets: a fetch handler to serve on `hostname:port`, with TLS when given. */
@@ -61,7 +62,13 @@ export async function startServer(
   const transport = new HttpTransport({
     id,
     secret: config.secret,
-    ...(config.maxBodyBytes === null ? {} : { maxBodyBytes: config.maxBodyBytes }),
+    ...(config.maxBodyBytes === null
+      ? {}
+      : // Snapshot chunks must leave the transport's framing room (64 KiB) inside the body limit.
+        {
+          maxBodyBytes: config.maxBodyBytes,
+          snapshotChunkBytes: Math.min(1024 * 1024, Math.floor(config.maxBodyBytes / 2)),
+        }),
   });
   const kv = new KvStateMachine();
   const forwardAuth = new ForwardAuthenticator(config.secret);
@@ -90,7 +97,7 @@ export async function startServer(
     peerRoutes: transport.app,
     forwardAuth,
     ...(config.clientToken === null ? {} : { clientToken: config.clientToken }),
-    ...(config.maxValueBytes === null ? {} : { limits: { maxValueBytes: config.maxValueBytes } }),
+    limits: { maxValueBytes: valueLimit(config) },
     extraMetrics: () => renderCounterTree('raftkit_transport', transport.metrics()),
   });
   let listener: Listener;
@@ -121,6 +128,16 @@ export async function startServer(
       return stopping;
     },
   };
+}
+
+/**
+ * A value travels in one log entry, which must fit in one peer request: under a lowered body
+ * limit the default value limit shrinks with it, leaving room for the entry's framing.
+ */
+function valueLimit(config: ServeConfig): number {
+  if (config.maxValueBytes !== null) return config.maxValueBytes;
+  const fallback = DEFAULT_LIMITS.maxValueBytes;
+  return config.maxBodyBytes === null ? fallback : Math.min(fallback, Math.floor(config.maxBodyBytes / 4));
 }
 
 function openStorage(config: ServeConfig): Promise<Storage> {

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseServeConfig } from './config.ts';
+
+const secret = '0123456789abcdef';
+const problems = (argv: string[], env: Record<string, string> = {}): readonly string[] => {
+  try {
+    parseServeConfig(argv, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('serve configuration', () => {
+  it('fills defaults: one-node cluster on 127.0.0.1:7001 with fs storage under ./data', () => {
+    expect(parseServeConfig(['--id', 'n1', '--secret', secret], {})).toMatchObject({
+      id: 'n1',
+      hostname: '127.0.0.1',
+      port: 7001,
+      advertiseUrl: 'http://127.0.0.1:7001',
+      members: { n1: 'http://127.0.0.1:7001' },
+      storage: 'fs',
+      dataDir: './data/n1',
+      join: null,
+      tls: null,
+    });
+  });
+
+  it('reads the environment when a flag is absent, the flag winning when both are given', () => {
+    const env = {
+      RAFTKIT_ID: 'env-id',
+      RAFTKIT_SECRET: secret,
+      RAFTKIT_STORAGE: 'sqlite',
+      RAFTKIT_LISTEN: '0.0.0.0:9000',
+    };
+    expect(parseServeConfig(['--storage', 'fs'], env)).toMatchObject({
+      id: 'env-id',
+      storage: 'fs',
+      port: 9000,
+    });
+  });
+
+  it('parses members and advertises https when TLS is on', () => {
+    const config = parseServeConfig(
+      [
+        '--id',
+        'a',
+        '--secret',
+        secret,
+        '--members',
+        'a=https://h:1,b=https://h:2/',
+        '--tls-cert',
+        'c',
+        '--tls-key',
+        'k',
+      ],
+      {},
+    );
+    expect(config.members).toEqual({ a: 'https://h:1', b: 'https://h:2' });
+    expect(config.advertiseUrl).toBe('https://127.0.0.1:7001');
+  });
+
+  it('says what to fix, for every problem at once', () => {
+    const found = problems([
+      '--id',
+      'bad id',
+      '--listen',
+      'nohost',
+      '--storage',
+      'tape',
+      '--tls-cert',
+      'c',
+      '--tick-ms',
+      '0',
+    ]);
+    expect(found).toHaveLength(6);
+    expect(found.join('\n')).toMatch(/--id .*letters/);
+    expect(found.join('\n')).toMatch(/--listen .*host:port/);
+    expect(found.join('\n')).toMatch(/--storage .*fs or sqlite/);
+    expect(found.join('\n')).toMatch(/--tls-key .*together/);
+    expect(found.join('\n')).toMatch(/--secret .*required/);
+    expect(found.join('\n')).toMatch(/--tick-ms .*positive integer/);
+  });
+
+  it('refuses a short secret, members without this node, join with members, and unknown flags', () => {
+    expect(problems(['--id', 'a', '--secret', 'short'])).toEqual([
+      expect.stringMatching(/at least 16 bytes/),
+    ]);
+    expect(problems(['--id', 'a', '--secret', secret, '--members', 'b=http://h:1'])).toEqual([
+      expect.stringMatching(/must include this node/),
+    ]);
+    expect(
+      problems(['--id', 'a', '--secret', secret, '--members', 'a=http://h:1', '--join', 'http://h:2']),
+    ).toEqual([expect.stringMatching(/either/)]);
+    expect(problems(['--id', 'a', '--secret', secret, '--members', 'a=nope'])).toEqual([
+      expect.stringMatching(/id=http/),
+    ]);
+    expect(problems(['--id', 'a', '--secret', secret, '--max-body-bytes', '1000'])).toEqual([
+      expect.stringMatching(/at least/),
+    ]);
+    expect(problems(['--bogus'])).toEqual([expect.stringMatching(/bogus/)]);
+  });
+});
