@@ -4,19 +4,18 @@ import { bytesEqual, extendDigest } from './digest.ts';
 import type { MemoryDisk } from './disk.ts';
 import type { FailureKind } from './failure.ts';
 
-/** An entry the cluster committed: the first node to apply index i fixed what index i holds. */
+/**
+ * An entry the cluster committed: the first node to claim index i committed (by raising its
+ * commit index past it, or by applying it) fixed what index i holds.
+ */
 interface CommittedEntry {
-  readonly term: Term;
-  readonly data: Uint8Array;
-  readonly type: Entry['type'];
-  /** Digest of the applied prefix through this index. */
-  readonly digest: Digest;
+  readonly entry: Entry;
   /**
-   * An upper bound of the term in which the entry was committed: the term of the node that first
-   * applied it. That node learned the commit from a leader of that term or earlier, so every
+   * An upper bound of the term in which the entry was committed: the lowest term of a node
+   * claiming it. A node learns a commit from a leader of its term or an earlier one, so every
    * leader of a later term must hold the entry (Leader Completeness).
    */
-  readonly committedBy: number;
+  committedBy: number;
 }
 
 /** Where one node is in applying the log; reset at each restart (the state machine is volatile). */
@@ -44,8 +43,10 @@ export class SafetyChecker {
    * write only costs a lookup per new entry.
    */
   readonly #entries = new Map<string, { readonly entry: Entry; readonly previousTerm: Term | undefined }>();
-  /** `#committed[i]` for every index anyone applied; index 0 is the empty prefix. */
+  /** `#committed[i]` for every index anyone claimed committed (holes where only snapshots told). */
   readonly #committed: (CommittedEntry | undefined)[] = [];
+  /** `#digests[i]`: digest of the applied prefix through i, for every index anyone applied. */
+  readonly #digests: (Digest | undefined)[] = [];
   /** The highest committed index per `committedBy` term, for Leader Completeness. */
   readonly #highestByTerm = new Map<number, number>();
   /** The snapshot bytes first taken at each index: every node must take the same. */
@@ -55,9 +56,13 @@ export class SafetyChecker {
     this.#fail = fail;
   }
 
-  /** The highest index any node has applied so far: every read begun now must see it. */
-  get highestApplied(): number {
-    return this.#committed.length - 1;
+  /**
+   * The highest index any node has claimed committed so far. A read begun now must see it: the
+   * leader serving the read holds every committed entry and fixes its read index only after it
+   * committed an entry of its own term (thesis §6.4), so the read index is at least this.
+   */
+  get highestCommitted(): number {
+    return Math.max(0, this.#committed.length - 1);
   }
 
   /** Election Safety: at most one leader per term, over the whole run. */
@@ -111,28 +116,38 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * `node`, whose current term is `term`, claims `entry` committed: it raised its commit index
+   * past it. Every claim at one index must name the same entry (State Machine Safety, checked
+   * before anyone applies it, so a node that crashes before applying still counts).
+   */
+  observeCommitted(node: NodeId, entry: Entry, term: number): void {
+    const known = this.#committed[entry.index];
+    if (known === undefined) {
+      this.#committed[entry.index] = { entry, committedBy: term };
+    } else if (known.entry.term !== entry.term || !bytesEqual(known.entry.data, entry.data)) {
+      this.#fail(
+        'StateMachineDivergence',
+        `${node} committed ${entry.index}/${entry.term}, ${entry.index}/${known.entry.term} was committed there before`,
+      );
+    } else if (term < known.committedBy) {
+      known.committedBy = term;
+    } else {
+      return;
+    }
+    this.#highestByTerm.set(term, Math.max(this.#highestByTerm.get(term) ?? 0, entry.index));
+  }
+
   /** State Machine Safety: `node`, whose current term is `term`, applies `entry` next. */
   observeApply(node: NodeId, cursor: ApplyCursor, entry: Entry, term: number): void {
     if (entry.index !== cursor.index + 1) {
       this.#fail('ApplyOrder', `${node} applied ${entry.index} after ${cursor.index}`);
     }
+    this.observeCommitted(node, entry, term);
     const digest = extendDigest(cursor.digest, entry);
-    const committed = this.#committed[entry.index];
-    if (committed === undefined) {
-      this.#committed[entry.index] = {
-        term: entry.term,
-        data: entry.data,
-        type: entry.type,
-        digest,
-        committedBy: term,
-      };
-      this.#highestByTerm.set(term, Math.max(this.#highestByTerm.get(term) ?? 0, entry.index));
-    } else if (committed.term !== entry.term || !bytesEqual(committed.data, entry.data)) {
-      this.#fail(
-        'StateMachineDivergence',
-        `${node} applied ${entry.index}/${entry.term}, another node applied ${entry.index}/${committed.term} there`,
-      );
-    } else if (committed.digest !== digest) {
+    const known = this.#digests[entry.index];
+    if (known === undefined) this.#digests[entry.index] = digest;
+    else if (known !== digest) {
       this.#fail('StateMachineDivergence', `${node} applied a different prefix before ${entry.index}`);
     }
     cursor.index = entry.index;
@@ -144,11 +159,14 @@ export class SafetyChecker {
     if (meta.index < cursor.index) {
       this.#fail('ApplyOrder', `${node} restored a snapshot at ${meta.index} after applying ${cursor.index}`);
     }
-    const committed = this.#committed[meta.index];
-    if (meta.index > 0 && committed === undefined) {
+    const applied = this.#digests[meta.index];
+    if (meta.index > 0 && applied === undefined) {
       this.#fail('SnapshotMismatch', `${node} restored a snapshot at ${meta.index}, which nobody applied`);
     }
-    if (committed !== undefined && (committed.digest !== digest || committed.term !== meta.term)) {
+    if (
+      applied !== undefined &&
+      (applied !== digest || this.#committed[meta.index]?.entry.term !== meta.term)
+    ) {
       this.#fail(
         'SnapshotMismatch',
         `${node} restored a snapshot at ${meta.index} of another prefix than was applied`,
@@ -179,10 +197,10 @@ export class SafetyChecker {
     if (highest === 0 || highest <= log.snapshotIndex) return;
     const committed = this.#committed[highest]!;
     const held = log.termAt(highest);
-    if (held !== committed.term) {
+    if (held !== committed.entry.term) {
       this.#fail(
         'LeaderIncomplete',
-        `${node} leads term ${term} with ${held === undefined ? `no entry at ${highest}` : `${highest}/${held}`}; ${highest}/${committed.term} was committed by term ${committed.committedBy}`,
+        `${node} leads term ${term} with ${held === undefined ? `no entry at ${highest}` : `${highest}/${held}`}; ${highest}/${committed.entry.term} was committed by term ${committed.committedBy}`,
       );
     }
   }

@@ -56,7 +56,7 @@ export class Clients {
   readonly #writes = new Map<string, { op: Operation; data: Uint8Array }>();
   /** Reads waiting for their read index (by request id), then for it to be applied. */
   readonly #reads = new Map<number, Operation>();
-  /** The highest index applied anywhere when each read began: its read index may not be lower. */
+  /** The highest index committed anywhere when each read began: its read index may not be lower. */
   readonly #floors = new Map<number, number>();
 
   constructor(host: ClientHost, count: number, timeout: number) {
@@ -107,8 +107,8 @@ export class Clients {
         this.#writes.set(`${node.id}:${op.index}`, { op, data });
       } else {
         this.#reads.set(id, op);
-        this.#floors.set(id, this.#host.checker.highestApplied);
-        readIndexOf(node)(id);
+        this.#floors.set(id, this.#host.checker.highestCommitted);
+        node.core.readIndex(id);
       }
       this.#host.record({
         kind: 'client',
@@ -173,12 +173,4 @@ export class Clients {
       detail: `#${op.id} ${outcome}${op.result !== undefined ? ` = ${op.result}` : ''}`,
     });
   }
-}
-
-/** Linearizable reads need the core's `readIndex` (thesis §6.4), which arrives with issue 4. */
-function readIndexOf(node: SimNode): (requestId: number) => void {
-  const core = node.core as { readIndex?: (requestId: number) => void };
-  if (core.readIndex === undefined)
-    throw new Error('this core has no readIndex(): use a mix with readRate 0');
-  return core.readIndex.bind(core);
 }

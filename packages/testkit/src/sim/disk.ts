@@ -119,16 +119,25 @@ export class MemoryDisk implements NodeDisk {
  */
 export class StorageDisk implements NodeDisk {
   readonly #open: () => Promise<Storage>;
+  readonly #initial: PersistedState;
   #storage: Storage | null = null;
 
-  /** `open` opens the node's store; it is called again after every crash. */
-  constructor(open: () => Promise<Storage>) {
+  /**
+   * `open` opens the node's store; it is called again after every crash. A fresh store (no
+   * snapshot) is first given `initial`, the node's boot state (`bootstrapState(...)`).
+   */
+  constructor(open: () => Promise<Storage>, initial: PersistedState) {
     this.#open = open;
+    this.#initial = initial;
   }
 
   async load(): Promise<PersistedState> {
     this.#storage ??= await this.#open();
-    return this.#storage.load();
+    const storage = this.#storage;
+    const state = await storage.load();
+    if (state.snapshot !== null) return state;
+    await this.persist(this.#initial);
+    return storage.load();
   }
 
   async persist(write: DiskWrite): Promise<void> {

@@ -16,10 +16,14 @@ export interface FaultMix {
   readonly maxFsyncDelay: number;
   /** Per tick: probability that a new partition starts (when none is in force). */
   readonly partition: number;
+  /** Probability that a new partition puts the current leader on the smaller side. */
+  readonly partitionLeader: number;
   /** How long a partition lasts, in ticks, uniform in [min, max]. */
   readonly partitionTicks: readonly [number, number];
   /** Per tick: probability that an up node crashes. */
   readonly crash: number;
+  /** Per tick: probability that a leader crashes, on top of `crash`: leader churn. */
+  readonly crashLeader: number;
   /** How long a crashed node stays down, in ticks, uniform in [min, max]. */
   readonly downTicks: readonly [number, number];
   /** Take a snapshot and compact the log every this many applied entries (0: never). */
@@ -40,8 +44,10 @@ const calm: FaultMix = {
   duplication: 0,
   maxFsyncDelay: 1,
   partition: 0,
+  partitionLeader: 0,
   partitionTicks: [0, 0],
   crash: 0,
+  crashLeader: 0,
   downTicks: [0, 0],
   snapshotEvery: 0,
   maxMessageBytes: 1024 * 1024,
@@ -88,20 +94,44 @@ const chaos: FaultMix = {
   duplication: 0.05,
   maxFsyncDelay: 3,
   partition: 0.015,
+  partitionLeader: 0.3,
   partitionTicks: [5, 50],
   crash: 0.008,
+  crashLeader: 0.005,
   downTicks: [1, 50],
   snapshotEvery: 8,
   maxMessageBytes: 16,
   writeRate: 0.5,
-  // Linearizable reads join chaos when the core has readIndex() (issue 4); `reads` covers them.
+  readRate: 0.2,
+};
+
+/**
+ * Short-lived leaders leaving entries on some followers but not others: crashes and partitions
+ * every few dozen ticks, one entry per AppendEntries so that followers acknowledge prefixes of
+ * a new leader's log. The setting of Raft Figure 8, where committing an earlier term's entry by
+ * counting replicas loses it.
+ */
+const churn: FaultMix = {
+  ...chaos,
+  name: 'churn',
+  loss: 0.1,
+  duplication: 0,
+  partition: 0.05,
+  partitionLeader: 0.8,
+  partitionTicks: [3, 25],
+  crash: 0.005,
+  crashLeader: 0.05,
+  downTicks: [1, 25],
+  snapshotEvery: 0,
+  maxMessageBytes: 1,
+  writeRate: 0.8,
   readRate: 0,
 };
 
 /** Reads interleaved with partitions that strand leaders: the setting stale reads show up in. */
 const reads: FaultMix = { ...partitions, name: 'reads', readRate: 0.5, partition: 0.04 };
 
-export const mixes = { calm, lossy, partitions, crashes, snapshots, chaos, reads } as const;
+export const mixes = { calm, lossy, partitions, crashes, snapshots, chaos, churn, reads } as const;
 
 export type MixName = keyof typeof mixes;
 

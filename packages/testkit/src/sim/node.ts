@@ -75,6 +75,8 @@ export class SimNode {
   #stateMachine: SimStateMachine;
   readonly cursor: ApplyCursor = { index: 0, digest: emptyDigest };
   #lastSnapshot = 0;
+  /** This node's commit index as of its last Ready: entries up to it are claimed committed. */
+  #commitIndex = 0;
   #role = 'follower';
   #term = 0;
 
@@ -117,6 +119,7 @@ export class SimNode {
     this.cursor.index = envelope?.index ?? 0;
     this.cursor.digest = envelope?.digest ?? emptyDigest;
     this.#lastSnapshot = this.cursor.index;
+    this.#commitIndex = Math.max(state.hardState.commitIndex, this.#log.snapshotIndex);
     this.#role = 'follower';
     this.#term = state.hardState.term;
     this.#core = this.#guard(() => new RawNode(config, state, options));
@@ -176,10 +179,18 @@ export class SimNode {
     await this.drain();
   }
 
-  /** Role, term and, for a leader, Leader Completeness, as of a fresh Ready. */
+  /** Role, term, commits and, for a leader, Leader Completeness, as of a fresh Ready. */
   #observe(ready: Ready): void {
     this.#applyToLog(this.#log, ready);
     const status = this.core.status();
+    const commitIndex = ready.hardState?.commitIndex ?? this.#commitIndex;
+    for (let i = Math.max(this.#commitIndex, this.#log.snapshotIndex) + 1; i <= commitIndex; i++) {
+      const entry = this.#log.entryAt(i);
+      if (entry === undefined)
+        this.#host.fail('CoreError', `${this.id} commit index ${commitIndex} is past its log`);
+      this.#host.checker.observeCommitted(this.id, entry, status.term);
+    }
+    this.#commitIndex = Math.max(this.#commitIndex, commitIndex);
     if (status.role !== this.#role || status.term !== this.#term) {
       this.#role = status.role;
       this.#term = status.term;

@@ -31,22 +31,26 @@ export class Partitions {
     return this.#cut.size > 0 && this.#cut.has(`${from}>${to}`);
   }
 
-  /** Starts a random partition lasting until `endsAt`; returns a description for the trace. */
-  start(random: Random, now: number, endsAt: number): string {
+  /**
+   * Starts a random partition lasting until `endsAt`; returns a description for the trace. With
+   * `first` given, that node is put on the smaller side (the cut-off or deaf one).
+   */
+  start(random: Random, now: number, endsAt: number, first: NodeId | null): string {
     const shape = random.pick(shapes);
     const order = shuffle(random, this.#nodes);
+    if (first !== null) order.unshift(...order.splice(order.indexOf(first), 1));
     this.#endsAt = endsAt;
     let cut: Set<string>;
     let description: string;
     if (shape === 'oneWay') {
       // Some nodes stop reaching the rest but still hear them: the asymmetric case that
       // CheckQuorum and pre-vote exist for.
-      const size = random.int(1, order.length - 1);
+      const size = random.int(1, Math.floor(order.length / 2));
       const deaf = order.slice(0, size);
       cut = links(deaf, order.slice(size), false);
       description = `oneWay {${deaf.join(',')}} cannot reach the rest`;
     } else {
-      const size = shape === 'isolate' ? 1 : random.int(1, order.length - 1);
+      const size = shape === 'isolate' ? 1 : random.int(1, Math.floor(order.length / 2));
       const side = order.slice(0, size);
       cut = links(side, order.slice(size), true);
       description = `${shape} {${side.join(',')}} | {${order.slice(size).join(',')}}`;

@@ -1,4 +1,4 @@
-import type { Entry, Message, Mutations, NodeId, RaftConfig, ReadState } from '@raftkit/core';
+import type { Entry, Message, Mutations, NodeId, PersistedState, RaftConfig, ReadState } from '@raftkit/core';
 import { bootstrapState, isRaftError, nodeId } from '@raftkit/core';
 import type { Fail } from './checker.ts';
 import { SafetyChecker } from './checker.ts';
@@ -38,7 +38,7 @@ export interface SimulationOptions {
   /** Deliberately broken Raft rules, to prove that the simulator catches them. Test-only. */
   readonly mutations?: Mutations;
   /** One node's real disk (e.g. a `StorageDisk` over a store in a temp dir); default simulated. */
-  readonly disk?: (id: NodeId) => NodeDisk;
+  readonly disk?: (id: NodeId, initial: PersistedState) => NodeDisk;
   /** Events kept for the failure trace; default 400. `Infinity` keeps the whole run. */
   readonly traceLimit?: number;
   /** Concurrent clients; default 3. */
@@ -117,7 +117,7 @@ export class Simulation {
           id,
           host,
           initial,
-          ...(options.disk ? { disk: options.disk(id) } : {}),
+          ...(options.disk ? { disk: options.disk(id, initial) } : {}),
           stateMachine: options.stateMachine ?? (() => new KvStateMachine()),
           snapshotEvery: this.mix.snapshotEvery,
         }),
@@ -322,11 +322,14 @@ export class Simulation {
     if (change !== null) this.#record({ kind: 'partition', detail: change });
     if (!this.#partitions.active && this.nodes.length > 1 && random.chance(this.mix.partition)) {
       const [low, high] = this.mix.partitionTicks;
-      const detail = this.#partitions.start(random, this.#now, this.#now + random.int(low, high));
+      const leader = random.chance(this.mix.partitionLeader) ? this.#currentLeader() : null;
+      const detail = this.#partitions.start(random, this.#now, this.#now + random.int(low, high), leader);
       this.#record({ kind: 'partition', detail });
     }
     for (const node of this.nodes) {
-      if (!node.up || !random.chance(this.mix.crash)) continue;
+      if (!node.up) continue;
+      const leading = this.mix.crashLeader > 0 && node.core.status().role === 'leader';
+      if (!random.chance(this.mix.crash) && !(leading && random.chance(this.mix.crashLeader))) continue;
       await this.#crash(node);
       const [low, high] = this.mix.downTicks;
       this.#queue.push(this.#now + random.int(low, high), { kind: 'restart', node, life: node.incarnation });
@@ -352,6 +355,17 @@ export class Simulation {
       this.#record({ kind: 'partition', detail: 'healed' });
     }
     for (const node of this.nodes) if (!node.up) await this.#restart(node);
+  }
+
+  /** The up node that believes it leads in the highest term, if any. */
+  #currentLeader(): NodeId | null {
+    let best: { id: NodeId; term: number } | null = null;
+    for (const node of this.nodes) {
+      if (!node.up) continue;
+      const status = node.core.status();
+      if (status.role === 'leader' && (best === null || status.term > best.term)) best = status;
+    }
+    return best?.id ?? null;
   }
 
   /** A leader that every node follows, all in its term. */

@@ -1,0 +1,146 @@
+import type { Entry, NodeId, Term } from '@raftkit/core';
+import { index, nodeId, term } from '@raftkit/core';
+import { describe, expect, it } from 'vitest';
+import type { ApplyCursor } from './checker.ts';
+import { SafetyChecker } from './checker.ts';
+import { emptyDigest } from './digest.ts';
+import { MemoryDisk } from './disk.ts';
+import type { FailureKind } from './failure.ts';
+
+/** The checker must fail on each state a correct Raft cannot reach, and only on those. */
+
+class Violation extends Error {
+  constructor(readonly kind: FailureKind) {
+    super(kind);
+  }
+}
+
+const checker = () =>
+  new SafetyChecker((kind) => {
+    throw new Violation(kind);
+  });
+
+const n1 = nodeId('n1');
+const n2 = nodeId('n2');
+const entry = (i: number, t: number, text = `${i}/${t}`): Entry => ({
+  index: index(i),
+  term: term(t),
+  type: 'normal',
+  data: new TextEncoder().encode(text),
+});
+const diskWith = (entries: Entry[], commitIndex = 0) =>
+  new MemoryDisk({
+    hardState: { term: term(9), votedFor: null, commitIndex: index(commitIndex) },
+    snapshot: null,
+    entries,
+  });
+const cursor = (): ApplyCursor => ({ index: 0, digest: emptyDigest });
+
+function violation(body: () => void): FailureKind | null {
+  try {
+    body();
+    return null;
+  } catch (error) {
+    if (error instanceof Violation) return error.kind;
+    throw error;
+  }
+}
+
+function persist(c: SafetyChecker, node: NodeId, entries: Entry[]) {
+  const disk = diskWith(entries);
+  c.observePersist(node, disk, entries);
+}
+
+describe('SafetyChecker', () => {
+  it('allows one leader per term, and the same leader again', () => {
+    const c = checker();
+    c.observeLeader(n1, 2);
+    c.observeLeader(n1, 2);
+    c.observeLeader(n2, 3);
+    expect(violation(() => c.observeLeader(n2, 2))).toBe('TwoLeaders');
+  });
+
+  it('finds two logs with one index and term but other contents (Log Matching)', () => {
+    const c = checker();
+    persist(c, n1, [entry(1, 1), entry(2, 1, 'x')]);
+    persist(c, n2, [entry(1, 1), entry(2, 1, 'x')]);
+    expect(violation(() => persist(c, n2, [entry(1, 1), entry(2, 1, 'y')]))).toBe('LogMismatch');
+  });
+
+  it('finds two logs agreeing at an index and term but not before it (Log Matching)', () => {
+    const c = checker();
+    persist(c, n1, [entry(1, 1), entry(2, 2)]);
+    expect(violation(() => persist(c, n2, [entry(1, 2, '1/1'), entry(2, 2)]))).toBe('LogMismatch');
+  });
+
+  it('finds a node replacing an entry below its persisted commit index', () => {
+    const c = checker();
+    const disk = diskWith([entry(1, 1), entry(2, 1)], 2);
+    expect(violation(() => c.checkOverwrite(n1, disk, [entry(3, 2)]))).toBeNull();
+    expect(violation(() => c.checkOverwrite(n1, disk, [entry(2, 1)]))).toBeNull();
+    expect(violation(() => c.checkOverwrite(n1, disk, [entry(2, 2)]))).toBe('CommittedTruncated');
+  });
+
+  it('finds nodes applying different entries at one index (State Machine Safety)', () => {
+    const c = checker();
+    c.observeApply(n1, cursor(), entry(1, 1), 1);
+    c.observeApply(n2, cursor(), entry(1, 1), 1);
+    expect(violation(() => c.observeApply(n2, cursor(), entry(1, 1, 'other'), 1))).toBe(
+      'StateMachineDivergence',
+    );
+  });
+
+  it('finds a commit claim that disagrees with an earlier one, before anyone applies it', () => {
+    const c = checker();
+    c.observeCommitted(n1, entry(4, 2), 2);
+    expect(violation(() => c.observeCommitted(n2, entry(4, 3), 3))).toBe('StateMachineDivergence');
+  });
+
+  it('finds gaps and repeats in what one node applies', () => {
+    const c = checker();
+    const at = cursor();
+    c.observeApply(n1, at, entry(1, 1), 1);
+    expect(violation(() => c.observeApply(n1, at, entry(1, 1), 1))).toBe('ApplyOrder');
+    expect(violation(() => c.observeApply(n1, at, entry(3, 1), 1))).toBe('ApplyOrder');
+  });
+
+  it('finds a leader lacking an entry committed in an earlier term (Leader Completeness)', () => {
+    const c = checker();
+    c.observeApply(n1, cursor(), entry(1, 1), 1);
+    // A leader of term 1 itself need not hold what term 1 committed later; term 2 must.
+    c.observeLeaderLog(n2, 1, diskWith([]));
+    c.observeLeaderLog(n2, 2, diskWith([entry(1, 1)]));
+    expect(violation(() => c.observeLeaderLog(n2, 2, diskWith([entry(1, 2)])))).toBe('LeaderIncomplete');
+    expect(violation(() => c.observeLeaderLog(n2, 2, diskWith([])))).toBe('LeaderIncomplete');
+  });
+
+  it('checks that a restored snapshot captures the applied prefix', () => {
+    const c = checker();
+    const at = cursor();
+    c.observeApply(n1, at, entry(1, 1), 1);
+    c.observeApply(n1, at, entry(2, 1), 1);
+    const meta = {
+      index: index(2),
+      term: term(1) as Term,
+      membership: { voters: [n1], votersOutgoing: [], learners: [] },
+    };
+    const restored = cursor();
+    c.observeRestore(n2, restored, meta, at.digest);
+    expect(restored).toEqual(at);
+    expect(violation(() => c.observeRestore(n2, cursor(), meta, at.digest + 1))).toBe('SnapshotMismatch');
+    expect(violation(() => c.observeRestore(n2, { ...at, index: 5 }, meta, at.digest))).toBe('ApplyOrder');
+  });
+
+  it('checks that equal prefixes give equal snapshot bytes', () => {
+    const c = checker();
+    c.observeSnapshotTaken(n1, 5, new Uint8Array([1, 2]));
+    c.observeSnapshotTaken(n2, 5, new Uint8Array([1, 2]));
+    expect(violation(() => c.observeSnapshotTaken(n2, 5, new Uint8Array([1, 3])))).toBe('SnapshotMismatch');
+  });
+
+  it('finds a read index below what was committed when the read began', () => {
+    const c = checker();
+    c.observeReadIndex(n1, 1, 4, 4);
+    expect(violation(() => c.observeReadIndex(n1, 2, 4, 3))).toBe('StaleRead');
+  });
+});
