@@ -1,0 +1,204 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const SECRET = 'e2e-cluster-secret-0123456789';
+export type Runtime = 'node' | 'bun' | 'deno';
+
+/** How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript. */
+const COMMANDS: Record<Runtime, (args: string[]) => [string, string[]]> = {
+  node: (args) => [process.execPath, [join(ROOT, 'apps/node/dist/cli.js'), 'serve', ...args]],
+  bun: (args) => [join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'apps/bun/src/main.ts'), ...args]],
+  deno: (args) => [
+    join(ROOT, 'node_modules/.bin/deno'),
+    ['run', '-A', join(ROOT, 'apps/deno/main.ts'), ...args],
+  ],
+};
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function tempDir(name: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `raftkit-e2e-${name}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Polls `probe` until it returns a value other than undefined; throws what it last saw after `ms`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface NodeSpec {
+  readonly id: string;
+  readonly runtime: Runtime;
+  readonly port: number;
+  readonly dataDir: string;
+  /** More serve flags: --members, --join, --storage, ... */
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly scheme?: 'http' | 'https';
+}
+
+/** One server process. Output is kept for the failure message. */
+export class ServerProcess {
+  readonly url: string;
+  readonly output: string[] = [];
+  #child: ChildProcess | null = null;
+  #exited: Promise<void> = Promise.resolve();
+
+  constructor(readonly spec: NodeSpec) {
+    this.url = `${spec.scheme ?? 'http'}://127.0.0.1:${spec.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== null && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** Starts the process and waits until it answers /health. */
+  async start(fetchImpl: typeof fetch = fetch): Promise<void> {
+    const { spec } = this;
+    const [command, args] = COMMANDS[spec.runtime]([
+      '--id',
+      spec.id,
+      '--listen',
+      `127.0.0.1:${spec.port}`,
+      '--data-dir',
+      spec.dataDir,
+      '--secret',
+      SECRET,
+      '--tick-ms',
+      '50',
+      ...spec.args,
+    ]);
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    const keep = (chunk: Buffer) => this.output.push(chunk.toString());
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await eventually(`${spec.id} (${spec.runtime}) to answer /health`, async () => {
+      if (!this.running) throw new Error(`${spec.id} exited:\n${this.output.join('')}`);
+      const response = await fetchImpl(`${this.url}/health`);
+      return response.ok ? true : undefined;
+    });
+  }
+
+  /** Sends `signal` to this process (by pid) and waits for it to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.running && this.#child?.pid !== undefined) process.kill(this.#child.pid, signal);
+    await this.#exited;
+  }
+}
+
+/** The JSON of a successful request; throws with the status and body otherwise. */
+export async function json<T>(
+  url: string,
+  init: RequestInit = {},
+  fetchImpl: typeof fetch = fetch,
+): Promise<T> {
+  const response = await fetchImpl(url, init);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export interface Status {
+  id: string;
+  role: string;
+  term: number;
+  leader: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  snapshotIndex: number;
+  members: { id: string; url: string; role: 'voter' | 'learner'; matchIndex: number | null }[];
+}
+
+export const status = (node: ServerProcess, fetchImpl: typeof fetch = fetch) =>
+  json<Status>(`${node.url}/v1/status`, {}, fetchImpl);
+
+/** Waits until every given node names the same leader, and returns it. */
+export function agreedLeader(
+  nodes: readonly ServerProcess[],
+  fetchImpl: typeof fetch = fetch,
+): Promise<ServerProcess> {
+  return eventually('a leader every node agrees on', async () => {
+    const leaders = await Promise.all(nodes.map(async (node) => (await status(node, fetchImpl)).leader));
+    const leader = nodes.find((node) => node.spec.id === leaders[0]);
+    return leader !== undefined && leaders.every((id) => id === leaders[0]) ? leader : undefined;
+  });
+}
+
+/**
+ * A write retried while the cluster has no leader (503: nothing was written). Returns once it is
+ * acknowledged; a 504 (outcome unknown) fails the test, since the caller could not count it.
+ */
+export async function put(
+  node: ServerProcess,
+  key: string,
+  value: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<number> {
+  return eventually(`PUT ${key} through ${node.spec.id}`, async () => {
+    const response = await fetchImpl(`${node.url}/v1/kv/${encodeURIComponent(key)}`, {
+      method: 'PUT',
+      body: value,
+    });
+    if (response.status === 503) return undefined;
+    if (!response.ok) throw new Error(`PUT ${key}: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { index: number }).index;
+  });
+}
+
+/** A read in the given mode; null when absent. Retried while no leader is known. */
+export async function get(
+  node: ServerProcess,
+  key: string,
+  consistency = 'linearizable',
+  fetchImpl: typeof fetch = fetch,
+): Promise<string | null> {
+  return eventually(`GET ${key} through ${node.spec.id}`, async () => {
+    const response = await fetchImpl(
+      `${node.url}/v1/kv/${encodeURIComponent(key)}?consistency=${consistency}`,
+    );
+    if (response.status === 503 || response.status === 504) return undefined;
+    if (response.status === 404) return null;
+    if (!response.ok) throw new Error(`GET ${key}: ${response.status} ${await response.text()}`);
+    return response.text();
+  });
+}
