@@ -342,6 +342,16 @@ export class Raft {
     return this.log.term(this.log.commitIndex) === this.term;
   }
 
+  /**
+   * The transport reports how sending a snapshot to `to` ended (etcd-io/raft's ReportSnapshot).
+   * On failure the leader goes back to probing at once instead of waiting for its own timer; on
+   * success it waits for the follower's acknowledgement, which carries the index it now holds.
+   */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const progress = this.role === 'leader' ? this.tracker.progress.get(to) : undefined;
+    if (progress?.state === 'snapshot' && !ok) progress.becomeProbe();
+  }
+
   /** The application persisted the log up to (`index`, `term`). */
   persisted(index: Index, term: Term): void {
     this.log.stableTo(index, term);

@@ -216,6 +216,11 @@ export class RawNode {
     this.raft.compact(snapshot);
   }
 
+  /** How sending a snapshot to `to` ended, as the transport saw it. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    this.raft.reportSnapshot(to, ok);
+  }
+
   /** Term and membership at an applied index, to describe a snapshot taken there. */
   snapshotMetaAt(index: Index): SnapshotMeta {
     const term = this.raft.log.term(index);
