@@ -67,6 +67,12 @@ export class Progress {
     this.nextIndex = next as Index;
   }
 
+  /** The snapshot never arrived: probe again from what is known to match. */
+  snapshotFailed(): void {
+    this.pendingSnapshot = 0 as Index;
+    this.becomeProbe();
+  }
+
   becomeReplicate(): void {
     this.reset('replicate');
     this.nextIndex = (this.matchIndex + 1) as Index;

@@ -349,7 +349,7 @@ export class Raft {
    */
   reportSnapshot(to: NodeId, ok: boolean): void {
     const progress = this.role === 'leader' ? this.tracker.progress.get(to) : undefined;
-    if (progress?.state === 'snapshot' && !ok) progress.becomeProbe();
+    if (progress?.state === 'snapshot' && !ok) progress.snapshotFailed();
   }
 
   /** The application persisted the log up to (`index`, `term`). */
@@ -746,7 +746,7 @@ export class Raft {
   private retrySnapshots(): void {
     for (const progress of this.tracker.progress.values()) {
       if (progress.state !== 'snapshot') continue;
-      if (progress.snapshotRounds++ >= 1) progress.becomeProbe();
+      if (progress.snapshotRounds++ >= 1) progress.snapshotFailed();
     }
   }
 
