@@ -210,7 +210,7 @@ export class SafetyChecker {
     if (readIndex < floor) {
       this.#fail(
         'StaleRead',
-        `${node} answered read ${requestId} at index ${readIndex}; ${floor} was applied before it began`,
+        `${node} answered read ${requestId} at index ${readIndex}; ${floor} was committed before it began`,
       );
     }
   }

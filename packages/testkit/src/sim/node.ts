@@ -42,6 +42,8 @@ export interface NodeSetup {
   readonly stateMachine: () => SimStateMachine;
   /** Take a snapshot and compact every this many applied entries (0: never). */
   readonly snapshotEvery: number;
+  /** Call the core's `assertInvariants()` after every call into it. */
+  readonly coreInvariants: boolean;
 }
 
 /** The core's test-only hooks, when it has them. */
@@ -64,6 +66,7 @@ export class SimNode {
   readonly #host: NodeHost;
   readonly #makeStateMachine: () => SimStateMachine;
   readonly #snapshotEvery: number;
+  readonly #coreInvariants: boolean;
 
   #core: RawNode | null = null;
   /** Bumped by each crash; work scheduled by an earlier incarnation is void. */
@@ -87,6 +90,7 @@ export class SimNode {
     this.#disk = setup.disk ?? this.durable;
     this.#makeStateMachine = setup.stateMachine;
     this.#snapshotEvery = setup.snapshotEvery;
+    this.#coreInvariants = setup.coreInvariants;
     this.#log = this.durable;
     this.#stateMachine = setup.stateMachine();
   }
@@ -145,7 +149,7 @@ export class SimNode {
   #guard<T>(call: () => T): T {
     try {
       const result = call();
-      (this.#core as Checkable | null)?.assertInvariants?.();
+      if (this.#coreInvariants) (this.#core as Checkable | null)?.assertInvariants?.();
       return result;
     } catch (error) {
       return this.#host.fail('CoreError', `${this.id}: ${String(error)}`);

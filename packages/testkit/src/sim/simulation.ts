@@ -37,6 +37,11 @@ export interface SimulationOptions {
   readonly raft?: SimRaftConfig;
   /** Deliberately broken Raft rules, to prove that the simulator catches them. Test-only. */
   readonly mutations?: Mutations;
+  /**
+   * Call the core's `assertInvariants()` after every step (default true). Off, only the
+   * simulator's own checks judge the run: how the mutant tests show that those catch bugs.
+   */
+  readonly coreInvariants?: boolean;
   /** One node's real disk (e.g. a `StorageDisk` over a store in a temp dir); default simulated. */
   readonly disk?: (id: NodeId, initial: PersistedState) => NodeDisk;
   /** Events kept for the failure trace; default 400. `Infinity` keeps the whole run. */
@@ -120,6 +125,7 @@ export class Simulation {
           ...(options.disk ? { disk: options.disk(id, initial) } : {}),
           stateMachine: options.stateMachine ?? (() => new KvStateMachine()),
           snapshotEvery: this.mix.snapshotEvery,
+          coreInvariants: options.coreInvariants ?? true,
         }),
     );
     for (const node of this.nodes) this.#byId.set(node.id, node);

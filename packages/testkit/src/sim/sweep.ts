@@ -14,6 +14,7 @@ export interface SeedPlan {
   readonly ticks: number;
   readonly raft?: SimRaftConfig;
   readonly mutations?: Mutations;
+  readonly coreInvariants?: boolean;
   readonly traceLimit?: number;
 }
 
@@ -49,6 +50,7 @@ export async function runSeed(plan: SeedPlan): Promise<SeedResult> {
     mix: plan.mix,
     ...(plan.raft ? { raft: plan.raft } : {}),
     ...(plan.mutations ? { mutations: plan.mutations } : {}),
+    ...(plan.coreInvariants !== undefined ? { coreInvariants: plan.coreInvariants } : {}),
     ...(plan.traceLimit !== undefined ? { traceLimit: plan.traceLimit } : {}),
   });
   try {
