@@ -1,18 +1,27 @@
-import { apiJson } from './client.ts';
+import { ApiClientError, apiJson } from './client.ts';
 import type { ServeConfig } from './config.ts';
 import type { NodeStatus, ServerNode } from './server-node.ts';
 
 /**
  * `--join URL`: asks a running member to add this node as a learner, unless the cluster already
  * lists it (a restart with the same flags). A learner does not count toward quorum, so adding it
- * before it is up cannot stall the cluster.
+ * before it is up cannot stall the cluster. Returns the members' URLs: a joining node learns them
+ * from the log only once it has received the log, and must answer the leader before that.
  */
-export async function joinCluster(config: ServeConfig, log: (line: string) => void): Promise<void> {
+export async function joinCluster(
+  config: ServeConfig,
+  log: (line: string) => void,
+): Promise<ReadonlyMap<string, string>> {
   const options = { token: config.clientToken };
   const status = await apiJson<NodeStatus>(config.join!, '/v1/status', {}, options);
+  const urls = new Map(
+    status.members.flatMap((member) =>
+      member.url === null || member.id === config.id ? [] : [[member.id, member.url]],
+    ),
+  );
   if (status.members.some((member) => member.id === config.id)) {
     log(`${config.id} is already a member of the cluster at ${config.join}`);
-    return;
+    return urls;
   }
   await apiJson(
     config.join!,
@@ -21,11 +30,13 @@ export async function joinCluster(config: ServeConfig, log: (line: string) => vo
     options,
   );
   log(`${config.id} added as a learner through ${config.join}`);
+  return urls;
 }
 
 /**
- * Promotes this learner once it has applied what the leader had committed when it first heard
- * from it: a voter that starts far behind would slow every commit while it catches up.
+ * Promotes this learner once it has caught up: a voter that starts far behind would slow every
+ * commit while it catches up. The leader judges "caught up" (it refuses the promotion with
+ * `InvalidConfigChange` until then), so this retries until it is accepted.
  */
 export async function promoteWhenCaughtUp(
   config: ServeConfig,
@@ -33,22 +44,28 @@ export async function promoteWhenCaughtUp(
   log: (line: string) => void,
 ): Promise<void> {
   const options = { token: config.clientToken };
-  const self = () => node.status().members.find((member) => member.id === config.id);
-  let target: number | null = null;
   for (;;) {
     const status = node.status();
-    if (self()?.role === 'voter') return;
-    if (status.leader !== null) {
-      target ??= (await apiJson<NodeStatus>(config.join!, '/v1/status', {}, options)).commitIndex;
-      if (status.appliedIndex >= target) break;
+    if (status.state !== 'running') return;
+    if (status.members.find((member) => member.id === config.id)?.role === 'voter') break;
+    if (status.leader !== null && status.appliedIndex > 0) {
+      try {
+        await apiJson(
+          config.join!,
+          `/v1/members/${encodeURIComponent(config.id)}/promote`,
+          { method: 'POST' },
+          options,
+        );
+        break;
+      } catch (error) {
+        const retry = error instanceof ApiClientError && RETRY_PROMOTION.has(error.code);
+        if (!retry) throw error;
+      }
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  await apiJson(
-    config.join!,
-    `/v1/members/${encodeURIComponent(config.id)}/promote`,
-    { method: 'POST' },
-    options,
-  );
-  log(`${config.id} promoted to voter`);
+  log(`${config.id} is a voter`);
 }
+
+/** Refusals that clear on their own: not caught up yet, another change in flight, no leader. */
+const RETRY_PROMOTION = new Set(['InvalidConfigChange', 'ConfigChangeInProgress', 'NoLeader', 'Busy']);

@@ -56,7 +56,7 @@ export async function startServer(
           cert: await readFile(config.tls.certFile, 'utf8'),
           key: await readFile(config.tls.keyFile, 'utf8'),
         };
-  if (config.join !== null) await joinCluster(config, log);
+  const knownPeers = config.join === null ? new Map<string, string>() : await joinCluster(config, log);
 
   const storage = await openStorage(config);
   const transport = new HttpTransport({
@@ -91,6 +91,9 @@ export async function startServer(
     throw error;
   }
   const started = node;
+  // Until the log tells it who the members are, a joining node could not answer the leader.
+  for (const [peer, url] of knownPeers)
+    if (started.memberUrl(nodeId(peer)) === undefined) transport.setPeer(nodeId(peer), url);
   const app = createServerApp({
     node: started,
     kv,

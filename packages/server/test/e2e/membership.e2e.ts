@@ -1,0 +1,84 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  agreedLeader,
+  eventually,
+  freePort,
+  get,
+  json,
+  put,
+  ServerProcess,
+  type Status,
+  status,
+  tempDir,
+} from './harness.ts';
+
+/** Membership over the API: grow 1 → 3 with --join, add a learner, promote it, remove a voter, transfer leadership. */
+describe('membership', () => {
+  const nodes: ServerProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
+    await Promise.all(cleanups.map((cleanup) => cleanup()));
+  });
+
+  const launch = async (id: string, runtime: 'node' | 'bun', args: string[]) => {
+    const dir = await tempDir(id);
+    cleanups.push(dir.remove);
+    const node = new ServerProcess({ id, runtime, port: await freePort(), dataDir: dir.path, args });
+    nodes.push(node);
+    await node.start();
+    return node;
+  };
+  const roles = async (node: ServerProcess) =>
+    Object.fromEntries((await status(node)).members.map((member) => [member.id, member.role]));
+
+  it('grows from one node to three with --join, then adds, promotes and removes members and moves leadership', async () => {
+    const n1 = await launch('n1', 'node', []);
+    await agreedLeader([n1]);
+    await put(n1, 'seed', 'one-node');
+
+    const n2 = await launch('n2', 'bun', ['--join', n1.url]);
+    const n3 = await launch('n3', 'node', ['--join', n1.url]);
+    await eventually('n2 and n3 promoted to voters', async () => {
+      const r = await roles(n1);
+      return r.n2 === 'voter' && r.n3 === 'voter' ? true : undefined;
+    });
+    await agreedLeader([n1, n2, n3]);
+    expect(await get(n3, 'seed')).toBe('one-node');
+
+    const n4 = await launch('n4', 'node', ['--join', n1.url, '--join-role', 'learner']);
+    expect(await roles(n1)).toEqual({ n1: 'voter', n2: 'voter', n3: 'voter', n4: 'learner' });
+    await put(n2, 'while-learning', 'x');
+    expect(await get(n4, 'while-learning')).toBe('x');
+
+    let leader = await agreedLeader([n1, n2, n3]);
+    await json(`${leader.url}/v1/members/n4/promote`, { method: 'POST' });
+    expect((await roles(n1)).n4).toBe('voter');
+
+    const removed = leader === n2 ? n3 : n2;
+    leader = await agreedLeader([n1, n2, n3, n4]);
+    const after = await json<{ members: Status['members'] }>(`${leader.url}/v1/members/${removed.spec.id}`, {
+      method: 'DELETE',
+    });
+    expect(after.members.map((member) => member.id).sort()).not.toContain(removed.spec.id);
+    await removed.kill('SIGTERM');
+    const remaining = [n1, n2, n3, n4].filter((node) => node !== removed);
+    await eventually('every remaining node to drop the removed member', async () => {
+      const views = await Promise.all(remaining.map(roles));
+      return views.every((view) => !(removed.spec.id in view) && Object.keys(view).length === 3)
+        ? true
+        : undefined;
+    });
+
+    leader = await agreedLeader(remaining);
+    const target = remaining.find((node) => node !== leader)!;
+    const moved = await json<{ leader: string }>(`${leader.url}/v1/leader/transfer`, {
+      method: 'POST',
+      body: JSON.stringify({ to: target.spec.id }),
+    });
+    expect(moved.leader).toBe(target.spec.id);
+    expect(await agreedLeader(remaining)).toBe(target);
+    await put(leader, 'after-transfer', 'y');
+    for (const node of remaining) expect(await get(node, 'after-transfer')).toBe('y');
+  });
+});
