@@ -17,6 +17,7 @@ export { type ApplyCursor, SafetyChecker } from './sim/checker.ts';
 export type { Operation, Outcome } from './sim/clients.ts';
 export { type DiskWrite, MemoryDisk, type NodeDisk, StorageDisk } from './sim/disk.ts';
 export { type FailureKind, SimulationFailure } from './sim/failure.ts';
+export { toKvHistory } from './sim/history.ts';
 export { type LivenessBounds, livenessBounds } from './sim/liveness.ts';
 export { type FaultMix, type MixName, mixByName, mixes } from './sim/mixes.ts';
 export { Random } from './sim/random.ts';

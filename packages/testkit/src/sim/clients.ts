@@ -22,10 +22,17 @@ export interface Operation {
   /** The value a write stores: unique per operation, so a read names the write it saw. */
   readonly value: string | null;
   readonly node: NodeId;
+  /** Logical time (ticks) of the invocation and the response, for people reading a trace. */
   readonly invokedAt: number;
   /** The log index a write was proposed at, or the read index a read got. */
   index: number | null;
   completedAt: number | null;
+  /**
+   * Positions on one counter that every invocation and response advances: unlike ticks, they
+   * order two client events in the same tick as they happened, as real time would.
+   */
+  readonly invokedSeq: number;
+  completedSeq: number | null;
   outcome: Outcome;
   /** What a read returned (`undefined`: the key was never written). */
   result: string | undefined;
@@ -58,6 +65,7 @@ export class Clients {
   readonly #reads = new Map<number, Operation>();
   /** The highest index committed anywhere when each read began: its read index may not be lower. */
   readonly #floors = new Map<number, number>();
+  #seq = 0;
 
   constructor(host: ClientHost, count: number, timeout: number) {
     this.#host = host;
@@ -95,6 +103,8 @@ export class Clients {
       invokedAt: now,
       index: null,
       completedAt: null,
+      invokedSeq: ++this.#seq,
+      completedSeq: null,
       outcome: 'pending',
       result: undefined,
     };
@@ -163,6 +173,7 @@ export class Clients {
   #finish(op: Operation, outcome: Outcome): void {
     op.outcome = outcome;
     op.completedAt = this.#host.now;
+    op.completedSeq = ++this.#seq;
     this.#current[op.client] = null;
     this.#reads.delete(op.id);
     this.#floors.delete(op.id);
