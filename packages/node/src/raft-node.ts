@@ -179,9 +179,13 @@ export class RaftNode {
     const handler: TransportHandler = {
       receive: (messages) => this.#receive(messages),
       ...hooks,
-      snapshotDone: (_to, _meta, ok) => {
+      snapshotDone: (to, _meta, ok) => {
         if (ok) this.#metrics.counters.snapshotsSent++;
         else this.#metrics.counters.snapshotsSendFailed++;
+        if (this.#state !== 'running') return;
+        // A failed transfer resumes probing at once instead of after an election timeout.
+        this.#guard(() => this.#core.reportSnapshot(to, ok));
+        this.#kick();
       },
     };
     this.#transport.register(this.#options.groupId, handler);
