@@ -32,7 +32,7 @@ if (mode === 'open') {
     idle();
   } else if (mode === 'saves') {
     const [batch = 1, bytes = 1] = numbers;
-    for (let last = storage.lastIndex(); ; last += batch) {
+    for (let last: number = storage.lastIndex(); ; last += batch) {
       const entries = Array.from({ length: batch }, (_, k) => entry(last + 1 + k, 1, bytes));
       const commitIndex = (last + batch) as Index;
       await storage.save({ entries, hardState: { term: 1 as Term, votedFor: IDENTITY.nodeId, commitIndex } });
