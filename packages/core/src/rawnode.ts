@@ -2,7 +2,7 @@ import { encodeConfigChange } from './confchange.ts';
 import { type RaftConfig, resolveConfig } from './config.ts';
 import type { Message } from './messages.ts';
 import { type Mutations, Raft, type ReadMode } from './raft.ts';
-import type { PeerStatus, Ready, SoftState, Status } from './ready.ts';
+import type { PeerStatus, Ready, Role, SoftState, Status } from './ready.ts';
 import type { PersistedState } from './storage.ts';
 import type {
   ConfigChange,
@@ -35,9 +35,10 @@ const noMembers: Membership = { voters: [], votersOutgoing: [], learners: [] };
  * membership is a committed config entry at index 1, term 1, rather than hidden state, so that a
  * node joining later receives it with the rest of the log. Every founder must be given the same
  * membership: the entry is built from it deterministically (ids sorted), and founders with
- * different entries at index 1 would break Log Matching.
+ * different entries at index 1 would break Log Matching. `context` is the application's metadata
+ * for the founding members (e.g. their addresses), carried in that entry like any change's.
  */
-export function bootstrapState(membership: Membership): PersistedState {
+export function bootstrapState(membership: Membership, context?: Uint8Array): PersistedState {
   validateMembership(membership);
   if (membership.voters.length === 0) throw new RangeError('a new cluster needs at least one voter');
   if (membership.votersOutgoing.length > 0)
@@ -46,12 +47,8 @@ export function bootstrapState(membership: Membership): PersistedState {
     ...[...membership.voters].sort().map((id) => ({ kind: 'addVoter' as const, id })),
     ...[...membership.learners].sort().map((id) => ({ kind: 'addLearner' as const, id })),
   ];
-  const first: Entry = {
-    index: 1 as Index,
-    term: 1 as Term,
-    type: 'config',
-    data: encodeConfigChange({ changes }),
-  };
+  const data = encodeConfigChange(context === undefined ? { changes } : { changes, context });
+  const first: Entry = { index: 1 as Index, term: 1 as Term, type: 'config', data };
   return {
     hardState: { term: 1 as Term, votedFor: null, commitIndex: 1 as Index },
     snapshot: {
@@ -274,6 +271,19 @@ export class RawNode {
 
   get id(): NodeId {
     return this.raft.id;
+  }
+
+  /** Cheap accessors for hot paths; `status()` builds the whole picture. */
+  get role(): Role {
+    return this.raft.role;
+  }
+
+  get term(): Term {
+    return this.raft.term;
+  }
+
+  get leader(): NodeId | null {
+    return this.raft.leader;
   }
 
   private hardState(): HardState {

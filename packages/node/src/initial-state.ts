@@ -1,5 +1,5 @@
-import type { Entry, Membership, NodeId, PersistedState, Snapshot, Storage } from '@raftkit/core';
-import { bootstrapState, decodeConfigChange, encodeConfigChange, joiningState } from '@raftkit/core';
+import type { Membership, NodeId, PersistedState, Snapshot, Storage } from '@raftkit/core';
+import { bootstrapState, joiningState } from '@raftkit/core';
 import { type SnapshotEnvelope, unwrapSnapshot, wrapSnapshot } from './envelope.ts';
 import { encodeUrlContext } from './member-urls.ts';
 import type { RaftNodeOptions, StateMachine } from './options.ts';
@@ -15,8 +15,8 @@ export interface InitialState {
  * machine from the snapshot.
  *
  * A new node stores an empty snapshot at index 0 first (the core cannot start without one), and
- * a founder then the core's bootstrap config entry at index 1, to which the driver adds the
- * founders' URLs as its context: the entry travels with the log, so a node that joins later
+ * a founder then the core's bootstrap config entry at index 1, carrying the founders' URLs as
+ * its context: the entry travels with the log, so a node that joins later
  * learns every founder's URL from it. A crash between the two writes leaves only the index-0
  * snapshot, which the next start completes.
  */
@@ -55,18 +55,10 @@ async function found(
   urls: Readonly<Record<string, string>>,
 ): Promise<PersistedState> {
   const membership: Membership = { voters: Object.keys(urls) as NodeId[], votersOutgoing: [], learners: [] };
-  const initial = bootstrapState(membership);
+  const initial = bootstrapState(membership, encodeUrlContext(urls));
   const snapshot = stored ?? (await initialSnapshot(storage, stateMachine, initial.snapshot as Snapshot));
-  const entries: Entry[] = initial.entries.map((entry) =>
-    entry.type === 'config'
-      ? {
-          ...entry,
-          data: encodeConfigChange({ ...decodeConfigChange(entry.data), context: encodeUrlContext(urls) }),
-        }
-      : entry,
-  );
-  await storage.save({ entries, hardState: initial.hardState });
-  return { hardState: initial.hardState, snapshot, entries };
+  await storage.save({ entries: initial.entries, hardState: initial.hardState });
+  return { hardState: initial.hardState, snapshot, entries: initial.entries };
 }
 
 async function initialSnapshot(

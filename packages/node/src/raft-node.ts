@@ -144,9 +144,8 @@ export class RaftNode {
     const snapshotIndex = persisted.snapshot?.meta.index ?? 0;
     this.#applied = snapshotIndex;
     this.#snapshotIndex = snapshotIndex;
-    const status = this.#core.status();
-    this.#role = status.role;
-    this.#leader = status.leader;
+    this.#role = this.#core.role;
+    this.#leader = this.#core.leader;
     this.#events = new Emitter((error) =>
       options.logger.warn('event listener threw', { error: String(error) }),
     );
@@ -213,7 +212,7 @@ export class RaftNode {
     options.signal?.throwIfAborted();
     this.#assertRoomForProposal();
     this.#metrics.counters.proposals++;
-    if (this.#core.status().role !== 'leader') return this.#forward(data, options.signal);
+    if (this.#core.role !== 'leader') return this.#forward(data, options.signal);
     const index = this.#callCore(() => this.#core.propose(data));
     return this.#track(index, options.signal);
   }
@@ -363,7 +362,7 @@ export class RaftNode {
   }
 
   async #forward(data: Uint8Array, signal: AbortSignal | undefined): Promise<Applied> {
-    const leader = this.#core.status().leader;
+    const leader = this.#core.leader;
     const forward = this.#options.forward;
     if (leader === null || forward === undefined) {
       this.#metrics.counters.proposalsFailed++;
@@ -406,7 +405,7 @@ export class RaftNode {
   /** Waits for the entry just appended at `index` in the current term. */
   #track(index: Index, signal: AbortSignal | undefined): Promise<Applied> {
     const deadline = this.#options.clock.now() + this.#options.proposalTimeoutMs;
-    const applied = this.#proposals.add(index, this.#core.status().term, deadline);
+    const applied = this.#proposals.add(index, this.#core.term, deadline);
     this.#kick();
     return withSignal(applied, signal);
   }
@@ -542,7 +541,7 @@ export class RaftNode {
   }
 
   #softStateChanged(soft: SoftState): void {
-    const term = this.#core.status().term;
+    const term = this.#core.term;
     if (soft.role !== this.#role) {
       this.#role = soft.role;
       this.#events.emit('role', { role: soft.role, term });
