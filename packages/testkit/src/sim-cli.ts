@@ -67,7 +67,10 @@ for (let seed = first; seed < first + count; seed++) {
   if (result.ok) {
     worstElection = Math.max(worstElection, result.report.electedAfter);
     worstCommit = Math.max(worstCommit, ...result.report.commitLatencies);
-    if (values.trace) console.log(`seed ${seed}: ok`, JSON.stringify(result.report));
+    if (values.trace) {
+      for (const line of result.trace()) console.log(line);
+      console.log(`seed ${seed}: ok`, JSON.stringify(result.report));
+    }
   } else {
     failed++;
     console.log(describeFailure(plan, result.failure, values.trace ? Number.POSITIVE_INFINITY : 80));

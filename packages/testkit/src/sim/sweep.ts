@@ -19,7 +19,13 @@ export interface SeedPlan {
 }
 
 export type SeedResult =
-  | { readonly plan: SeedPlan; readonly ok: true; readonly report: LivenessReport }
+  | {
+      readonly plan: SeedPlan;
+      readonly ok: true;
+      readonly report: LivenessReport;
+      /** The last `plan.traceLimit` events of the run. */
+      readonly trace: () => string[];
+    }
   | { readonly plan: SeedPlan; readonly ok: false; readonly failure: SimulationFailure };
 
 const sizes = [3, 5, 1] as const;
@@ -55,7 +61,8 @@ export async function runSeed(plan: SeedPlan): Promise<SeedResult> {
   });
   try {
     await simulation.run(plan.ticks);
-    return { plan, ok: true, report: await simulation.check() };
+    const report = await simulation.check();
+    return { plan, ok: true, report, trace: () => simulation.trace() };
   } catch (error) {
     if (error instanceof SimulationFailure) return { plan, ok: false, failure: error };
     throw error;
