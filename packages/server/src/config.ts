@@ -69,8 +69,12 @@ export const SERVE_FLAGS = {
 
 type Flag = keyof typeof SERVE_FLAGS;
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** The transport reserves 64 KiB of each body for framing; half of the body carries snapshot data. */
-const MIN_BODY_BYTES = 128 * 1024;
+/**
+ * The smallest peer body limit that works: the core packs up to 1 MiB of entries into one
+ * AppendEntries (its default `maxMessageBytes`, which the driver does not expose), and the
+ * transport drops any message that does not fit, so a smaller limit would stall replication.
+ */
+const MIN_BODY_BYTES = 1024 * 1024 + 256 * 1024;
 
 /** Reads `serve`'s flags, falling back to environment variables, and checks every value. */
 export function parseServeConfig(
@@ -178,7 +182,7 @@ export function parseServeConfig(
   const maxBodyBytes = positive('max-body-bytes');
   if (maxBodyBytes !== null && maxBodyBytes < MIN_BODY_BYTES) {
     problems.push(
-      `${where('max-body-bytes')} must be at least ${MIN_BODY_BYTES} (snapshot chunks and framing must fit)`,
+      `${where('max-body-bytes')} must be at least ${MIN_BODY_BYTES} (one AppendEntries carries up to 1 MiB of entries)`,
     );
   }
   const maxValueBytes = positive('max-value-bytes');

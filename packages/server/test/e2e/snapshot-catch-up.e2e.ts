@@ -1,0 +1,71 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { agreedLeader, eventually, freePort, get, put, ServerProcess, status, tempDir } from './harness.ts';
+
+const MAX_BODY_BYTES = 1280 * 1024;
+
+/** Reads one counter from a node's Prometheus text. */
+async function counter(node: ServerProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`${node.spec.id} exposes no ${name}`);
+  return Number(line.slice(name.length + 1));
+}
+
+/**
+ * A follower that missed everything up to far past the compaction point catches up through a
+ * streamed snapshot several times larger than the peer transport's message size limit.
+ */
+describe('snapshot catch-up', () => {
+  const nodes: ServerProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
+    await Promise.all(cleanups.map((cleanup) => cleanup()));
+  });
+
+  it('streams a snapshot larger than the message limit to a follower far behind', async () => {
+    const ports = await Promise.all([0, 1, 2].map(() => freePort()));
+    const members = ports.map((port, i) => `n${i + 1}=http://127.0.0.1:${port}`).join(',');
+    for (const [i, port] of ports.entries()) {
+      const dir = await tempDir(`snap-n${i + 1}`);
+      cleanups.push(dir.remove);
+      const args = [
+        '--members',
+        members,
+        '--snapshot-every',
+        '50',
+        '--max-body-bytes',
+        String(MAX_BODY_BYTES),
+      ];
+      nodes.push(new ServerProcess({ id: `n${i + 1}`, runtime: 'node', port, dataDir: dir.path, args }));
+    }
+    await Promise.all(nodes.map((node) => node.start()));
+    const leader = await agreedLeader(nodes);
+    const behind = nodes.find((node) => node !== leader)!;
+    await behind.kill('SIGKILL');
+    const behindIndex = (await status(leader)).commitIndex;
+
+    // 400 values of 8 KiB: about 3.2 MiB of state, more than twice the message limit.
+    const value = (i: number) => `${String(i).padStart(6, '0')}${'x'.repeat(8 * 1024 - 6)}`;
+    for (let batch = 0; batch < 400; batch += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => put(leader, `big-${batch + j}`, value(batch + j))),
+      );
+    }
+    const compacted = await eventually('the leader to compact past the stopped follower', async () => {
+      const s = await status(leader);
+      return s.snapshotIndex > behindIndex + 300 ? s : undefined;
+    });
+
+    await behind.start();
+    await eventually(`${behind.spec.id} to catch up`, async () =>
+      (await status(behind)).appliedIndex >= compacted.commitIndex ? true : undefined,
+    );
+    expect((await status(behind)).snapshotIndex).toBeGreaterThan(behindIndex);
+    expect(await counter(behind, 'raftkit_transport_snapshots_received_total')).toBeGreaterThanOrEqual(1);
+    expect(await counter(behind, 'raftkit_transport_snapshots_bytes_received_total')).toBeGreaterThan(
+      2 * MAX_BODY_BYTES,
+    );
+    for (const i of [0, 199, 399]) expect(await get(behind, `big-${i}`, 'stale')).toBe(value(i));
+  });
+});
