@@ -41,7 +41,8 @@ export interface Operation {
 export interface ClientHost {
   readonly random: Random;
   readonly checker: SafetyChecker;
-  readonly now: number;
+  /** The simulation's logical clock, in ticks. */
+  clock(): number;
   readonly nodes: readonly SimNode[];
   record(event: TraceEvent): void;
 }
@@ -76,7 +77,8 @@ export class Clients {
 
   /** One tick of client activity: time out stale operations, maybe start new ones. */
   act(writeRate: number, readRate: number): void {
-    const { now, random } = this.#host;
+    const { random } = this.#host;
+    const now = this.#host.clock();
     for (const op of this.#current) {
       if (op !== null && now - op.invokedAt >= this.#timeout)
         this.#finish(op, op.kind === 'write' ? 'unknown' : 'failed');
@@ -86,7 +88,8 @@ export class Clients {
   }
 
   #start(kind: Operation['kind']): void {
-    const { random, nodes, now } = this.#host;
+    const { random, nodes } = this.#host;
+    const now = this.#host.clock();
     const client = this.#current.indexOf(null);
     if (client < 0) return;
     const guess = this.#leaderGuess[client];
@@ -172,7 +175,7 @@ export class Clients {
 
   #finish(op: Operation, outcome: Outcome): void {
     op.outcome = outcome;
-    op.completedAt = this.#host.now;
+    op.completedAt = this.#host.clock();
     op.completedSeq = ++this.#seq;
     this.#current[op.client] = null;
     this.#reads.delete(op.id);

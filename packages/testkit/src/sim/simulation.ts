@@ -130,15 +130,12 @@ export class Simulation {
     );
     for (const node of this.nodes) this.#byId.set(node.id, node);
     this.#partitions = new Partitions(ids);
-    const simulation = this;
     this.#clients = new Clients(
       {
         random: this.#random,
         checker: this.#checker,
         nodes: this.nodes,
-        get now() {
-          return simulation.#now;
-        },
+        clock: () => this.#now,
         record: (event) => this.#record(event),
       },
       options.clients ?? 3,
