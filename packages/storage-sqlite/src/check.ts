@@ -2,13 +2,20 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { HardState, Index, NodeId, StorageIdentity, Term } from '@raftkit/core';
+import {
+  type HardState,
+  type Index,
+  isStorageError,
+  type NodeId,
+  type StorageIdentity,
+  type Term,
+} from '@raftkit/core';
 import { type ConsistencyRule, checkLog, type LogPosition } from './consistency.ts';
 import type { SqliteConnection, SqliteDriver } from './driver/driver.ts';
 import { sqliteDriver } from './driver/select.ts';
 import { toStorageError } from './errors.ts';
 import { checkFormat } from './format.ts';
-import { bytes } from './rows.ts';
+import { bytes, entryFromRow } from './rows.ts';
 import { DATABASE_FILE } from './schema.ts';
 
 export type CheckRule =
@@ -20,7 +27,9 @@ export type CheckRule =
   /** A row every database has (identity, hard state) is missing. */
   | 'missing-row'
   /** The snapshot's chunks do not add up to its recorded size and SHA-256. */
-  | 'snapshot-checksum';
+  | 'snapshot-checksum'
+  /** An entry row fails its CRC-32: its payload, index, term or type changed at rest. */
+  | 'entry-checksum';
 
 export interface CheckProblem {
   readonly rule: CheckRule;
@@ -136,12 +145,12 @@ function inspect(
     if (identity === null) report('missing-row', 'the identity row is missing');
     const hardState = readHardState(conn);
     if (hardState === null) report('missing-row', 'the hard state row is missing');
-    const snapshot = checkSnapshot(conn, report);
+    const snapshot = checkSnapshot(conn, path, report);
     const entries = { ...empty.entries };
     const log = checkLog(
       snapshot,
       hardState?.commitIndex ?? (0 as Index),
-      tally(conn, (position, payload) => {
+      tally(conn, path, report, (position, payload) => {
         entries.count++;
         entries.firstIndex ??= position.index;
         entries.firstTerm ??= position.term;
@@ -160,15 +169,22 @@ function inspect(
   }
 }
 
+/** The log in index order, each row checked against its checksum on the way. */
 function* tally(
   conn: SqliteConnection,
+  path: string,
+  report: (rule: CheckRule, message: string) => void,
   see: (position: LogPosition, payload: number) => void,
 ): Iterable<LogPosition> {
-  for (const row of conn
-    .prepare('SELECT idx, term, length(data) AS payload FROM entries ORDER BY idx')
-    .iterate()) {
+  for (const row of conn.prepare('SELECT idx, term, type, data, crc FROM entries ORDER BY idx').iterate()) {
     const position = { index: Number(row.idx) as Index, term: Number(row.term) as Term };
-    see(position, Number(row.payload));
+    try {
+      entryFromRow(row, path);
+    } catch (error) {
+      if (!isStorageError(error, 'Corrupt')) throw error;
+      report('entry-checksum', `entry ${position.index} fails its checksum`);
+    }
+    see(position, row.data instanceof Uint8Array ? row.data.byteLength : 0);
     yield position;
   }
 }
@@ -193,6 +209,7 @@ function readHardState(conn: SqliteConnection): HardState | null {
 /** Rehashes the current snapshot's chunks, one row in memory at a time. */
 function checkSnapshot(
   conn: SqliteConnection,
+  path: string,
   report: (rule: CheckRule, message: string) => void,
 ): SqliteCheckReport['snapshot'] {
   const row = conn.prepare("SELECT id, idx, term, size, sha256 FROM snapshots WHERE state = 'current'").get();
@@ -205,12 +222,12 @@ function checkSnapshot(
     .iterate(row.id ?? null)) {
     if (chunk.seq !== chunks)
       report('snapshot-checksum', `snapshot chunk ${chunks} is missing (found ${String(chunk.seq)})`);
-    const data = bytes(chunk.data);
+    const data = bytes(chunk.data, path);
     hash.update(data);
     size += data.byteLength;
     chunks++;
   }
-  const recorded = bytes(row.sha256);
+  const recorded = bytes(row.sha256, path);
   const actual = hash.digest();
   if (size !== Number(row.size)) {
     report('snapshot-checksum', `the snapshot holds ${size} bytes, ${String(row.size)} recorded`);

@@ -28,11 +28,13 @@ export const CREATE_SCHEMA = `
     commit_index INTEGER NOT NULL
   );
   -- The log after the snapshot. idx is the rowid, so range reads walk the table's own b-tree.
+  -- crc: CRC-32 of the row (checksum.ts), checked on every read; SQLite does not checksum pages.
   CREATE TABLE entries (
     idx INTEGER PRIMARY KEY,
     term INTEGER NOT NULL,
     type INTEGER NOT NULL CHECK (type IN (0, 1)),
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    crc INTEGER NOT NULL
   );
   -- At most one 'current' snapshot; 'staging' rows are streams not yet committed (dropped on open).
   CREATE TABLE snapshots (

@@ -16,6 +16,7 @@ import {
   type StorageWrite,
   type Term,
 } from '@raftkit/core';
+import { entryChecksum } from './checksum.ts';
 import { checkLog, type LogPosition } from './consistency.ts';
 import type { SqliteConnection, SqliteDriver, SqliteStatement } from './driver/driver.ts';
 import { sqliteDriver } from './driver/select.ts';
@@ -108,7 +109,9 @@ class SqliteStorage implements Storage {
 
   async load(): Promise<PersistedState> {
     this.#mustBeOpen();
-    const entries = this.#read('reading the log', () => this.#sql.allEntries.all().map(entryFromRow));
+    const entries = this.#read('reading the log', () =>
+      this.#sql.allEntries.all().map((row) => entryFromRow(row, this.#path)),
+    );
     return { hardState: this.#hardState, snapshot: await this.loadSnapshot(), entries };
   }
 
@@ -125,7 +128,13 @@ class SqliteStorage implements Storage {
       if (first !== undefined) {
         this.#sql.truncateFrom.run(first.index);
         for (const entry of entries) {
-          this.#sql.insertEntry.run(entry.index, entry.term, entryTypeCode(entry), entry.data);
+          this.#sql.insertEntry.run(
+            entry.index,
+            entry.term,
+            entryTypeCode(entry),
+            entry.data,
+            entryChecksum(entry),
+          );
         }
       }
       if (write.hardState !== undefined) {
@@ -179,7 +188,7 @@ class SqliteStorage implements Storage {
       const result: Entry[] = [];
       let total = 0;
       for (const row of this.#sql.entryRange.iterate(low, high)) {
-        const entry = entryFromRow(row);
+        const entry = entryFromRow(row, this.#path);
         total += entry.data.byteLength;
         if (result.length > 0 && total > maxBytes) break;
         result.push(entry);
@@ -342,7 +351,7 @@ class SqliteStorage implements Storage {
         }
         throw this.#corrupt(`snapshot chunk ${seq} is missing`);
       }
-      const data = bytes(row.data);
+      const data = bytes(row.data, this.#path);
       hash.update(data);
       size += data.byteLength;
       yield data;
@@ -423,7 +432,7 @@ class SqliteStorage implements Storage {
         membership: decodeMembership(row.membership, this.#path),
       },
       size: Number(row.size),
-      sha256: bytes(row.sha256),
+      sha256: bytes(row.sha256, this.#path),
     };
   }
 }
@@ -446,10 +455,10 @@ function prepareStatements(conn: SqliteConnection) {
     hardState: sql('SELECT term, voted_for, commit_index FROM hard_state WHERE id = 1'),
     updateHardState: sql('UPDATE hard_state SET term = ?, voted_for = ?, commit_index = ? WHERE id = 1'),
     allPositions: sql('SELECT idx, term FROM entries ORDER BY idx'),
-    allEntries: sql('SELECT idx, term, type, data FROM entries ORDER BY idx'),
-    entryRange: sql('SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
+    allEntries: sql('SELECT idx, term, type, data, crc FROM entries ORDER BY idx'),
+    entryRange: sql('SELECT idx, term, type, data, crc FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx'),
     termAt: sql('SELECT term FROM entries WHERE idx = ?'),
-    insertEntry: sql('INSERT INTO entries (idx, term, type, data) VALUES (?, ?, ?, ?)'),
+    insertEntry: sql('INSERT INTO entries (idx, term, type, data, crc) VALUES (?, ?, ?, ?, ?)'),
     truncateFrom: sql('DELETE FROM entries WHERE idx >= ?'),
     truncateThrough: sql('DELETE FROM entries WHERE idx <= ?'),
     currentSnapshot: sql(

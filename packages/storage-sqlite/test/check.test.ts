@@ -64,20 +64,30 @@ describe('checkSqliteDataDir', () => {
   });
 
   it.each([
-    ['gap', 'DELETE FROM entries WHERE idx = 20'],
-    ['term-decrease', 'UPDATE entries SET term = 1 WHERE idx = 30'],
-    ['commit-beyond-last', 'UPDATE hard_state SET commit_index = 31'],
-    ['snapshot-boundary', 'DELETE FROM entries WHERE idx = 11'],
-    ['snapshot-checksum', 'UPDATE snapshot_chunks SET data = zeroblob(length(data)) WHERE seq = 1'],
-    ['snapshot-checksum', 'DELETE FROM snapshot_chunks WHERE seq = 0'],
-    ['missing-row', 'DELETE FROM identity'],
-  ])('names a broken rule (%s)', async (rule, damage) => {
+    ['gap', 'DELETE FROM entries WHERE idx = 20', ['gap']],
+    // The term is under the entry's CRC too, so SQL cannot change it unnoticed.
+    ['term-decrease', 'UPDATE entries SET term = 1 WHERE idx = 30', ['term-decrease', 'entry-checksum']],
+    ['commit-beyond-last', 'UPDATE hard_state SET commit_index = 31', ['commit-beyond-last']],
+    ['snapshot-boundary', 'DELETE FROM entries WHERE idx = 11', ['snapshot-boundary']],
+    [
+      'snapshot-checksum',
+      'UPDATE snapshot_chunks SET data = zeroblob(length(data)) WHERE seq = 1',
+      ['snapshot-checksum'],
+    ],
+    // A lost chunk breaks two facts (the sequence and the size), both of one rule.
+    [
+      'snapshot-checksum',
+      'DELETE FROM snapshot_chunks WHERE seq = 0',
+      ['snapshot-checksum', 'snapshot-checksum'],
+    ],
+    ['missing-row', 'DELETE FROM identity', ['missing-row']],
+    ['entry-checksum', 'UPDATE entries SET data = zeroblob(64) WHERE idx = 15', ['entry-checksum']],
+  ])('names a broken rule (%s)', async (rule, damage, rules) => {
     const dir = await tempDir();
     await healthyNode(dir);
     await withRawConnection(dbPath(dir), (conn) => conn.exec(damage));
     const report = await checkSqliteDataDir(dir);
-    // One damage may break several facts (a lost chunk: the sequence and the size), all of one rule.
-    expect(new Set(report.problems.map((p) => p.rule))).toEqual(new Set([rule]));
+    expect(report.problems.map((p) => p.rule).sort()).toEqual([...rules].sort());
     expect(renderSqliteCheck(report)).toContain(`[${rule}]`);
   });
 

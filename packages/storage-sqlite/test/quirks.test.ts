@@ -226,6 +226,26 @@ describe('failures', () => {
     await reopened.close();
   });
 
+  it('rejects an entry whose bytes changed at rest, naming the file and the entry', async () => {
+    const dir = await tempDir();
+    await (await storeWithLog(dir, 10)).close();
+    // A flipped bit inside a payload: SQLite's pages carry no checksum, so only the entry's CRC sees it.
+    await withRawConnection(dbPath(dir), (conn) => {
+      const data = Uint8Array.from(
+        conn.prepare('SELECT data FROM entries WHERE idx = 6').get()?.data as Uint8Array,
+      );
+      data[50]! ^= 0x10;
+      conn.prepare('UPDATE entries SET data = ? WHERE idx = 6').run(data);
+    });
+    const storage = await open(dir);
+    const error = await expectStorageError(storage.load(), 'Corrupt');
+    expect(error.file).toBe(dbPath(dir));
+    expect(error.message).toContain('entry 6');
+    await expectStorageError(storage.entries(6 as Index, 7 as Index), 'Corrupt');
+    expect((await storage.entries(1 as Index, 6 as Index)).map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
+    await storage.close();
+  });
+
   it('refuses bad writes with InvalidArgument and stays open', async () => {
     const dir = await tempDir();
     const storage = await storeWithLog(dir, 3);
