@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkFsDataDir, openFsStorage, renderFsCheckReport } from './index.ts';
+import { scanSegment } from './segment-scan.ts';
 import { SNAPSHOT_FILE } from './snapshot-file.ts';
 import { listDir, tempDirs } from './test-support/dirs.ts';
 import { hard, identity, run, snapshot } from './test-support/fixtures.ts';
@@ -78,13 +79,16 @@ describe('checkFsDataDir', () => {
     bytes[60]! ^= 0x40;
     await writeFile(first, bytes);
     const last = join(dir, segments.at(-1)!);
-    await writeFile(last, Buffer.concat([await readFile(last), Buffer.from([9, 9])]));
+    const lastBytes = await readFile(last);
+    const { used } = scanSegment(lastBytes, true);
+    lastBytes.set([9, 9], used);
+    await writeFile(last, lastBytes);
     const before = await snapshotOfDir(dir);
     const report = await checkFsDataDir(dir);
     expect(report.problems).toEqual([
       expect.objectContaining({ kind: 'Corrupt', file: first, offset: expect.any(Number) }),
     ]);
-    expect(report.tornTail).toMatchObject({ file: last, bytes: 2 });
+    expect(report.tornTail).toMatchObject({ file: last, offset: used, bytes: lastBytes.byteLength - used });
     expect(renderFsCheckReport(report)).toContain('torn tail');
     expect(await snapshotOfDir(dir)).toEqual(before);
   });

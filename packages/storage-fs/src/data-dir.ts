@@ -41,8 +41,10 @@ export interface TornTail {
 export interface SegmentInfo {
   readonly seq: number;
   readonly path: string;
-  /** Size once a torn tail, if any, is cut. */
+  /** Where its data ends (once a torn tail, if any, is cut): appends continue here. */
   readonly bytes: number;
+  /** The file's size, preallocated space included. */
+  readonly fileBytes: number;
 }
 
 /** Everything read from a data directory, without changing it. */
@@ -142,7 +144,8 @@ export async function readDataDir(fs: FsOps, dir: string, names: readonly string
       torn = { file: path, offset: scan.end.offset, bytes: bytes.byteLength - scan.end.offset };
       if (scan.end.offset < SEGMENT_HEADER_BYTES) continue;
     }
-    segments.push({ seq, path, bytes: scan.end.type === 'torn' ? scan.end.offset : bytes.byteLength });
+    const fileBytes = scan.end.type === 'torn' ? scan.end.offset : bytes.byteLength;
+    segments.push({ seq, path, bytes: scan.used, fileBytes });
     if (!replaying) continue;
     for (const frame of scan.frames) {
       try {

@@ -9,6 +9,7 @@ import { LOCK_FILE } from './dir-lock.ts';
 import { nodeFsOps } from './fs-ops.ts';
 import { IDENTITY_FILE, writeIdentity } from './identity-file.ts';
 import { type FsStorageOptions, openFsStorage } from './index.ts';
+import { scanSegment } from './segment-scan.ts';
 import { SNAPSHOT_FILE } from './snapshot-file.ts';
 import { listDir, tempDirs } from './test-support/dirs.ts';
 import { FaultyFs } from './test-support/faulty-fs.ts';
@@ -36,7 +37,7 @@ describe('writes', () => {
     await store.save({ entries: run(1, 1, 1) }); // creates the first segment
     const from = faulty.steps.length;
     await store.save({ entries: run(2, 101, 1, 128), hardState: hard(1, 50) });
-    expect(faulty.steps.slice(from).map((s) => s.split(' ')[0])).toEqual(['write', 'sync']);
+    expect(faulty.steps.slice(from).map((s) => s.split(' ')[0])).toEqual(['write', 'datasync']);
     await store.close();
   });
 
@@ -48,6 +49,9 @@ describe('writes', () => {
     const from = faulty.steps.length;
     await store.save({ entries: run(2, 2, 1, 3000) });
     expect(faulty.steps.slice(from).map((s) => s.replace(/ \d+@\d+$/, ''))).toEqual([
+      // header, the lead hard-state frame, the one batch frame
+      `truncate ${segmentName(1)} ${20 + 44 + (12 + 2 + 12 + 13 + 3000)}`,
+      `datasync ${segmentName(1)}`,
       `create ${segmentName(2)}`,
       `write ${segmentName(2)}`,
       `sync ${segmentName(2)}`,
@@ -77,7 +81,7 @@ describe('writes', () => {
       `rename tmp -> ${SNAPSHOT_FILE}`,
       'syncDir data',
       `write ${segmentName(4)}`,
-      `sync ${segmentName(4)}`,
+      `datasync ${segmentName(4)}`,
       `unlink ${segmentName(1)}`,
       `unlink ${segmentName(2)}`,
       'syncDir data',
@@ -215,7 +219,9 @@ describe('opening', () => {
     await store.close();
     await writeFile(join(dir, 'snapshot.7.tmp'), 'half a snapshot');
     const segment = join(dir, segmentName(1));
-    await writeFile(segment, Buffer.concat([await readFile(segment), Buffer.from([1, 2, 3])]));
+    const bytes = await readFile(segment);
+    bytes.set([1, 2, 3], scanSegment(bytes, true).used);
+    await writeFile(segment, bytes);
     const warnings: unknown[] = [];
     const logger: Logger = {
       debug() {},
@@ -224,7 +230,7 @@ describe('opening', () => {
     };
     const reopened = await open(dir, { logger });
     expect(await listDir(dir)).not.toContain('snapshot.7.tmp');
-    expect(reopened.recovery).toMatchObject({ file: segment, bytesDiscarded: 3 });
+    expect(reopened.recovery).toMatchObject({ file: segment, offset: scanSegment(bytes, true).used });
     expect(warnings).toEqual([
       { message: expect.stringContaining('torn'), fields: expect.objectContaining({ file: segment }) },
     ]);

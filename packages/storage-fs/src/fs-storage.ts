@@ -53,6 +53,9 @@ export interface FsStorageSettings {
   readonly recovery: RecoveryReport | null;
 }
 
+/** Preallocation step of the active segment. */
+const PREALLOCATE_BYTES = 1 << 20;
+
 const invalid = (message: string) => new StorageError('InvalidArgument', message);
 
 /**
@@ -268,9 +271,13 @@ export class FsStorage implements Storage {
   }
 
   /**
-   * Appends frames to the active segment with one write and one fsync. Starts a new segment once
-   * the active one is full; a new segment opens with the current hard state, so deleting older
-   * segments can never lose it.
+   * Appends frames to the active segment with one write and one fdatasync. Starts a new segment
+   * once the active one is full; a new segment opens with the current hard state, so deleting
+   * older segments can never lose it.
+   *
+   * Segments grow by preallocating `PREALLOCATE_BYTES` of zeros at a time: an append that only
+   * overwrites allocated space changes no file metadata, so its fdatasync is a pure data flush
+   * (no journal commit), which roughly halves its cost on common file systems.
    */
   private async append(frames: Uint8Array): Promise<{ segment: Segment; at: number }> {
     const active = this.segments.at(-1);
@@ -280,31 +287,58 @@ export class FsStorage implements Storage {
         (active.size === SEGMENT_HEADER_BYTES || active.size + frames.byteLength <= this.segmentBytes)
       ) {
         const at = active.size;
-        await active.file.write(frames, at);
-        await active.file.sync();
+        await active.file.write(this.padded(frames, at, active.allocated), at);
+        await active.file.datasync();
         active.size += frames.byteLength;
+        active.allocated = Math.max(
+          active.allocated,
+          at + frames.byteLength + this.padding(at + frames.byteLength, active.allocated),
+        );
         return { segment: active, at };
+      }
+      if (active !== undefined) {
+        // Older segments end exactly at their data, so a zero tail anywhere but the newest is damage.
+        await active.file.truncate(active.size);
+        await active.file.datasync();
+        active.allocated = active.size;
       }
       const seq = this.nextSeq;
       const path = `${this.dir}/${segmentName(seq)}`;
       const header = encodeSegmentHeader(seq);
       const lead = encodeBatchFrame(this.hardState, []).bytes;
-      const bytes = new Uint8Array(header.byteLength + lead.byteLength + frames.byteLength);
-      bytes.set(header);
-      bytes.set(lead, header.byteLength);
-      bytes.set(frames, header.byteLength + lead.byteLength);
+      const body = new Uint8Array(header.byteLength + lead.byteLength + frames.byteLength);
+      body.set(header);
+      body.set(lead, header.byteLength);
+      body.set(frames, header.byteLength + lead.byteLength);
+      const bytes = this.padded(body, 0, 0);
       const file = await this.fs.open(path, 'wx+');
-      const segment = new Segment(seq, path, file, 0);
+      const segment = new Segment(seq, path, file, 0, 0);
       this.segments.push(segment);
       await file.write(bytes, 0);
       await file.sync();
       await this.fs.syncDir(this.dir);
-      segment.size = bytes.byteLength;
+      segment.size = body.byteLength;
+      segment.allocated = bytes.byteLength;
       this.nextSeq = seq + 1;
       return { segment, at: header.byteLength + lead.byteLength };
     } catch (cause) {
       throw this.fail(cause, 'appending to the WAL');
     }
+  }
+
+  /** Zeros to add after data ending at `end` so the file keeps preallocated room. */
+  private padding(end: number, allocated: number): number {
+    if (end <= allocated) return 0;
+    return Math.ceil(end / PREALLOCATE_BYTES) * PREALLOCATE_BYTES - end;
+  }
+
+  /** `data` written at `at`, followed by fresh preallocated zeros when it passes `allocated`. */
+  private padded(data: Uint8Array, at: number, allocated: number): Uint8Array {
+    const extra = this.padding(at + data.byteLength, allocated);
+    if (extra === 0) return data;
+    const out = new Uint8Array(data.byteLength + extra);
+    out.set(data);
+    return out;
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {

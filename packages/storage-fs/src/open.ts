@@ -113,9 +113,8 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
 
     for (const [k, info] of state.segments.entries()) {
       const last = k === state.segments.length - 1;
-      segments.push(
-        new Segment(info.seq, info.path, await fs.open(info.path, last ? 'r+' : 'r'), info.bytes),
-      );
+      const file = await fs.open(info.path, last ? 'r+' : 'r');
+      segments.push(new Segment(info.seq, info.path, file, info.bytes, info.fileBytes));
     }
     // A removed torn segment's number is reused: its file is gone.
     const nextSeq = (state.segments.at(-1)?.seq ?? 0) + 1;

@@ -15,6 +15,8 @@ export class Segment {
     readonly file: FileOps,
     /** Bytes written so far; appends go here. */
     public size: number,
+    /** The file's size: beyond `size` it holds preallocated zeros. */
+    public allocated: number,
   ) {}
 
   retain(): void {

@@ -95,6 +95,10 @@ export class FaultyFs {
         this.step(`sync ${name}`);
         return inner.sync();
       },
+      datasync: async () => {
+        this.step(`datasync ${name}`);
+        return inner.datasync();
+      },
       truncate: async (size) => {
         this.step(`truncate ${name} ${size}`);
         return inner.truncate(size);
