@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import * as storageFs from '@raftkit/storage-fs';
+import { checkFsDataDir, renderFsCheckReport } from '@raftkit/storage-fs';
 import { checkSqliteDataDir, renderSqliteCheck } from '@raftkit/storage-sqlite';
 import { ApiClientError, apiJson, apiRequest } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
@@ -135,16 +135,8 @@ async function check(argv: readonly string[], io: CliIo): Promise<number> {
     io.out(renderSqliteCheck(report));
     return report.problems.length === 0 ? 0 : 1;
   }
-  // TODO(storage-fs): import checkFsDataDir directly once @raftkit/storage-fs exports it.
-  const checkFsDataDir = (
-    storageFs as { checkFsDataDir?: (dir: string) => Promise<{ problems: readonly unknown[] }> }
-  ).checkFsDataDir;
-  if (checkFsDataDir === undefined) {
-    io.err('this @raftkit/storage-fs has no offline check (checkFsDataDir); cannot verify the directory');
-    return 1;
-  }
   const report = await checkFsDataDir(dir);
-  io.out(JSON.stringify(report, null, 2));
+  io.out(renderFsCheckReport(report));
   return report.problems.length === 0 ? 0 : 1;
 }
 
