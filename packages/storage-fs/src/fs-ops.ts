@@ -66,7 +66,11 @@ export const nodeFsOps: FsOps = {
       close: () => handle.close(),
     };
   },
-  readFile: async (path) => new Uint8Array(await readFile(path)),
+  readFile: async (path) => {
+    // A view on the Buffer, not a copy: segments are read whole at open.
+    const bytes = await readFile(path);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  },
   readdir: (path) => readdir(path),
   mkdir: async (path) => {
     await mkdir(path, { recursive: true });
