@@ -9,9 +9,12 @@ export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const SECRET = 'e2e-cluster-secret-0123456789';
 export type Runtime = 'node' | 'bun' | 'deno';
 
+/** The Node binary: this process's own unless this process is Bun (the benchmark runs on it). */
+export const NODE = process.versions.bun === undefined ? process.execPath : 'node';
+
 /** How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript. */
 const COMMANDS: Record<Runtime, (args: string[]) => [string, string[]]> = {
-  node: (args) => [process.execPath, [join(ROOT, 'apps/node/dist/cli.js'), 'serve', ...args]],
+  node: (args) => [NODE, [join(ROOT, 'apps/node/dist/cli.js'), 'serve', ...args]],
   bun: (args) => [join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'apps/bun/src/main.ts'), ...args]],
   deno: (args) => [
     join(ROOT, 'node_modules/.bin/deno'),
