@@ -1,11 +1,13 @@
 /**
  * Runs simulator seeds offline: `npm run sim -- --seeds 100000 [--mix chaos] [--nodes 5]
- * [--ticks 400] [--from 1] [--seed N] [--trace] [--keep-going]`. Exits 1 when a seed fails,
+ * [--ticks 400] [--from 1] [--seed N] [--raft '{"preVote":false}'] [--trace] [--keep-going]`.
+ * Exits 1 when a seed fails,
  * after printing the seed, how to replay it and its last events.
  */
 import { parseArgs } from 'node:util';
 import type { MixName } from './sim/mixes.ts';
 import { mixes } from './sim/mixes.ts';
+import type { SimRaftConfig } from './sim/simulation.ts';
 import { describeFailure, planFor, runSeed } from './sim/sweep.ts';
 
 const { values } = parseArgs({
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     mix: { type: 'string' },
     nodes: { type: 'string' },
     ticks: { type: 'string' },
+    raft: { type: 'string' },
     trace: { type: 'boolean', default: false },
     'keep-going': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -24,7 +27,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    `usage: sim [--seeds N] [--from S] [--seed S] [--mix ${Object.keys(mixes).join('|')}] [--nodes N] [--ticks T] [--trace] [--keep-going]`,
+    `usage: sim [--seeds N] [--from S] [--seed S] [--mix ${Object.keys(mixes).join('|')}] [--nodes N] [--ticks T] [--raft JSON] [--trace] [--keep-going]`,
   );
   process.exit(0);
 }
@@ -48,6 +51,17 @@ const first = single ?? integer('from', values.from)!;
 const count = single === undefined ? integer('seeds', values.seeds)! : 1;
 const nodes = integer('nodes', values.nodes);
 const ticks = integer('ticks', values.ticks);
+/** Core settings for every node, e.g. `{"preVote":false,"checkQuorum":false}`. */
+function parseRaft(text: string | undefined): SimRaftConfig | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as SimRaftConfig;
+  } catch {}
+  console.error(`--raft must be a JSON object of core settings, got '${text}'`);
+  process.exit(2);
+}
+const raft = parseRaft(values.raft);
 const options = {
   ...(values.mix !== undefined ? { mix: values.mix as MixName } : {}),
   ...(nodes !== undefined ? { nodes } : {}),
@@ -61,6 +75,7 @@ let worstCommit = 0;
 for (let seed = first; seed < first + count; seed++) {
   const plan = {
     ...planFor(seed, options),
+    ...(raft !== undefined ? { raft } : {}),
     ...(values.trace ? { traceLimit: Number.POSITIVE_INFINITY } : {}),
   };
   const result = await runSeed(plan);

@@ -71,7 +71,8 @@ export async function runSeed(plan: SeedPlan): Promise<SeedResult> {
 
 /** How to replay a plan from the command line. */
 export function replayCommand(plan: SeedPlan): string {
-  return `npm run sim -- --seed ${plan.seed} --mix ${plan.mix.name} --nodes ${plan.nodes} --ticks ${plan.ticks} --trace`;
+  const raft = plan.raft === undefined ? '' : ` --raft '${JSON.stringify(plan.raft)}'`;
+  return `npm run sim -- --seed ${plan.seed} --mix ${plan.mix.name} --nodes ${plan.nodes} --ticks ${plan.ticks}${raft} --trace`;
 }
 
 /** A failure as printed: what broke, how to replay it, then the last events. */
