@@ -132,10 +132,10 @@ for (const batch of BATCHES) {
   measure(batch); // warm-up
   const rates = Array.from({ length: RUNS }, () => measure(batch));
   const heap = median(Array.from({ length: 3 }, () => allocationPerEntry(batch)));
+  const rate = (n: number) => Math.round(n).toLocaleString('en-US');
+  const range = `${rate(Math.min(...rates))}..${rate(Math.max(...rates))}`;
   console.log(
-    `${String(batch).padStart(5)}  ${Math.round(median(rates)).toLocaleString('en-US').padStart(18)}   ${Math.round(Math.min(...rates)).toLocaleString('en-US')}..${Math.round(Math.max(...rates)).toLocaleString('en-US')}`.padEnd(
-      62,
-    ) + `${Math.round(heap)} B`,
+    `${String(batch).padStart(5)}  ${rate(median(rates)).padStart(18)}   ${range.padEnd(20)} ${Math.round(heap)} B`,
   );
 }
 const gcHook = typeof (globalThis as { gc?: unknown }).gc === 'function';

@@ -290,7 +290,12 @@ const handlers: Record<string, Handler> = {
 
   transfer(env, args) {
     const [from, to] = args.positional as [string, string];
-    return [attempt(() => (env.c.node(from).transferLeadership(to as NodeId), 'ok'))];
+    return [
+      attempt(() => {
+        env.c.node(from).transferLeadership(to as NodeId);
+        return 'ok';
+      }),
+    ];
   },
 
   /** read id requestId [lease]: asks for a read index. */
