@@ -7,11 +7,11 @@ import { ENTRY_TYPE_CODES } from './schema.ts';
  * back, and applied, as if it were the command the cluster agreed on.
  */
 const TABLE = (() => {
-  const table = new Uint32Array(256);
+  const table = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+    table[n] = c;
   }
   return table;
 })();
@@ -22,11 +22,14 @@ function crc32(data: Uint8Array, previous = 0): number {
   return ~c >>> 0;
 }
 
+/** Reused by every call: checksums are computed synchronously, one at a time. */
+const header = new DataView(new ArrayBuffer(17));
+const headerBytes = new Uint8Array(header.buffer);
+
 /** Covers the payload and the fields beside it, so a row whose index or term changed fails too. */
-export function entryChecksum(entry: Pick<Entry, 'index' | 'term' | 'type' | 'data'>): number {
-  const header = new DataView(new ArrayBuffer(17));
+export function entryChecksum(entry: Entry): number {
   header.setFloat64(0, entry.index);
   header.setFloat64(8, entry.term);
   header.setUint8(16, ENTRY_TYPE_CODES[entry.type]);
-  return crc32(new Uint8Array(header.buffer), crc32(entry.data));
+  return crc32(headerBytes, crc32(entry.data));
 }

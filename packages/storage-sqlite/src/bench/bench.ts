@@ -9,7 +9,7 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, Index, NodeId, Storage, Term } from '@raftkit/core';
 import { sqliteDriver } from '../driver/select.ts';
@@ -151,7 +151,10 @@ async function main(): Promise<void> {
     const sqliteVersion = String(probe.prepare('SELECT sqlite_version() AS v').get()?.v);
     probe.close();
     console.log(`runtime ${runtimeName()}, driver ${driver.name}, SQLite ${sqliteVersion}`);
-    console.log(`cpu     ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}`);
+    // The load average says how much of the machine the figures had: other work skews them.
+    console.log(
+      `cpu     ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}, load average ${loadavg()[0]?.toFixed(2)}`,
+    );
     console.log(`dir     ${root}`);
     // Other load on the disk moves fsync latency around: it is sampled before and after the figures
     // (the lines are printed at the end, once the unit is known).
