@@ -7,7 +7,7 @@ import type { Digest } from './digest.ts';
  */
 const headerBytes = 16;
 
-export interface SnapshotEnvelope {
+interface SnapshotEnvelope {
   readonly index: number;
   readonly digest: Digest;
   readonly state: Uint8Array;

@@ -23,7 +23,7 @@ export type FailureKind =
   /** A proposal to a stable leader did not commit within the commit bound. */
   | 'ProposalStuck';
 
-export const livenessKinds: ReadonlySet<FailureKind> = new Set(['NoLeader', 'ProposalStuck']);
+const livenessKinds: ReadonlySet<FailureKind> = new Set(['NoLeader', 'ProposalStuck']);
 
 /** A broken property, with the seed that reproduces it and the last events before it. */
 export class SimulationFailure extends Error {

@@ -2,7 +2,7 @@ import type { NodeId } from '@raftkit/core';
 import type { Random } from './random.ts';
 
 /** The partition shapes a fault mix draws from. */
-export type PartitionShape = 'split' | 'isolate' | 'oneWay' | 'flapping';
+type PartitionShape = 'split' | 'isolate' | 'oneWay' | 'flapping';
 
 const shapes: readonly PartitionShape[] = ['split', 'isolate', 'oneWay', 'flapping'];
 

@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A write the simulator's clients propose: `key = value`, where value names the operation. */
-export interface KvWrite {
+interface KvWrite {
   readonly key: string;
   readonly value: string;
 }
@@ -25,7 +25,7 @@ export interface KvWrite {
 /** Commands are `key=value` in UTF-8: readable in traces, and one `=` split parses them. */
 export const encodeWrite = (write: KvWrite): Uint8Array => encoder.encode(`${write.key}=${write.value}`);
 
-export function decodeWrite(data: Uint8Array): KvWrite | null {
+function decodeWrite(data: Uint8Array): KvWrite | null {
   const text = decoder.decode(data);
   const eq = text.indexOf('=');
   return eq < 0 ? null : { key: text.slice(0, eq), value: text.slice(eq + 1) };

@@ -56,7 +56,7 @@ export class Trace {
   }
 }
 
-export function formatEvent(event: TraceEvent): string {
+function formatEvent(event: TraceEvent): string {
   switch (event.kind) {
     case 'send':
       return `send ${formatMessage(event.message)} +${event.delay}`;
@@ -88,7 +88,7 @@ export function formatEvent(event: TraceEvent): string {
 }
 
 /** One compact line per message: type, route, term, then the fields that matter for that type. */
-export function formatMessage(m: Message): string {
+function formatMessage(m: Message): string {
   const head = `${m.from}>${m.to} t${m.term}`;
   switch (m.type) {
     case 'RequestVote':
