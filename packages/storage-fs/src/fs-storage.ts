@@ -329,7 +329,8 @@ export class FsStorage implements Storage {
   /** Zeros to add after data ending at `end` so the file keeps preallocated room. */
   private padding(end: number, allocated: number): number {
     if (end <= allocated) return 0;
-    return Math.ceil(end / PREALLOCATE_BYTES) * PREALLOCATE_BYTES - end;
+    const step = Math.min(PREALLOCATE_BYTES, this.segmentBytes);
+    return Math.ceil(end / step) * step - end;
   }
 
   /** `data` written at `at`, followed by fresh preallocated zeros when it passes `allocated`. */

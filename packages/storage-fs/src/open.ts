@@ -14,7 +14,7 @@ export interface FsStorageOptions {
   readonly dir: string;
   /** Written at bootstrap; a directory written with another identity refuses to open. */
   readonly identity: StorageIdentity;
-  /** A segment is closed to appends once it would pass this size. Default 64 MiB. */
+  /** A segment is closed to appends once it would pass this size. Default 64 MiB, at least 1 KiB. */
   readonly segmentBytes?: number;
   readonly logger?: Logger;
   /** Called when opening cut a torn write off the WAL's tail (also logged as a warning). */
@@ -44,8 +44,9 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
   const fs = options.fs ?? nodeFsOps;
   const logger = options.logger ?? silentLogger;
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-  if (!(segmentBytes >= 4096))
-    throw new StorageError('InvalidArgument', 'segmentBytes must be at least 4096');
+  if (!(segmentBytes >= 1024)) {
+    throw new StorageError('InvalidArgument', 'segmentBytes must be at least 1024');
+  }
 
   let names: string[];
   try {
