@@ -15,11 +15,12 @@ import type {
 import { admitSnapshot, admitWrite, index, StorageError, type StoredLogView, term } from '@raftkit/core';
 import type { DataDirState } from './data-dir.ts';
 import { releaseLock } from './dir-lock.ts';
-import type { FsOps } from './fs-ops.ts';
+import type { FileOps, FsOps } from './fs-ops.ts';
 import type { LogIndex } from './log-index.ts';
 import { Segment } from './segment.ts';
 import {
   readSnapshotData,
+  readSnapshotInfo,
   SNAPSHOT_FILE,
   type SnapshotFileInfo,
   SnapshotFileWriter,
@@ -197,29 +198,42 @@ export class FsStorage implements Storage {
   }
 
   async loadSnapshot(): Promise<Snapshot | null> {
-    this.assertOpen();
-    const info = this.snapshot;
-    if (info === null) return null;
-    const data = new Uint8Array(info.dataLength);
+    let meta: SnapshotMeta | null = null;
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.streamSnapshot(1 << 24, (info) => (meta = info.meta))) chunks.push(chunk);
+    if (meta === null) return null;
+    if (chunks.length === 1) return { meta, data: chunks[0]! };
+    const data = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
     let at = 0;
-    for await (const chunk of this.readSnapshot(Math.max(1, Math.min(info.dataLength, 1 << 24)))) {
+    for (const chunk of chunks) {
       data.set(chunk, at);
       at += chunk.byteLength;
     }
-    return { meta: info.meta, data };
+    return { meta, data };
   }
 
-  async *readSnapshot(chunkBytes: number): AsyncIterable<Uint8Array> {
+  readSnapshot(chunkBytes: number): AsyncIterable<Uint8Array> {
+    return this.streamSnapshot(chunkBytes, () => {});
+  }
+
+  /**
+   * Streams the snapshot file's data, verifying its checksum. Metadata and data both come from
+   * the one open handle, which keeps reading this snapshot even if a newer one is renamed over it
+   * meanwhile (reading `this.snapshot` instead could pair one file's metadata with another's data).
+   */
+  private async *streamSnapshot(
+    chunkBytes: number,
+    onInfo: (info: SnapshotFileInfo) => void,
+  ): AsyncGenerator<Uint8Array> {
     this.assertOpen();
     if (!(chunkBytes >= 1)) throw invalid(`chunkBytes must be at least 1, got ${chunkBytes}`);
-    const info = this.snapshot;
-    if (info === null) return;
+    if (this.snapshot === null) return;
     const path = `${this.dir}/${SNAPSHOT_FILE}`;
-    // The open handle keeps reading this snapshot even if a newer one is renamed over it meanwhile.
-    const file = await this.fs.open(path, 'r').catch((cause) => {
-      throw new StorageError('Io', `${path}: cannot open the snapshot`, { file: path, cause });
-    });
+    let file: FileOps | null = null;
     try {
+      file = await this.fs.open(path, 'r');
+      const info = await readSnapshotInfo(file);
+      onInfo(info);
       yield* readSnapshotData(file, info, chunkBytes);
     } catch (e) {
       if (e instanceof SnapshotFormatError) {
@@ -230,7 +244,7 @@ export class FsStorage implements Storage {
       }
       throw new StorageError('Io', `${path}: reading the snapshot failed`, { file: path, cause: e });
     } finally {
-      await file.close();
+      await file?.close();
     }
   }
 
