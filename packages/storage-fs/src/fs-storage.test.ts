@@ -150,6 +150,15 @@ describe('opening', () => {
     expect(await listDir(dir)).toEqual(['notes.txt']);
   });
 
+  it('names the identity mismatch even while the owner has the directory open', async () => {
+    const dir = await dirs.make();
+    const owner = await open(dir);
+    const error = await errorOf(openFsStorage({ dir, identity: { clusterId: 'c1', nodeId: nodeId('n9') } }));
+    expect(error.kind).toBe('IdentityMismatch');
+    expect(error.message).toContain('n9');
+    await owner.close();
+  });
+
   it('refuses a read-only disk with Io and writes nothing', async () => {
     const dir = await dirs.make();
     const faulty = new FaultyFs();

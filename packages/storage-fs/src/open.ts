@@ -5,7 +5,13 @@ import { problemError, readDataDir } from './data-dir.ts';
 import { acquireLock, isProcessAlive, LOCK_FILE, releaseLock } from './dir-lock.ts';
 import { type FsOps, nodeFsOps } from './fs-ops.ts';
 import { FsStorage, type RecoveryReport } from './fs-storage.ts';
-import { checkIdentity, IDENTITY_FILE, IDENTITY_TEMP_FILE, writeIdentity } from './identity-file.ts';
+import {
+  checkIdentity,
+  IDENTITY_FILE,
+  IDENTITY_TEMP_FILE,
+  parseIdentity,
+  writeIdentity,
+} from './identity-file.ts';
 import { Segment } from './segment.ts';
 import { SEGMENT_HEADER_BYTES } from './wal-format.ts';
 
@@ -55,8 +61,18 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
   } catch (cause) {
     throw ioError(dir, 'opening the data directory', cause);
   }
-  // Refuse before taking the lock, so a directory that is not ours is left exactly as it was.
-  if (!names.includes(IDENTITY_FILE)) {
+  // Refuse before taking the lock (and before reading the log), so a directory that is not ours
+  // is left exactly as it was and the error names the real reason even while its owner runs.
+  if (names.includes(IDENTITY_FILE)) {
+    const file = `${dir}/${IDENTITY_FILE}`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (cause) {
+      throw ioError(dir, 'reading the identity file', cause);
+    }
+    checkIdentity(parseIdentity(bytes, file), identity, file);
+  } else {
     const foreign = names.filter((name) => name !== LOCK_FILE && name !== IDENTITY_TEMP_FILE);
     if (foreign.length > 0) {
       throw new StorageError(
