@@ -1,4 +1,4 @@
-import { readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { PersistedState, Storage } from '@raftkit/core';
