@@ -90,7 +90,9 @@ describe('writes', () => {
     expect(await segments(dir)).toEqual([segmentName(3), segmentName(4)]);
     expect((await store.entries(index(8), index(13))).map((e) => e.index)).toEqual([8, 9, 10, 11, 12]);
     await store.close();
-    expect((await (await open(dir)).load()).entries.map((e) => e.index)).toEqual([8, 9, 10, 11, 12]);
+    const reopened = await open(dir);
+    expect((await reopened.load()).entries.map((e) => e.index)).toEqual([8, 9, 10, 11, 12]);
+    await reopened.close();
   });
 
   it('read ranges that span segments', async () => {
