@@ -401,17 +401,23 @@ export class FsStorage implements Storage {
       commit: async () => {
         ensureOpen();
         state = 'committed';
-        await this.exclusive(async () => {
-          admitSnapshot(this.view(), meta);
-          let info: SnapshotFileInfo;
-          try {
-            this.writers.delete(writer);
-            info = await writer.finish();
-          } catch (cause) {
-            throw this.fail(cause, 'writing a snapshot');
-          }
-          await this.install(temp, info);
-        });
+        try {
+          await this.exclusive(async () => {
+            admitSnapshot(this.view(), meta);
+            let info: SnapshotFileInfo;
+            try {
+              info = await writer.finish();
+            } catch (cause) {
+              throw this.fail(cause, 'writing a snapshot');
+            }
+            await this.install(temp, info);
+          });
+        } finally {
+          // Installed, refused (a newer snapshot won) or failed: the file is done either way. A
+          // leftover temp file is harmless (the next open removes it).
+          this.writers.delete(writer);
+          await writer.close().catch(() => {});
+        }
       },
       abort: async () => {
         if (state !== 'open') return;

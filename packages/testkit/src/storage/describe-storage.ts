@@ -315,6 +315,17 @@ export function describeStorage(
       expect((await again.load()).entries.map((e) => e.index)).toEqual([3, 4]);
     });
 
+    it('refuses to commit a streamed snapshot that a newer one overtook', async () => {
+      const { store, dir } = await fresh();
+      await store.save({ entries: run(1, 6, 1), hardState: hard(1, 6) });
+      const writer = await store.createSnapshot(meta(3, 1));
+      await writer.write(bytes(1, 2));
+      await store.saveSnapshot(snapshotOf(5, 1));
+      expect(await kindOf(() => writer.commit())).toBe('InvalidArgument');
+      expect(await store.loadSnapshot()).toEqual(snapshotOf(5, 1));
+      expect(await (await reopen(store, dir)).loadSnapshot()).toEqual(snapshotOf(5, 1));
+    });
+
     it('refuses a directory that belongs to another node or cluster', async () => {
       const { store, dir } = await fresh();
       await store.save({ entries: run(1, 2, 1), hardState: hard(1, 1, 'n1') });
