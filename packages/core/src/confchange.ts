@@ -1,6 +1,6 @@
 import { RaftError } from './errors.ts';
+import { parseMembership } from './parse.ts';
 import type { ConfigChange, MemberChange, Membership, NodeId } from './types.ts';
-import { validateMembership } from './validate.ts';
 
 /**
  * Membership changes (thesis §4). A change that adds or removes at most one voter moves straight
@@ -30,7 +30,7 @@ export function applyConfigChange(current: Membership, change: ConfigChange): Me
       ? { voters, votersOutgoing: [], learners }
       : { voters, votersOutgoing: [...current.voters], learners };
   try {
-    validateMembership(next);
+    parseMembership(next);
   } catch (cause) {
     refuse(`the resulting configuration is invalid: ${(cause as Error).message}`);
   }

@@ -1,22 +1,13 @@
-import type {
-  Entry,
-  EntryType,
-  Index,
-  Membership,
-  Message,
-  MessageType,
-  NodeId,
-  Snapshot,
-  SnapshotMeta,
-  Term,
-} from '@raftkit/core';
-import { RaftError } from '@raftkit/core';
+import { RaftError } from './errors.ts';
+import type { Message, MessageType } from './messages.ts';
+import type { Entry, EntryType, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term } from './types.ts';
 
 /**
- * The transport is the boundary between the network and the core: whatever a peer sent is
- * checked field by field here and rebuilt as a fresh plain object with exactly the fields the
- * core's types name, so nothing unexpected (extra fields, odd prototypes, decoder tags) reaches
- * the core. Payload bytes are passed on as views, never copied.
+ * The boundary between the outside world and the core, in one place: whatever a peer (or a
+ * decoder, or a caller) hands over is checked field by field and rebuilt as a fresh plain object
+ * with exactly the fields the core's types name, so nothing unexpected (extra fields, odd
+ * prototypes, decoder tags) gets in. `RawNode.step` parses every message this way; transports
+ * use the same functions on what they decode. Payload bytes are passed on as views, never copied.
  */
 
 /** Longer ids are refused: they only ever come from a bug or an attacker. */
@@ -28,26 +19,26 @@ function invalid(path: string, expectation: string): never {
   throw new RaftError('InvalidMessage', `${path} must be ${expectation}`);
 }
 
-export function record(value: unknown, path: string): Fields {
+export function parseRecord(value: unknown, path: string): Fields {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
     invalid(path, 'a map');
   }
   return value as Fields;
 }
 
-export function array(value: unknown, path: string): readonly unknown[] {
+export function parseArray(value: unknown, path: string): readonly unknown[] {
   return Array.isArray(value) ? value : invalid(path, 'an array');
 }
 
 /** Terms, indexes and counters: safe integers from 0 up (a decoded -0 becomes 0). */
-export function natural(value: unknown, path: string): number {
+export function parseNatural(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     invalid(path, 'a non-negative safe integer');
   }
   return value + 0;
 }
 
-export function boolean(value: unknown, path: string): boolean {
+export function parseBoolean(value: unknown, path: string): boolean {
   return typeof value === 'boolean' ? value : invalid(path, 'a boolean');
 }
 
@@ -56,7 +47,7 @@ export function boolean(value: unknown, path: string): boolean {
  * as plain `Uint8Array`s (no copy) because `Buffer#slice` shares memory where
  * `Uint8Array#slice` copies, a difference the core must never have to think about.
  */
-export function bytes(value: unknown, path: string): Uint8Array {
+export function parseBytes(value: unknown, path: string): Uint8Array {
   if (!(value instanceof Uint8Array)) invalid(path, 'a byte string');
   return value.constructor === Uint8Array
     ? value
@@ -64,7 +55,7 @@ export function bytes(value: unknown, path: string): Uint8Array {
 }
 
 /** Node ids and group ids: non-empty strings of bounded length. */
-export function identifier(value: unknown, path: string): string {
+export function parseIdentifier(value: unknown, path: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
     invalid(path, `a string of 1 to ${MAX_ID_LENGTH} characters`);
   }
@@ -72,49 +63,59 @@ export function identifier(value: unknown, path: string): string {
 }
 
 const nodeIdAt = (m: Fields, key: string, path: string): NodeId =>
-  identifier(m[key], `${path}.${key}`) as NodeId;
-const termAt = (m: Fields, key: string, path: string): Term => natural(m[key], `${path}.${key}`) as Term;
-const indexAt = (m: Fields, key: string, path: string): Index => natural(m[key], `${path}.${key}`) as Index;
-const boolAt = (m: Fields, key: string, path: string): boolean => boolean(m[key], `${path}.${key}`);
+  parseIdentifier(m[key], `${path}.${key}`) as NodeId;
+const termAt = (m: Fields, key: string, path: string): Term => parseNatural(m[key], `${path}.${key}`) as Term;
+const indexAt = (m: Fields, key: string, path: string): Index =>
+  parseNatural(m[key], `${path}.${key}`) as Index;
+const boolAt = (m: Fields, key: string, path: string): boolean => parseBoolean(m[key], `${path}.${key}`);
 
 const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(['normal', 'config']);
 
-function validateEntry(value: unknown, path: string): Entry {
-  const e = record(value, path);
+function parseEntry(value: unknown, path: string): Entry {
+  const e = parseRecord(value, path);
   if (typeof e.type !== 'string' || !ENTRY_TYPES.has(e.type)) invalid(`${path}.type`, "'normal' or 'config'");
   return {
     index: indexAt(e, 'index', path),
     term: termAt(e, 'term', path),
     type: e.type as EntryType,
-    data: bytes(e.data, `${path}.data`),
+    data: parseBytes(e.data, `${path}.data`),
   };
 }
 
 function nodeIds(value: unknown, path: string): NodeId[] {
-  return array(value, path).map((id, i) => identifier(id, `${path}[${i}]`) as NodeId);
+  return parseArray(value, path).map((id, i) => parseIdentifier(id, `${path}[${i}]`) as NodeId);
 }
 
-function validateMembership(value: unknown, path: string): Membership {
-  const m = record(value, path);
-  return {
+/** A membership: node ids, none listed twice, no voter also a learner. */
+export function parseMembership(value: unknown, path = 'membership'): Membership {
+  const m = parseRecord(value, path);
+  const membership: Membership = {
     voters: nodeIds(m.voters, `${path}.voters`),
     votersOutgoing: nodeIds(m.votersOutgoing, `${path}.votersOutgoing`),
     learners: nodeIds(m.learners, `${path}.learners`),
   };
+  for (const field of ['voters', 'votersOutgoing', 'learners'] as const) {
+    if (new Set(membership[field]).size !== membership[field].length)
+      invalid(`${path}.${field}`, 'free of duplicates');
+  }
+  const voters = new Set([...membership.voters, ...membership.votersOutgoing]);
+  if (membership.learners.some((id) => voters.has(id)))
+    invalid(`${path}.learners`, 'disjoint from the voters');
+  return membership;
 }
 
-export function validateSnapshotMeta(value: unknown, path: string): SnapshotMeta {
-  const m = record(value, path);
+export function parseSnapshotMeta(value: unknown, path: string): SnapshotMeta {
+  const m = parseRecord(value, path);
   return {
     index: indexAt(m, 'index', path),
     term: termAt(m, 'term', path),
-    membership: validateMembership(m.membership, `${path}.membership`),
+    membership: parseMembership(m.membership, `${path}.membership`),
   };
 }
 
-function validateSnapshot(value: unknown, path: string): Snapshot {
-  const s = record(value, path);
-  return { meta: validateSnapshotMeta(s.meta, `${path}.meta`), data: bytes(s.data, `${path}.data`) };
+function parseSnapshot(value: unknown, path: string): Snapshot {
+  const s = parseRecord(value, path);
+  return { meta: parseSnapshotMeta(s.meta, `${path}.meta`), data: parseBytes(s.data, `${path}.data`) };
 }
 
 interface Envelope {
@@ -150,8 +151,8 @@ const bodies: { readonly [T in MessageType]: (m: Fields, e: Envelope, path: stri
     // A leader's entries follow prevLogIndex without gaps, with terms that never go down and
     // never pass its own term (Raft §5.3): anything else is corrupt, whoever sent it.
     let previousTerm: number = prevLogTerm;
-    const entries = array(m.entries, `${path}.entries`).map((value, i) => {
-      const entry = validateEntry(value, `${path}.entries[${i}]`);
+    const entries = parseArray(m.entries, `${path}.entries`).map((value, i) => {
+      const entry = parseEntry(value, `${path}.entries[${i}]`);
       if (entry.index !== prevLogIndex + 1 + i)
         invalid(`${path}.entries[${i}].index`, String(prevLogIndex + 1 + i));
       if (entry.term < previousTerm || entry.term > e.term) {
@@ -181,35 +182,35 @@ const bodies: { readonly [T in MessageType]: (m: Fields, e: Envelope, path: stri
     type: 'Heartbeat',
     ...e,
     commitIndex: indexAt(m, 'commitIndex', path),
-    readRound: natural(m.readRound, `${path}.readRound`),
+    readRound: parseNatural(m.readRound, `${path}.readRound`),
   }),
   HeartbeatResponse: (m, e, path) => ({
     type: 'HeartbeatResponse',
     ...e,
-    readRound: natural(m.readRound, `${path}.readRound`),
+    readRound: parseNatural(m.readRound, `${path}.readRound`),
   }),
   InstallSnapshot: (m, e, path) => ({
     type: 'InstallSnapshot',
     ...e,
-    snapshot: validateSnapshot(m.snapshot, `${path}.snapshot`),
+    snapshot: parseSnapshot(m.snapshot, `${path}.snapshot`),
   }),
   TimeoutNow: (_m, e) => ({ type: 'TimeoutNow', ...e }),
   ReadIndexRequest: (m, e, path) => ({
     type: 'ReadIndexRequest',
     ...e,
-    requestId: natural(m.requestId, `${path}.requestId`),
+    requestId: parseNatural(m.requestId, `${path}.requestId`),
     lease: boolAt(m, 'lease', path),
   }),
   ReadIndexResponse: (m, e, path) => ({
     type: 'ReadIndexResponse',
     ...e,
-    requestId: natural(m.requestId, `${path}.requestId`),
+    requestId: parseNatural(m.requestId, `${path}.requestId`),
     readIndex: indexAt(m, 'readIndex', path),
     ok: boolAt(m, 'ok', path),
   }),
 };
 
-export function validateEnvelope(m: Fields, path: string): Envelope {
+function parseEnvelope(m: Fields, path: string): Envelope {
   return { from: nodeIdAt(m, 'from', path), to: nodeIdAt(m, 'to', path), term: termAt(m, 'term', path) };
 }
 
@@ -217,10 +218,10 @@ export function validateEnvelope(m: Fields, path: string): Envelope {
  * Checks a decoded value against the core's message types and returns it rebuilt as exactly that
  * shape. Throws `RaftError` with code `InvalidMessage`, naming the offending field, otherwise.
  */
-export function validateMessage(value: unknown, path = 'message'): Message {
-  const m = record(value, path);
+export function parseMessage(value: unknown, path = 'message'): Message {
+  const m = parseRecord(value, path);
   const type = m.type;
   if (typeof type !== 'string' || !Object.hasOwn(bodies, type))
     invalid(`${path}.type`, 'a known message type');
-  return bodies[type as MessageType](m, validateEnvelope(m, path), path);
+  return bodies[type as MessageType](m, parseEnvelope(m, path), path);
 }

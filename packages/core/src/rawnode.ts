@@ -1,6 +1,7 @@
 import { encodeConfigChange } from './confchange.ts';
 import { type RaftConfig, resolveConfig } from './config.ts';
 import type { Message } from './messages.ts';
+import { parseMembership, parseMessage } from './parse.ts';
 import { type Mutations, Raft, type ReadMode } from './raft.ts';
 import type { PeerStatus, Ready, Role, SoftState, Status } from './ready.ts';
 import type { PersistedState } from './storage.ts';
@@ -16,7 +17,6 @@ import type {
   SnapshotMeta,
   Term,
 } from './types.ts';
-import { validateMembership, validateMessage } from './validate.ts';
 
 /** What the outstanding Ready promised, so `advance()` can account for exactly that. */
 interface Outstanding {
@@ -39,7 +39,7 @@ const noMembers: Membership = { voters: [], votersOutgoing: [], learners: [] };
  * for the founding members (e.g. their addresses), carried in that entry like any change's.
  */
 export function bootstrapState(membership: Membership, context?: Uint8Array): PersistedState {
-  validateMembership(membership);
+  parseMembership(membership);
   if (membership.voters.length === 0) throw new RangeError('a new cluster needs at least one voter');
   if (membership.votersOutgoing.length > 0)
     throw new RangeError('a new cluster cannot start in a joint configuration');
@@ -99,8 +99,7 @@ export class RawNode {
 
   /** Feeds a message from a peer. Throws `RaftError` code `InvalidMessage` (changing nothing) if malformed. */
   step(message: Message): void {
-    validateMessage(message);
-    this.raft.step(message);
+    this.raft.step(parseMessage(message));
   }
 
   /** Appends a command to the leader's log and returns its index; replicated at the next Ready. */

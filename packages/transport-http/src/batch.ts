@@ -1,7 +1,6 @@
 import type { Message, NodeId } from '@raftkit/core';
-import { RaftError } from '@raftkit/core';
+import { parseArray, parseIdentifier, parseMessage, parseRecord, RaftError } from '@raftkit/core';
 import { CborWriter, encodeCbor, headLength } from './codec.ts';
-import { array, identifier, record, validateMessage } from './validate.ts';
 import { WIRE_VERSION } from './wire.ts';
 
 /**
@@ -78,18 +77,18 @@ export function encodeBatch(
 
 /** Validates a decoded batch; throws `RaftError` `InvalidMessage` naming the first bad field. */
 export function parseBatch(value: unknown): Batch {
-  const b = record(value, 'batch');
+  const b = parseRecord(value, 'batch');
   if (b.v !== WIRE_VERSION) throw new RaftError('InvalidMessage', `batch.v must be ${WIRE_VERSION}`);
-  const from = identifier(b.from, 'batch.from') as NodeId;
-  const to = identifier(b.to, 'batch.to') as NodeId;
-  const groups = array(b.groups, 'batch.groups').map((value, g): GroupMessages => {
-    const pair = array(value, `batch.groups[${g}]`);
+  const from = parseIdentifier(b.from, 'batch.from') as NodeId;
+  const to = parseIdentifier(b.to, 'batch.to') as NodeId;
+  const groups = parseArray(b.groups, 'batch.groups').map((value, g): GroupMessages => {
+    const pair = parseArray(value, `batch.groups[${g}]`);
     if (pair.length !== 2)
       throw new RaftError('InvalidMessage', `batch.groups[${g}] must be [groupId, messages]`);
-    const groupId = identifier(pair[0], `batch.groups[${g}][0]`);
-    const messages = array(pair[1], `batch.groups[${g}][1]`).map((m, i) => {
+    const groupId = parseIdentifier(pair[0], `batch.groups[${g}][0]`);
+    const messages = parseArray(pair[1], `batch.groups[${g}][1]`).map((m, i) => {
       const path = `batch.groups[${g}][1][${i}]`;
-      const message = validateMessage(m, path);
+      const message = parseMessage(m, path);
       // Snapshots are streamed on their own route, never held whole in a batch.
       if (message.type === 'InstallSnapshot') {
         throw new RaftError('InvalidMessage', `${path}: InstallSnapshot travels on the snapshot route`);

@@ -1,4 +1,5 @@
 import type { Message, NodeId, Transport, TransportHandler } from '@raftkit/core';
+import { parseIdentifier } from '@raftkit/core';
 import { Hono } from 'hono';
 import { RequestAuthenticator } from './auth.ts';
 import { encodeCbor } from './codec.ts';
@@ -13,7 +14,6 @@ import { PeerReceiver } from './receiver.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { IncomingSnapshots } from './snapshot-receiver.ts';
 import { sendSnapshot } from './snapshot-sender.ts';
-import { identifier } from './validate.ts';
 import { MESSAGES_PATH, SNAPSHOT_PATH } from './wire.ts';
 
 /**
@@ -63,7 +63,7 @@ export class HttpTransport implements Transport {
    * would otherwise get the whole batch, with other groups' messages, refused by the peer.
    */
   send(groupId: string, messages: readonly Message[]): void {
-    identifier(groupId, 'groupId');
+    parseIdentifier(groupId, 'groupId');
     for (const message of messages) {
       if (message.from !== this.options.id) {
         throw new RangeError(`message from ${message.from} sent through the transport of ${this.options.id}`);
@@ -80,7 +80,7 @@ export class HttpTransport implements Transport {
   }
 
   register(groupId: string, handler: TransportHandler): void {
-    identifier(groupId, 'groupId');
+    parseIdentifier(groupId, 'groupId');
     if (this.handlers.has(groupId)) throw new Error(`group ${groupId} already has a handler`);
     this.handlers.set(groupId, handler);
   }
@@ -90,7 +90,7 @@ export class HttpTransport implements Transport {
   }
 
   setPeer(id: NodeId, address: string): void {
-    identifier(id, 'id');
+    parseIdentifier(id, 'id');
     const url = new URL(address);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new RangeError(`peer address must be an http or https URL, got ${address}`);

@@ -3,7 +3,6 @@ export { HttpTransport } from './http-transport.ts';
 export type { DropReason, RejectReason, SendErrorKind, TransportMetrics } from './metrics.ts';
 export { REJECT_STATUS } from './metrics.ts';
 export type { FetchFunction, HttpTransportOptions } from './options.ts';
-export { MAX_ID_LENGTH, validateMessage } from './validate.ts';
 export {
   CONTENT_TYPE,
   HEADER_FROM,

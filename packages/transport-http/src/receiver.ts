@@ -1,5 +1,5 @@
 import type { NodeId, TransportHandler } from '@raftkit/core';
-import { isRaftError } from '@raftkit/core';
+import { isRaftError, MAX_ID_LENGTH } from '@raftkit/core';
 import type { RequestAuthenticator } from './auth.ts';
 import { NONCE_HEX } from './auth.ts';
 import { parseBatch } from './batch.ts';
@@ -12,7 +12,6 @@ import { Rejected } from './rejected.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import { parseChunk } from './snapshot-chunk.ts';
 import type { IncomingSnapshots } from './snapshot-receiver.ts';
-import { MAX_ID_LENGTH } from './validate.ts';
 import type { Route } from './wire.ts';
 import { HEADER_FROM, HEADER_MAC, HEADER_NONCE, HEADER_TIMESTAMP } from './wire.ts';
 

@@ -1,7 +1,13 @@
 import type { NodeId, SnapshotMeta, Term } from '@raftkit/core';
-import { RaftError } from '@raftkit/core';
+import {
+  parseBytes,
+  parseIdentifier,
+  parseNatural,
+  parseRecord,
+  parseSnapshotMeta,
+  RaftError,
+} from '@raftkit/core';
 import { encodeCbor } from './codec.ts';
-import { bytes, identifier, natural, record, validateSnapshotMeta } from './validate.ts';
 import { WIRE_VERSION } from './wire.ts';
 
 /**
@@ -11,7 +17,7 @@ import { WIRE_VERSION } from './wire.ts';
  *     { "v": 1, "from": NodeId, "to": NodeId, "group": string, "transfer": string,
  *       "offset": uint, "data": bytes,
  *       "offer": { "term": uint, "meta": SnapshotMeta } | null,   // on the first chunk only
- *       "end": { "size": uint, "sha256": bytes(32) } | null }     // on the last chunk only
+ *       "end": { "size": uint, "sha256": parseBytes(32) } | null }     // on the last chunk only
  *
  * `transfer` is a random id naming one attempt; `offset` is where `data` starts in the snapshot.
  * The first chunk may also be the last; an empty snapshot is one chunk with empty data.
@@ -45,15 +51,15 @@ const SHA256_BYTES = 32;
 
 /** Validates a decoded chunk; throws `RaftError` `InvalidMessage` naming the first bad field. */
 export function parseChunk(value: unknown): SnapshotChunk {
-  const c = record(value, 'chunk');
+  const c = parseRecord(value, 'chunk');
   if (c.v !== WIRE_VERSION) throw new RaftError('InvalidMessage', `chunk.v must be ${WIRE_VERSION}`);
-  const offset = natural(c.offset, 'chunk.offset');
+  const offset = parseNatural(c.offset, 'chunk.offset');
   let offer: SnapshotChunk['offer'] = null;
   if (c.offer !== null) {
-    const o = record(c.offer, 'chunk.offer');
+    const o = parseRecord(c.offer, 'chunk.offer');
     offer = {
-      term: natural(o.term, 'chunk.offer.term') as Term,
-      meta: validateSnapshotMeta(o.meta, 'chunk.offer.meta'),
+      term: parseNatural(o.term, 'chunk.offer.term') as Term,
+      meta: parseSnapshotMeta(o.meta, 'chunk.offer.meta'),
     };
   }
   if ((offer === null) !== (offset !== 0)) {
@@ -61,19 +67,19 @@ export function parseChunk(value: unknown): SnapshotChunk {
   }
   let end: SnapshotChunk['end'] = null;
   if (c.end !== null) {
-    const e = record(c.end, 'chunk.end');
-    const sha256 = bytes(e.sha256, 'chunk.end.sha256');
+    const e = parseRecord(c.end, 'chunk.end');
+    const sha256 = parseBytes(e.sha256, 'chunk.end.sha256');
     if (sha256.length !== SHA256_BYTES)
       throw new RaftError('InvalidMessage', 'chunk.end.sha256 must be 32 bytes');
-    end = { size: natural(e.size, 'chunk.end.size'), sha256 };
+    end = { size: parseNatural(e.size, 'chunk.end.size'), sha256 };
   }
   return {
-    from: identifier(c.from, 'chunk.from') as NodeId,
-    to: identifier(c.to, 'chunk.to') as NodeId,
-    groupId: identifier(c.group, 'chunk.group'),
-    transfer: identifier(c.transfer, 'chunk.transfer'),
+    from: parseIdentifier(c.from, 'chunk.from') as NodeId,
+    to: parseIdentifier(c.to, 'chunk.to') as NodeId,
+    groupId: parseIdentifier(c.group, 'chunk.group'),
+    transfer: parseIdentifier(c.transfer, 'chunk.transfer'),
     offset,
-    data: bytes(c.data, 'chunk.data'),
+    data: parseBytes(c.data, 'chunk.data'),
     offer,
     end,
   };

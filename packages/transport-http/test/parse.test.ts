@@ -1,11 +1,10 @@
 import type { Message } from '@raftkit/core';
-import { isRaftError } from '@raftkit/core';
+import { isRaftError, MAX_ID_LENGTH, parseMessage } from '@raftkit/core';
 import { describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor } from '../src/codec.ts';
-import { MAX_ID_LENGTH, validateMessage } from '../src/validate.ts';
 import { A, B, everyMessage } from './support.ts';
 
-const roundTrip = (m: unknown) => validateMessage(decodeCbor(encodeCbor(m)));
+const roundTrip = (m: unknown) => parseMessage(decodeCbor(encodeCbor(m)));
 
 /** A copy of `m` with `path` (dot-separated, numeric parts index arrays) set to `value`, or deleted. */
 function mutate(m: Message, path: string, value: unknown, remove = false): unknown {
@@ -32,7 +31,7 @@ function expectInvalid(value: unknown, field: string) {
   throw new Error(`accepted an invalid message (${field})`);
 }
 
-describe('validateMessage', () => {
+describe('parseMessage on decoded wire data', () => {
   it.each(everyMessage(A, B).map((m) => [m.type, m] as const))(
     'accepts %s after a CBOR round trip',
     (_, m) => {
@@ -45,7 +44,7 @@ describe('validateMessage', () => {
   it('keeps payloads as views of the received bytes, without copying them', () => {
     const m = byType('AppendEntries');
     const wire = encodeCbor(m).slice();
-    const decoded = validateMessage(decodeCbor(wire));
+    const decoded = parseMessage(decodeCbor(wire));
     if (decoded.type !== 'AppendEntries') throw new Error('wrong type');
     expect(decoded.entries[0]!.data.buffer).toBe(wire.buffer);
   });

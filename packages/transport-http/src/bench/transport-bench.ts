@@ -6,12 +6,11 @@
  */
 import { cpus } from 'node:os';
 import type { AppendEntries, Entry, Message, NodeId } from '@raftkit/core';
-import { index, nodeId, term } from '@raftkit/core';
+import { index, nodeId, parseMessage, term } from '@raftkit/core';
 import { encodeBatch } from '../batch.ts';
 import { decodeCbor, encodeCbor } from '../codec.ts';
 import { HttpTransport } from '../http-transport.ts';
 import { runtimeName, serveLoopback } from '../loopback.ts';
-import { validateMessage } from '../validate.ts';
 
 const RUNS = 5;
 const ENTRY_BYTES = 128;
@@ -68,7 +67,7 @@ async function codec(): Promise<void> {
   const encoded = encodeCbor(message).slice();
   const n = 2000;
   const encode = await measure(() => perCall(n, () => encodeCbor(message)));
-  const decode = await measure(() => perCall(n, () => validateMessage(decodeCbor(encoded))));
+  const decode = await measure(() => perCall(n, () => parseMessage(decodeCbor(encoded))));
   const queued = Array.from({ length: 16 }, () => ({ groupId: 'g1', encoded }));
   const frame = await measure(() => perCall(n / 10, () => encodeBatch(A, B, queued)) / queued.length);
   console.log(
