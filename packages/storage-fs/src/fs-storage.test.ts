@@ -6,7 +6,7 @@ import { index, nodeId, StorageError } from '@raftkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c } from './crc32c.ts';
 import { LOCK_FILE } from './dir-lock.ts';
-import { nodeFsOps } from './fs-ops.ts';
+import { type FsOps, nodeFsOps } from './fs-ops.ts';
 import { IDENTITY_FILE, writeIdentity } from './identity-file.ts';
 import { type FsStorageOptions, openFsStorage } from './index.ts';
 import { scanSegment } from './segment-scan.ts';
@@ -106,6 +106,45 @@ describe('writes', () => {
     }
     expect((await segments(dir)).length).toBeGreaterThan(4);
     expect(await store.entries(index(3), index(58))).toEqual(written.slice(2, 57));
+    await store.close();
+  });
+});
+
+describe('reads racing compaction', () => {
+  it('finish from a segment that compaction deleted meanwhile', async () => {
+    // Reads of segment 1 wait for a gate, so the compaction deleting it surely runs in between.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let gated = false;
+    const fs: FsOps = {
+      ...nodeFsOps,
+      open: async (path, flags) => {
+        const file = await nodeFsOps.open(path, flags);
+        if (!path.endsWith(segmentName(1))) return file;
+        return {
+          ...file,
+          read: async (buffer, position) => {
+            if (gated) await gate;
+            return file.read(buffer, position);
+          },
+        };
+      },
+    };
+    const dir = await dirs.make();
+    const store = await open(dir, { fs, segmentBytes: 4096 });
+    const written: Entry[] = [];
+    for (let i = 1; i <= 12; i += 3) {
+      written.push(...run(i, i + 2, 1, 1000));
+      await store.save({ entries: run(i, i + 2, 1, 1000), hardState: hard(1, i + 2) });
+    }
+    gated = true;
+    const reading = store.entries(index(1), index(4));
+    await store.saveSnapshot(snapshot(9, 1));
+    expect(await segments(dir)).not.toContain(segmentName(1));
+    openGate();
+    expect(await reading).toEqual(written.slice(0, 3));
     await store.close();
   });
 });
