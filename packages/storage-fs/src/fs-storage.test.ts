@@ -229,7 +229,7 @@ describe('opening', () => {
     expect(await errorOf(open(dir))).toMatchObject({ kind: 'UnsupportedVersion', file: identityFile });
   });
 
-  it('fails when a segment or the snapshot file is missing', async () => {
+  it('fails when a segment, the snapshot file or the identity file is missing', async () => {
     const dir = await dirs.make();
     const store = await open(dir, { segmentBytes: 4096 });
     for (let i = 1; i <= 12; i += 3) await store.save({ entries: run(i, i + 2, 1, 1000) });
@@ -244,6 +244,12 @@ describe('opening', () => {
     await second.close();
     await unlink(join(other, SNAPSHOT_FILE));
     expect(await errorOf(open(other))).toMatchObject({ kind: 'Corrupt', file: join(other, SNAPSHOT_FILE) });
+
+    // Without its identity file the directory is not adopted as a fresh one.
+    await unlink(join(dir, IDENTITY_FILE));
+    const before = await listDir(dir);
+    expect(await errorOf(open(dir))).toMatchObject({ kind: 'Corrupt', file: join(dir, IDENTITY_FILE) });
+    expect(await listDir(dir)).toEqual(before);
   });
 
   it('takes over a lock whose process died, but not a live one or one from another host', async () => {

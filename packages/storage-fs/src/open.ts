@@ -13,7 +13,8 @@ import {
   writeIdentity,
 } from './identity-file.ts';
 import { Segment } from './segment.ts';
-import { SEGMENT_HEADER_BYTES } from './wal-format.ts';
+import { SNAPSHOT_FILE } from './snapshot-file.ts';
+import { parseSegmentName, SEGMENT_HEADER_BYTES } from './wal-format.ts';
 
 export interface FsStorageOptions {
   /** The node's data directory; created (with its parents) on first use. */
@@ -74,6 +75,16 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
     checkIdentity(parseIdentity(bytes, file), identity, file);
   } else {
     const foreign = names.filter((name) => name !== LOCK_FILE && name !== IDENTITY_TEMP_FILE);
+    if (names.some((name) => name === SNAPSHOT_FILE || parseSegmentName(name) !== null)) {
+      // Our files without the identity: bootstrapping afresh here would silently adopt a stranger's log.
+      throw new StorageError(
+        'Corrupt',
+        `${dir}: the ${IDENTITY_FILE} file is missing from a raftkit data directory`,
+        {
+          file: `${dir}/${IDENTITY_FILE}`,
+        },
+      );
+    }
     if (foreign.length > 0) {
       throw new StorageError(
         'IdentityMismatch',
