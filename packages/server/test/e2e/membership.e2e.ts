@@ -58,7 +58,14 @@ describe('membership', () => {
     expect(await get(n4, 'while-learning')).toBe('x');
 
     let leader = await agreedLeader([n1, n2, n3]);
-    await json(`${leader.url}/v1/members/n4/promote`, { method: 'POST' });
+    // The leader refuses to promote a learner it does not yet see caught up: retry until it does.
+    await eventually('the leader to promote n4', async () => {
+      const response = await fetch(`${leader.url}/v1/members/n4/promote`, { method: 'POST' });
+      const body = (await response.json()) as { error?: { code: string } };
+      if (body.error?.code === 'InvalidConfigChange') return undefined;
+      if (!response.ok) throw new Error(`promote: ${response.status} ${JSON.stringify(body)}`);
+      return true;
+    });
     await rolesBecome({ n1: 'voter', n2: 'voter', n3: 'voter', n4: 'voter' });
 
     const removed = leader === n2 ? n3 : n2;
