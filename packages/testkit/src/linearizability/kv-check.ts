@@ -31,6 +31,15 @@ export type LinearizabilityResult =
     }
   | { readonly ok: 'unknown'; readonly reason: 'timeout' };
 
+/**
+ * Each attempt to drop operations from the witness may search this many times as long as the
+ * check that found the violation. Some sub-histories take far longer to refute than the whole
+ * (drop the reads and countless orders of the writes remain); such attempts are cut short and
+ * count as failed, so shrinking costs a bounded multiple of the check, and, being counted in
+ * steps rather than time, gives the same witness on every machine.
+ */
+const SHRINK_STEPS_FACTOR = 4;
+
 /** How many operations of the longest prefix the reason shows: the end is where it went wrong. */
 const PREFIX_TAIL = 8;
 
@@ -57,11 +66,14 @@ export function checkLinearizable(
   for (const key of [...byKey.keys()].sort()) {
     const events = pruneUnobservable(byKey.get(key)!);
     const model = registerModel(options.initial?.get(key) ?? null);
-    const outcome = searchLinearization(model, events, deadline);
+    const outcome = searchLinearization(model, events, { deadline });
     if (outcome.kind === 'timeout') return { ok: 'unknown', reason: 'timeout' };
     if (outcome.kind === 'violation') {
-      const witness = shrinkWitness(model, events, deadline);
       const { longestPrefix, stuck } = outcome;
+      const witness = shrinkWitness(model, events, stuck, {
+        deadline,
+        maxSteps: SHRINK_STEPS_FACTOR * outcome.steps,
+      });
       const reason = [
         `key ${JSON.stringify(key)}: no linearization of its ${events.length} operations exists.`,
         `These ${witness.length} alone admit none:`,

@@ -40,6 +40,7 @@ export function registerModel(initial: RegisterState): Model<RegisterState, KvOp
   return {
     init: () => initial,
     step: stepRegister,
+    readOnly: (op, result) => op.kind === 'get' || result.kind === 'casFailed',
     // Injective: null is the only state encoded as the empty string.
     hashState: (state) => (state === null ? '' : `=${state}`),
   };

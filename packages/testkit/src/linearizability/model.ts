@@ -19,6 +19,11 @@ export interface Model<State, Op, Result> {
    */
   hashState(state: State): string;
   /**
+   * True when `op` answering `result` never changes the state, whatever the state (a read, a
+   * failed compare-and-set). Optional; lets the search place such operations without branching.
+   */
+  readOnly?(op: Op, result: Result): boolean;
+  /**
    * Splits the history into independent parts checked separately (P-compositionality, e.g. one
    * part per key of a key-value store): far cheaper than one search over the whole history.
    */
@@ -54,7 +59,7 @@ export function checkModel<State, Op, Result>(
   const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const parts = model.partition?.(history) ?? [history];
   for (const [partition, events] of parts.entries()) {
-    const outcome = searchLinearization(model, events, deadline);
+    const outcome = searchLinearization(model, events, { deadline });
     if (outcome.kind === 'timeout') return { ok: 'unknown', reason: 'timeout' };
     if (outcome.kind === 'violation') {
       return { ok: false, partition, longestPrefix: outcome.longestPrefix, stuck: outcome.stuck };

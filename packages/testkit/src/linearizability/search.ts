@@ -1,5 +1,6 @@
 import type { HistoryEvent } from './history.ts';
 import type { Model } from './model.ts';
+import { xorshift32 } from './seeded.ts';
 
 /**
  * The search for a linearization of one partition: Wing & Gong's depth-first search with Lowe's
@@ -15,14 +16,26 @@ import type { Model } from './model.ts';
  * reached the same state have the same futures.
  */
 
-export type SearchOutcome<Op, Result> =
+/** Where the search must stop: at a wall-clock deadline, and optionally after a number of steps. */
+export interface SearchBudget {
+  /** A `performance.now()` value. */
+  readonly deadline: number;
+  /** A deterministic cap, for searches whose outcome must not depend on the machine's speed. */
+  readonly maxSteps?: number;
+}
+
+export type SearchOutcome<Op, Result> = (
   | { readonly kind: 'linearizable' }
   | {
       readonly kind: 'violation';
       readonly longestPrefix: readonly HistoryEvent<Op, Result>[];
       readonly stuck: readonly HistoryEvent<Op, Result>[];
     }
-  | { readonly kind: 'timeout' };
+  | { readonly kind: 'timeout' }
+) & {
+  /** Configurations tried: the search's cost, independent of the machine. */
+  readonly steps: number;
+};
 
 interface Entry {
   /** Index of the operation in the partition's events; -1 for the list head. */
@@ -42,49 +55,112 @@ interface Entry {
 /** How many search steps pass between two looks at the clock. */
 const CLOCK_INTERVAL = 4096;
 
+interface Frame<State> {
+  /** The call entry linearized here. */
+  readonly entry: Entry;
+  /** The state before it, restored on backtracking. */
+  readonly state: State;
+  /** Placed as the only continuation worth trying (see `acceptedRead`): no alternatives remain. */
+  readonly forced: boolean;
+}
+
 export function searchLinearization<State, Op, Result>(
   model: Model<State, Op, Result>,
   events: readonly HistoryEvent<Op, Result>[],
-  deadline: number,
+  budget: SearchBudget,
 ): SearchOutcome<Op, Result> {
+  const maxSteps = budget.maxSteps ?? Number.POSITIVE_INFINITY;
   const mustLinearize = events.filter((e) => e.respondedAt !== null).length;
+  const readOnly = events.map((event) => model.readOnly?.(event.op, event.result) ?? false);
   const head = buildEntries(events);
   const visited = new VisitedCache(events.length);
-  const stack: { readonly entry: Entry; readonly state: State }[] = [];
+  const frames: Frame<State>[] = [];
   let longest: readonly number[] = [];
   let state = model.init();
   let linearized = 0;
-  let entry = head.next;
-  let steps = 0;
 
+  /**
+   * The state after placing `entry` next, or null when the model refuses it there, or when it
+   * would make an operation of unknown outcome placed just before it pointless: if `entry`
+   * behaves the same without that operation, dropping it gives an equally valid order with one
+   * unknown operation fewer, and the order with fewest such operations is the one searched for.
+   * This keeps an unknown write (say a delete) from being tried at every later point in the
+   * history when nothing that follows it depends on it.
+   */
+  const accepted = (entry: Entry): { next: State } | null => {
+    const { op, result } = events[entry.op]!;
+    const [ok, next] = model.step(state, op, result);
+    if (!ok) return null;
+    const last = frames.at(-1);
+    if (last !== undefined && last.entry.ret === null) {
+      const [okWithout, nextWithout] = model.step(last.state, op, result);
+      if (okWithout && model.hashState(nextWithout) === model.hashState(next)) return null;
+    }
+    return { next };
+  };
+  /** Linearizes `entry` next, reaching `next`, unless that configuration was explored before. */
+  const place = (entry: Entry, next: State, forced: boolean): boolean => {
+    // After an unknown-outcome operation the choices depend on the state before it too (see
+    // `accepted`), so that state is part of the configuration.
+    const before = entry.ret === null ? `|${model.hashState(state)}` : '';
+    if (!visited.firstVisit(entry.op, model.hashState(next) + before)) return false;
+    frames.push({ entry, state, forced });
+    state = next;
+    if (entry.ret !== null) linearized++;
+    lift(entry);
+    return true;
+  };
+  /**
+   * A candidate that never changes the state and that the model accepts now. If any
+   * linearization extends the current prefix, one places this operation next: move it to the
+   * front; the state everyone else sees is unchanged, and real time allows it since it was
+   * invoked before any pending operation returned. So it is the only branch to try, which saves
+   * the search from exploring every interleaving of concurrent reads.
+   */
+  const acceptedRead = (): { entry: Entry; next: State } | null => {
+    for (let entry = head.next; entry?.isCall; entry = entry.next) {
+      const read = readOnly[entry.op] ? accepted(entry) : null;
+      if (read !== null) return { entry, next: read.next };
+    }
+    return null;
+  };
+
+  // `null`: a configuration just entered, where a forced read is looked for before any scan.
+  let entry: Entry | null = null;
+  let steps = 0;
   while (linearized < mustLinearize) {
-    if (++steps % CLOCK_INTERVAL === 0 && performance.now() >= deadline) return { kind: 'timeout' };
-    if (entry?.isCall) {
-      const event = events[entry.op]!;
-      const [ok, next] = model.step(state, event.op, event.result);
-      if (ok && visited.firstVisit(entry.op, model.hashState(next))) {
-        stack.push({ entry, state });
-        state = next;
-        if (entry.ret !== null) linearized++;
-        lift(entry);
+    if (++steps > maxSteps || (steps % CLOCK_INTERVAL === 0 && performance.now() >= budget.deadline)) {
+      return { kind: 'timeout', steps };
+    }
+    if (entry === null) {
+      const read = acceptedRead();
+      if (read === null) {
         entry = head.next;
-      } else {
-        entry = entry.next;
+        continue;
       }
+      if (place(read.entry, read.next, true)) continue;
+      // Seen before with this read next: the configuration's futures are already known to fail.
+    } else if (entry.isCall) {
+      const placement = accepted(entry);
+      entry = placement !== null && place(entry, placement.next, false) ? null : entry.next;
       continue;
     }
     // A return entry (the list can only end before one while some operation must still be
-    // linearized): the operation it closes cannot be placed next, so undo the last choice.
-    if (stack.length > longest.length) longest = stack.map((frame) => frame.entry.op);
-    const frame = stack.pop();
-    if (frame === undefined) return violation(events, longest);
-    state = frame.state;
-    visited.remove(frame.entry.op);
-    if (frame.entry.ret !== null) linearized--;
-    unlift(frame.entry);
+    // linearized): the operation it closes cannot be placed next, so undo choices back to the
+    // latest one that has alternatives.
+    if (frames.length > longest.length) longest = frames.map((frame) => frame.entry.op);
+    let frame: Frame<State> | undefined;
+    do {
+      frame = frames.pop();
+      if (frame === undefined) return { ...violation(events, longest), steps };
+      state = frame.state;
+      visited.remove(frame.entry.op);
+      if (frame.entry.ret !== null) linearized--;
+      unlift(frame.entry);
+    } while (frame.forced);
     entry = frame.entry.next;
   }
-  return { kind: 'linearizable' };
+  return { kind: 'linearizable', steps };
 }
 
 function buildEntries<Op, Result>(events: readonly HistoryEvent<Op, Result>[]): Entry {
@@ -135,16 +211,13 @@ function relink(entry: Entry): void {
   if (entry.next !== null) entry.next.prev = entry;
 }
 
-function violation<Op, Result>(
-  events: readonly HistoryEvent<Op, Result>[],
-  longest: readonly number[],
-): SearchOutcome<Op, Result> {
+function violation<Op, Result>(events: readonly HistoryEvent<Op, Result>[], longest: readonly number[]) {
   const placed = new Set(longest);
   const pending = events.filter((event, op) => !placed.has(op) && event.respondedAt !== null);
   // The operations that real time allowed to come next: each started before every pending one ended.
   const firstReturn = Math.min(...pending.map((event) => event.respondedAt!));
   return {
-    kind: 'violation',
+    kind: 'violation' as const,
     longestPrefix: longest.map((op) => events[op]!),
     stuck: pending.filter((event) => event.invokedAt <= firstReturn),
   };
@@ -164,14 +237,8 @@ class VisitedCache {
   constructor(size: number) {
     this.#bits = new Uint32Array(Math.ceil(size / 32));
     this.#keys = new Uint32Array(size);
-    // A fixed-seed generator (xorshift32): the search must replay identically from run to run.
-    let x = 0x9e3779b9;
-    for (let i = 0; i < size; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      this.#keys[i] = x >>> 0;
-    }
+    const next = xorshift32(0x9e3779b9);
+    for (let i = 0; i < size; i++) this.#keys[i] = next();
   }
 
   /** Adds `op` to the set; true when the new (set, state) pair had not been seen (and is now). */
