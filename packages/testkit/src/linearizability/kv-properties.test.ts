@@ -230,7 +230,7 @@ const smallHistoryArb = fc
       invokedAt: fc.nat(12),
       duration: fc.nat(6),
       effect: fc.double({ min: 0, max: 1, noNaN: true }),
-      unknown: fc.nat(5).map((n) => n === 0),
+      unknown: fc.nat(2).map((n) => n === 0),
       arbitraryAnswer: fc.option(resultArb, { freq: 3 }),
     }),
     { minLength: 1, maxLength: 7 },
