@@ -248,6 +248,28 @@ describe('thesis §10.2.1 leader persistence', () => {
   });
 });
 
+describe('Ready.mustSync', () => {
+  it('is false when only the commit index moved, true for entries and for a vote', () => {
+    const c = electedCluster();
+    c.node('a').propose(bytes('x'));
+    c.processReadies(); // a persists the entry and sends it
+    c.deliverAll(); // b and c append it
+    const follower = c.node('b');
+    const appended = follower.ready();
+    expect(appended.entries).toHaveLength(1);
+    expect(appended.mustSync).toBe(true);
+    follower.advance();
+    c.processReadies();
+    c.deliverAll(); // a hears the acks and commits
+    const leader = c.node('a').ready();
+    expect(leader.entries).toHaveLength(0);
+    expect(leader.committedEntries).toHaveLength(1);
+    expect(leader.hardState?.commitIndex).toBe(leader.committedEntries[0]?.index);
+    expect(leader.mustSync).toBe(false);
+    c.node('a').advance();
+  });
+});
+
 describe('proposals', () => {
   it('a follower refuses a proposal and names the leader', () => {
     const c = electedCluster();

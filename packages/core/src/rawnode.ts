@@ -1,5 +1,6 @@
 import { encodeConfigChange } from './confchange.ts';
 import { type RaftConfig, resolveConfig } from './config.ts';
+import { RaftError } from './errors.ts';
 import type { Message } from './messages.ts';
 import { parseMembership, parseMessage } from './parse.ts';
 import { type Mutations, Raft, type ReadMode } from './raft.ts';
@@ -179,6 +180,11 @@ export class RawNode {
       messagesAfterPersist: raft.messagesAfterPersist,
       committedEntries,
       readStates: raft.readStates,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== null ||
+        hardState.term !== this.persistedHardState.term ||
+        hardState.votedFor !== this.persistedHardState.votedFor,
     };
     raft.messages = [];
     raft.messagesAfterPersist = [];
@@ -221,7 +227,9 @@ export class RawNode {
   snapshotMetaAt(index: Index): SnapshotMeta {
     const term = this.raft.log.term(index);
     if (term === undefined || index > this.raft.log.appliedIndex) {
-      throw new RangeError(`no applied entry at index ${index} (applied ${this.raft.log.appliedIndex})`);
+      // Also the case when a snapshot from the leader replaced the log past `index` and its
+      // Ready is not handled yet: the application's snapshot would be older than the core's.
+      throw new RaftError('SnapshotOutOfDate', `no applied entry at index ${index} in the log`);
     }
     return { index, term, membership: this.raft.log.membershipAt(index) };
   }

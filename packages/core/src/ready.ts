@@ -30,6 +30,8 @@ export interface ReadState {
  *    whole log when the log disagrees with it at that index.
  * 3. Only then send `messagesAfterPersist`: votes and acknowledgements promise that what they
  *    acknowledge survives a crash (Raft §5.2: "respond to RPCs only after updating stable storage").
+ *    When `mustSync` is false (only the commit index changed) steps 3 to 5 need not wait for
+ *    the write of step 2, which must still complete before the next Ready's writes.
  * 4. Restore the state machine from `snapshot` if present, then apply `committedEntries` in order.
  *    They are committed on a quorum and durable here once step 2 is done.
  * 5. Serve `readStates` once the state machine has applied up to each one's index.
@@ -44,6 +46,14 @@ export interface Ready {
   readonly messagesAfterPersist: readonly Message[];
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
+  /**
+   * False when the only thing to persist is a new commit index (no entries, no snapshot, same
+   * term and vote). The commit index is only ever a lower bound of the cluster's (a restarted
+   * node relearns it from the leader), so such a Ready's messages may leave and its entries apply
+   * without waiting for that write; it must still be written in order with later ones. This
+   * keeps an fsync off the path from commit to apply (etcd-io/raft's MustSync).
+   */
+  readonly mustSync: boolean;
 }
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';

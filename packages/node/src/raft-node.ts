@@ -464,8 +464,11 @@ export class RaftNode {
     //    leader toward a commit only after advance() reports its entries durable.
     this.#send(rd.messages);
     // 2. Persist: snapshot first (it replaces the log before it), then entries and hard state.
+    //    When only the commit index changed (mustSync false) nothing below waits for the write:
+    //    it runs while messages go and entries apply, and the next Ready waits for it.
     if (rd.snapshot !== null) await this.#persistSnapshot(rd.snapshot);
-    await this.#persist(rd);
+    const persisted = this.#persist(rd);
+    if (rd.mustSync) await persisted;
     // 3. Votes and acknowledgements promise durability, so they leave only now (Raft §5.2).
     this.#send(rd.messagesAfterPersist);
     // 4. Restore, then apply, in index order: everything here is committed and durable.
@@ -473,6 +476,7 @@ export class RaftNode {
     this.#apply(rd.committedEntries);
     // 5. Reads whose index is applied are served now; the others when apply reaches them.
     for (const rs of rd.readStates) this.#reads.answered(rs.requestId, rs.index, this.#applied);
+    await persisted;
   }
 
   #afterAdvance(): void {
