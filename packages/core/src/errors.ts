@@ -11,6 +11,8 @@ export type RaftErrorCode =
   | 'TransferInProgress'
   /** Another membership change is still pending; retry after it commits. */
   | 'ConfigChangeInProgress'
+  /** Promoting a learner that has not caught up with the log yet; retry once it has. */
+  | 'LearnerCatchingUp'
   /** A membership change that would break an invariant (e.g. remove the last voter). */
   | 'InvalidConfigChange'
   /** A leadership transfer to a node that is not a voter. */

@@ -224,7 +224,7 @@ export class Raft {
     for (const c of change.changes) {
       const progress = this.tracker.progress.get(c.id);
       if (c.kind === 'addVoter' && membership.learners.includes(c.id) && progress?.state !== 'replicate') {
-        throw new RaftError('InvalidConfigChange', `learner ${c.id} has not caught up with the log yet`);
+        throw new RaftError('LearnerCatchingUp', `learner ${c.id} has not caught up with the log yet`);
       }
     }
     applyConfigChange(membership, change); // validates; throws InvalidConfigChange

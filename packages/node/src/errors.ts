@@ -4,7 +4,8 @@ import type { NodeId } from '@raftkit/core';
  * Why a driver call failed. Compared by `code`, never by message text.
  *
  * Whether the operation may still take effect matters to a client deciding to retry:
- * - `NotLeader`, `Busy`, `ConfigChangeInProgress`, `InvalidConfigChange`, `TransferInProgress`,
+ * - `NotLeader`, `Busy`, `ConfigChangeInProgress`, `LearnerCatchingUp`, `InvalidConfigChange`,
+ *   `TransferInProgress`,
  *   `InvalidTransferTarget` and `Dropped` mean it did not and will not happen;
  * - `Timeout`, `Stopped` and `Fatal` mean the outcome is unknown: it may have been applied.
  */
@@ -21,6 +22,8 @@ export type RaftNodeErrorCode =
   | 'Dropped'
   /** Another membership change is still in progress; retry after it completes. */
   | 'ConfigChangeInProgress'
+  /** The learner to promote has not caught up with the log yet; retry shortly. */
+  | 'LearnerCatchingUp'
   /** The membership change would break an invariant (e.g. remove the last voter). */
   | 'InvalidConfigChange'
   /** Leadership is being handed over; proposals resume once a leader is settled. */

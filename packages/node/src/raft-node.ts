@@ -672,6 +672,7 @@ export class RaftNode {
         case 'Busy':
         case 'TransferInProgress':
         case 'ConfigChangeInProgress':
+        case 'LearnerCatchingUp':
         case 'InvalidConfigChange':
         case 'InvalidTransferTarget':
           throw new RaftNodeError(error.code, error.message, { leader: error.leaderHint, cause: error });

@@ -25,6 +25,7 @@ describe('error mapping', () => {
     ['Fatal', 503],
     ['Dropped', 503],
     ['ConfigChangeInProgress', 409],
+    ['LearnerCatchingUp', 409],
     ['InvalidConfigChange', 400],
     ['InvalidTransferTarget', 400],
   ] as const)('maps the driver code %s to %i', (code, status) => {

@@ -14,6 +14,8 @@ export type ApiErrorCode =
   | 'CasMismatch'
   /** Another membership change is still in progress. */
   | 'ConfigChangeInProgress'
+  /** The learner to promote has not caught up yet; retry after `Retry-After`. */
+  | 'LearnerCatchingUp'
   | 'InvalidConfigChange'
   /** No leader is known (election under way, partition); retry after `Retry-After`. */
   | 'NoLeader'
@@ -32,6 +34,7 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 500 | 
   PayloadTooLarge: 413,
   CasMismatch: 409,
   ConfigChangeInProgress: 409,
+  LearnerCatchingUp: 409,
   InvalidConfigChange: 400,
   NoLeader: 503,
   Busy: 503,
@@ -41,7 +44,12 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 500 | 
 };
 
 /** Seconds a client should wait before retrying a 503 that is expected to clear on its own. */
-const RETRY_AFTER_SECONDS: Partial<Record<ApiErrorCode, number>> = { NoLeader: 1, Busy: 1, Unavailable: 5 };
+const RETRY_AFTER_SECONDS: Partial<Record<ApiErrorCode, number>> = {
+  NoLeader: 1,
+  Busy: 1,
+  Unavailable: 5,
+  LearnerCatchingUp: 1,
+};
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -71,6 +79,7 @@ const FROM_DRIVER: Readonly<Record<RaftNodeErrorCode, ApiErrorCode>> = {
   Stopped: 'Unavailable',
   Fatal: 'Unavailable',
   ConfigChangeInProgress: 'ConfigChangeInProgress',
+  LearnerCatchingUp: 'LearnerCatchingUp',
   InvalidConfigChange: 'InvalidConfigChange',
   InvalidTransferTarget: 'BadRequest',
 };

@@ -36,7 +36,7 @@ export async function joinCluster(
 /**
  * Promotes this learner once it has caught up: a voter that starts far behind would slow every
  * commit while it catches up. The leader judges "caught up" (it refuses the promotion with
- * `InvalidConfigChange` until then), so this retries until it is accepted.
+ * `LearnerCatchingUp` until then), so this retries until it is accepted.
  */
 export async function promoteWhenCaughtUp(
   config: ServeConfig,
@@ -68,4 +68,4 @@ export async function promoteWhenCaughtUp(
 }
 
 /** Refusals that clear on their own: not caught up yet, another change in flight, no leader. */
-const RETRY_PROMOTION = new Set(['InvalidConfigChange', 'ConfigChangeInProgress', 'NoLeader', 'Busy']);
+const RETRY_PROMOTION = new Set(['LearnerCatchingUp', 'ConfigChangeInProgress', 'NoLeader', 'Busy']);

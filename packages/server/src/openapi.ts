@@ -30,7 +30,9 @@ const membershipErrors = {
   ...errors,
   '400': error('Malformed request or a change that would break an invariant.'),
   '404': error('No such member.'),
-  '409': error('Another membership change is still in progress.'),
+  '409': error(
+    'Another membership change is still in progress, or the learner to promote is still catching up.',
+  ),
   '504': error('No answer in time: the change may or may not have been applied.'),
 } as const;
 

@@ -62,7 +62,7 @@ describe('membership', () => {
     await eventually('the leader to promote n4', async () => {
       const response = await fetch(`${leader.url}/v1/members/n4/promote`, { method: 'POST' });
       const body = (await response.json()) as { error?: { code: string } };
-      if (body.error?.code === 'InvalidConfigChange') return undefined;
+      if (body.error?.code === 'LearnerCatchingUp') return undefined;
       if (!response.ok) throw new Error(`promote: ${response.status} ${JSON.stringify(body)}`);
       return true;
     });
