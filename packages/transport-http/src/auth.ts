@@ -1,5 +1,8 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { Route } from './wire.ts';
+import { MAX_ID_LENGTH } from '@raftkit/core';
+import { Rejected } from './rejected.ts';
+import type { ReplayGuard } from './replay-guard.ts';
+import { HEADER_FROM, HEADER_MAC, HEADER_NONCE, HEADER_TIMESTAMP } from './wire.ts';
 
 /** Shorter cluster secrets are refused: an HMAC key below 128 bits invites brute force. */
 export const MIN_SECRET_BYTES = 16;
@@ -10,7 +13,11 @@ export const NONCE_HEX = /^[0-9a-f]{16,64}$/;
 
 /** Everything a MAC covers. */
 export interface SignedRequest {
-  readonly route: Route;
+  /**
+   * What the request is for ('messages', 'snapshot', or an application's own, such as the
+   * server's forwarded proposals): a MAC made for one route is useless on any other.
+   */
+  readonly route: string;
   readonly from: string;
   /** Milliseconds since the Unix epoch, bounded by the acceptance window. */
   readonly timestamp: number;
@@ -67,4 +74,77 @@ function macInput({ route, from, timestamp, nonce, body }: SignedRequest): Uint8
   input.set(prefix);
   input.set(body, prefix.length);
   return input;
+}
+
+/** The authentication headers of a request, checked for form and freshness but not yet for the MAC. */
+export interface AuthHeaders {
+  readonly from: string;
+  readonly timestamp: number;
+  readonly nonce: string;
+  readonly mac: string;
+}
+
+/**
+ * Signs outgoing requests and admits incoming ones, for any route: the peer transport's routes
+ * and any other request between members that must prove it comes from one (the server forwards
+ * proposals this way). Admission runs in two steps so that a receiver can refuse a request with
+ * bad headers or a stale timestamp before reading a byte of its body.
+ */
+export class RequestSigner {
+  constructor(
+    private readonly auth: RequestAuthenticator,
+    private readonly replays: ReplayGuard,
+    private readonly windowMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** The headers that authenticate `body` on `route` as sent by `from`. */
+  async headers(route: string, from: string, body: Uint8Array): Promise<Record<string, string>> {
+    const timestamp = this.now();
+    const nonce = newNonce();
+    const mac = await this.auth.sign({ route, from, timestamp, nonce, body });
+    return {
+      [HEADER_FROM]: from,
+      [HEADER_TIMESTAMP]: String(timestamp),
+      [HEADER_NONCE]: nonce,
+      [HEADER_MAC]: mac,
+    };
+  }
+
+  /** Step 1: the headers are present, well formed and inside the acceptance window. */
+  checkHeaders(headers: Headers): AuthHeaders {
+    const from = headers.get(HEADER_FROM);
+    const stamp = headers.get(HEADER_TIMESTAMP);
+    const nonce = headers.get(HEADER_NONCE);
+    const mac = headers.get(HEADER_MAC);
+    if (from === null || stamp === null || nonce === null || mac === null) {
+      throw new Rejected('unauthenticated', 'missing authentication headers');
+    }
+    if (
+      from.length === 0 ||
+      from.length > MAX_ID_LENGTH ||
+      !/^\d{1,15}$/.test(stamp) ||
+      !NONCE_HEX.test(nonce)
+    ) {
+      throw new Rejected('unauthenticated', 'malformed authentication headers');
+    }
+    const timestamp = Number(stamp);
+    const now = this.now();
+    if (Math.abs(now - timestamp) > this.windowMs) {
+      throw new Rejected('stale', `timestamp ${timestamp} is more than ${this.windowMs} ms from ${now}`);
+    }
+    return { from, timestamp, nonce, mac };
+  }
+
+  /** Step 2: the MAC covers this body on this route, and the request was not seen before. */
+  async verify(route: string, checked: AuthHeaders, body: Uint8Array): Promise<void> {
+    const { from, timestamp, nonce, mac } = checked;
+    if (!(await this.auth.verify({ route, from, timestamp, nonce, body }, mac))) {
+      throw new Rejected('unauthenticated', 'MAC does not verify');
+    }
+    // Only a verified MAC is remembered, so forged requests cannot fill the replay memory.
+    const admitted = this.replays.admit(mac, timestamp, this.now());
+    if (admitted === 'replay') throw new Rejected('replay', 'request already seen');
+    if (admitted === 'full') throw new Rejected('busy', 'replay memory full');
+  }
 }

@@ -1,7 +1,7 @@
 import type { Message, NodeId, Transport, TransportHandler } from '@raftkit/core';
 import { parseIdentifier } from '@raftkit/core';
 import { Hono } from 'hono';
-import { RequestAuthenticator } from './auth.ts';
+import { RequestAuthenticator, RequestSigner } from './auth.ts';
 import { encodeCbor } from './codec.ts';
 import type { TransportMetrics } from './metrics.ts';
 import { emptyMetrics } from './metrics.ts';
@@ -38,17 +38,21 @@ export class HttpTransport implements Transport {
 
   constructor(options: HttpTransportOptions) {
     this.options = resolveOptions(options);
-    const auth = new RequestAuthenticator(options.secret);
+    const signer = new RequestSigner(
+      new RequestAuthenticator(options.secret),
+      new ReplayGuard(this.options.authWindowMs, this.options.maxReplayEntries),
+      this.options.authWindowMs,
+      this.options.now,
+    );
     this.sender = {
       options: this.options,
-      poster: new RequestPoster(this.options, auth),
+      poster: new RequestPoster(this.options, signer),
       metrics: this.counters,
     };
     this.incomingSnapshots = new IncomingSnapshots(this.options, this.handlers, this.counters);
     const receiver = new PeerReceiver(
       this.options,
-      auth,
-      new ReplayGuard(this.options.authWindowMs, this.options.maxReplayEntries),
+      signer,
       this.handlers,
       this.incomingSnapshots,
       this.counters,

@@ -1,8 +1,11 @@
-export { MIN_SECRET_BYTES } from './auth.ts';
+export type { AuthHeaders } from './auth.ts';
+export { MIN_SECRET_BYTES, RequestAuthenticator, RequestSigner } from './auth.ts';
 export { HttpTransport } from './http-transport.ts';
 export type { DropReason, RejectReason, SendErrorKind, TransportMetrics } from './metrics.ts';
 export { REJECT_STATUS } from './metrics.ts';
 export type { FetchFunction, HttpTransportOptions } from './options.ts';
+export { Rejected } from './rejected.ts';
+export { ReplayGuard } from './replay-guard.ts';
 export {
   CONTENT_TYPE,
   HEADER_FROM,

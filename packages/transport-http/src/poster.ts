@@ -1,17 +1,8 @@
-import type { RequestAuthenticator } from './auth.ts';
-import { newNonce } from './auth.ts';
+import type { RequestSigner } from './auth.ts';
 import type { SendErrorKind } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Route } from './wire.ts';
-import {
-  CONTENT_TYPE,
-  HEADER_FROM,
-  HEADER_MAC,
-  HEADER_NONCE,
-  HEADER_TIMESTAMP,
-  MESSAGES_PATH,
-  SNAPSHOT_PATH,
-} from './wire.ts';
+import { CONTENT_TYPE, MESSAGES_PATH, SNAPSHOT_PATH } from './wire.ts';
 
 const PATHS: Readonly<Record<Route, string>> = { messages: MESSAGES_PATH, snapshot: SNAPSHOT_PATH };
 
@@ -26,7 +17,7 @@ export type PostOutcome = 'ok' | SendErrorKind | 'aborted';
 export class RequestPoster {
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly auth: RequestAuthenticator,
+    private readonly signer: RequestSigner,
   ) {}
 
   async post(
@@ -35,22 +26,13 @@ export class RequestPoster {
     body: Uint8Array<ArrayBuffer>,
     abort: AbortSignal,
   ): Promise<PostOutcome> {
-    const from = this.options.id;
-    const timestamp = this.options.now();
-    const nonce = newNonce();
-    const mac = await this.auth.sign({ route, from, timestamp, nonce, body });
+    const signed = await this.signer.headers(route, this.options.id, body);
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
     try {
       const response = await this.options.fetch(baseUrl + PATHS[route], {
         method: 'POST',
         body,
-        headers: {
-          'content-type': CONTENT_TYPE,
-          [HEADER_FROM]: from,
-          [HEADER_TIMESTAMP]: String(timestamp),
-          [HEADER_NONCE]: nonce,
-          [HEADER_MAC]: mac,
-        },
+        headers: { 'content-type': CONTENT_TYPE, ...signed },
         signal: AbortSignal.any([abort, timeout]),
       });
       const text = await response.text();

@@ -1,7 +1,6 @@
 import type { NodeId, TransportHandler } from '@raftkit/core';
-import { isRaftError, MAX_ID_LENGTH } from '@raftkit/core';
-import type { RequestAuthenticator } from './auth.ts';
-import { NONCE_HEX } from './auth.ts';
+import { isRaftError } from '@raftkit/core';
+import type { RequestSigner } from './auth.ts';
 import { parseBatch } from './batch.ts';
 import { readBoundedBody } from './body.ts';
 import { decodeCbor } from './codec.ts';
@@ -9,11 +8,9 @@ import type { TransportMetrics } from './metrics.ts';
 import { REJECT_STATUS } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import { Rejected } from './rejected.ts';
-import type { ReplayGuard } from './replay-guard.ts';
 import { parseChunk } from './snapshot-chunk.ts';
 import type { IncomingSnapshots } from './snapshot-receiver.ts';
 import type { Route } from './wire.ts';
-import { HEADER_FROM, HEADER_MAC, HEADER_NONCE, HEADER_TIMESTAMP } from './wire.ts';
 
 /**
  * The receiving side of the peer routes. Every request passes the same gate, cheapest check
@@ -24,8 +21,7 @@ import { HEADER_FROM, HEADER_MAC, HEADER_NONCE, HEADER_TIMESTAMP } from './wire.
 export class PeerReceiver {
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly auth: RequestAuthenticator,
-    private readonly replays: ReplayGuard,
+    private readonly signer: RequestSigner,
     private readonly handlers: ReadonlyMap<string, TransportHandler>,
     private readonly snapshots: IncomingSnapshots,
     private readonly metrics: TransportMetrics,
@@ -87,38 +83,10 @@ export class PeerReceiver {
   }
 
   private async authenticate(request: Request, route: Route): Promise<{ from: NodeId; body: Uint8Array }> {
-    const from = request.headers.get(HEADER_FROM);
-    const stamp = request.headers.get(HEADER_TIMESTAMP);
-    const nonce = request.headers.get(HEADER_NONCE);
-    const mac = request.headers.get(HEADER_MAC);
-    if (from === null || stamp === null || nonce === null || mac === null) {
-      throw new Rejected('unauthenticated', 'missing authentication headers');
-    }
-    if (
-      from.length === 0 ||
-      from.length > MAX_ID_LENGTH ||
-      !/^\d{1,15}$/.test(stamp) ||
-      !NONCE_HEX.test(nonce)
-    ) {
-      throw new Rejected('unauthenticated', 'malformed authentication headers');
-    }
-    const timestamp = Number(stamp);
-    const now = this.options.now();
-    if (Math.abs(now - timestamp) > this.options.authWindowMs) {
-      throw new Rejected(
-        'stale',
-        `timestamp ${timestamp} is more than ${this.options.authWindowMs} ms from ${now}`,
-      );
-    }
+    const checked = this.signer.checkHeaders(request.headers);
     const body = await readBoundedBody(request, this.options.maxBodyBytes);
-    if (!(await this.auth.verify({ route, from, timestamp, nonce, body }, mac))) {
-      throw new Rejected('unauthenticated', 'MAC does not verify');
-    }
-    // Only a verified MAC is remembered, so forged requests cannot fill the replay memory.
-    const admitted = this.replays.admit(mac, timestamp, now);
-    if (admitted === 'replay') throw new Rejected('replay', 'request already seen');
-    if (admitted === 'full') throw new Rejected('busy', 'replay memory full');
-    return { from: from as NodeId, body };
+    await this.signer.verify(route, checked, body);
+    return { from: checked.from as NodeId, body };
   }
 
   private checkAddress(authenticated: NodeId, from: NodeId, to: NodeId): void {
