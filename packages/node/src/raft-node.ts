@@ -8,6 +8,7 @@ import type {
   Ready,
   Role,
   Snapshot,
+  SnapshotMeta,
   SoftState,
   Storage,
   StorageWrite,
@@ -578,7 +579,15 @@ export class RaftNode {
    */
   async #takeSnapshot(): Promise<void> {
     const at = this.#applied as Index;
-    const meta = this.#core.snapshotMetaAt(at);
+    let meta: SnapshotMeta;
+    try {
+      meta = this.#core.snapshotMetaAt(at);
+    } catch (error) {
+      // A snapshot from the leader arrived while the last Ready was being handled and replaced
+      // the log past `at`; the next Ready restores it, and ours would be older anyway.
+      if (isRaftError(error, 'SnapshotOutOfDate')) return;
+      throw error;
+    }
     const urls = this.#urls.appliedUrls();
     const state = await this.#stateMachine.snapshot();
     const snapshot: Snapshot = { meta, data: wrapSnapshot({ urls, state }) };
