@@ -171,14 +171,7 @@ export class Raft {
 
   /** Raft §5.3: the leader appends a client command to its log; replication follows at the next Ready. */
   propose(data: Uint8Array): Index {
-    if (this.role !== 'leader') {
-      throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
-    }
-    if (this.leadTransferee !== null) {
-      throw new RaftError('TransferInProgress', `leadership is moving to ${this.leadTransferee}`, {
-        leaderHint: this.id,
-      });
-    }
+    this.assertAcceptingProposals();
     if (
       this.uncommittedBytes > 0 &&
       this.uncommittedBytes + data.byteLength > this.config.maxUncommittedBytes
@@ -203,14 +196,7 @@ export class Raft {
    * 2015 raft-dev correction), and for a learner that has not caught up yet.
    */
   proposeConfigChange(change: ConfigChange): Index {
-    if (this.role !== 'leader') {
-      throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
-    }
-    if (this.leadTransferee !== null) {
-      throw new RaftError('TransferInProgress', `leadership is moving to ${this.leadTransferee}`, {
-        leaderHint: this.id,
-      });
-    }
+    this.assertAcceptingProposals();
     const membership = this.log.membership();
     if (this.log.latestConfigIndex() > this.log.commitIndex || isJoint(membership)) {
       throw new RaftError('ConfigChangeInProgress', 'another membership change is not committed yet');
@@ -229,6 +215,18 @@ export class Raft {
     }
     applyConfigChange(membership, change); // validates; throws InvalidConfigChange
     return this.appendConfig(change);
+  }
+
+  /** Only a leader that is not handing leadership over appends new entries (thesis §3.10). */
+  private assertAcceptingProposals(): void {
+    if (this.role !== 'leader') {
+      throw new RaftError('NotLeader', `node ${this.id} is not the leader`, { leaderHint: this.leader });
+    }
+    if (this.leadTransferee !== null) {
+      throw new RaftError('TransferInProgress', `leadership is moving to ${this.leadTransferee}`, {
+        leaderHint: this.id,
+      });
+    }
   }
 
   private appendConfig(change: ConfigChange): Index {

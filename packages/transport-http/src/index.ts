@@ -1,5 +1,6 @@
 export type { AuthHeaders } from './auth.ts';
 export { MIN_SECRET_BYTES, RequestAuthenticator, RequestSigner } from './auth.ts';
+export { readBoundedBody } from './body.ts';
 export { HttpTransport } from './http-transport.ts';
 export type { DropReason, RejectReason, SendErrorKind, TransportMetrics } from './metrics.ts';
 export { REJECT_STATUS } from './metrics.ts';
