@@ -102,20 +102,24 @@ export function writtenValue(event: KvEvent): RegisterState | undefined {
   return undefined;
 }
 
-/** The values an event's acceptance depends on the key holding (what it reads or compares). */
+/**
+ * The values that, held by the key, let an event be accepted where another value might not:
+ * what a read returned or a failed cas reported, what a cas that may have applied expected. A
+ * failed cas's expected value is not one: holding it would make that cas wrong, never right.
+ */
 export function observedValues(event: KvEvent): RegisterState[] {
   const { op, result } = event;
   if (op.kind === 'get') return result.kind === 'value' ? [result.value] : [];
   if (op.kind !== 'cas') return [];
-  return result.kind === 'casFailed' ? [op.expected, result.current] : [op.expected];
+  return [result.kind === 'casFailed' ? result.current : op.expected];
 }
 
 /**
  * Removes what cannot change the verdict, to shrink the search:
  * - reads with unknown outcome: they change nothing and nobody saw their answer;
  * - writes with unknown outcome whose value no event observes. Were one applied, until the next
- *   write no read could see its value and no cas could match or report it; the only events in
- *   that window are unknown-outcome cas no-ops, which may be left out too. So a linearization
+ *   write no read could see its value and no cas could match or report it (nor fail expecting
+ *   it); the only events in that window are unknown-outcome cas no-ops, which may be left out too. So a linearization
  *   that includes it yields one without it, and leaving an unknown write out is always allowed.
  */
 export function pruneUnobservable(events: readonly KvEvent[]): KvEvent[] {
