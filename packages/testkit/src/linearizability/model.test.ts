@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryEvent } from './history.ts';
+import { type KvOp, type KvResult, registerModel } from './kv-model.ts';
 import { checkModel, type Model } from './model.ts';
 
 /** A second model, to show the search is not tied to key-value stores: named FIFO queues. */
@@ -77,5 +78,34 @@ describe('checkModel', () => {
     const history = [enqueue('a', 1, 0, 1), dequeue('b', 2, 3, 1)];
     expect(checkModel(single, history).ok).toBe(true);
     expect(checkModel(queueModel, history).ok).toBe(false);
+  });
+});
+
+describe('checkModel with unknown outcomes', () => {
+  it('ignores an unanswered operation that changes nothing, even between a write and its reader', () => {
+    const put = {
+      clientId: 1,
+      op: { kind: 'put', key: 'k', value: 'a' },
+      invokedAt: 0,
+      respondedAt: 1,
+    } as const;
+    const history: HistoryEvent<KvOp, KvResult>[] = [
+      { ...put, result: { kind: 'ok' } },
+      {
+        clientId: 2,
+        op: { kind: 'get', key: 'k' },
+        invokedAt: 2,
+        respondedAt: null,
+        result: { kind: 'unknown' },
+      },
+      {
+        clientId: 3,
+        op: { kind: 'get', key: 'k' },
+        invokedAt: 3,
+        respondedAt: 4,
+        result: { kind: 'value', value: 'a' },
+      },
+    ];
+    expect(checkModel(registerModel(null), history)).toEqual({ ok: true });
   });
 });

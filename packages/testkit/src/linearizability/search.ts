@@ -72,7 +72,8 @@ export function searchLinearization<State, Op, Result>(
   const maxSteps = budget.maxSteps ?? Number.POSITIVE_INFINITY;
   const mustLinearize = events.filter((e) => e.respondedAt !== null).length;
   const readOnly = events.map((event) => model.readOnly?.(event.op, event.result) ?? false);
-  const head = buildEntries(events);
+  // An unknown-outcome operation that changes nothing can matter to no one: leave it out.
+  const head = buildEntries(events, (event, op) => event.respondedAt !== null || !readOnly[op]);
   const visited = new VisitedCache(events.length);
   const frames: Frame<State>[] = [];
   let longest: readonly number[] = [];
@@ -163,9 +164,13 @@ export function searchLinearization<State, Op, Result>(
   return { kind: 'linearizable', steps };
 }
 
-function buildEntries<Op, Result>(events: readonly HistoryEvent<Op, Result>[]): Entry {
+function buildEntries<Op, Result>(
+  events: readonly HistoryEvent<Op, Result>[],
+  include: (event: HistoryEvent<Op, Result>, op: number) => boolean,
+): Entry {
   const entries: Entry[] = [];
   events.forEach((event, op) => {
+    if (!include(event, op)) return;
     const ret: Entry | null =
       event.respondedAt === null ? null : makeEntry(op, event.respondedAt, false, null);
     entries.push(makeEntry(op, event.invokedAt, true, ret));
