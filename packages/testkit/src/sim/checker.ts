@@ -1,4 +1,4 @@
-import type { Entry, NodeId, SnapshotMeta, Term } from '@raftkit/core';
+import type { Entry, HardState, Membership, NodeId, SnapshotMeta, Term } from '@raftkit/core';
 import type { Digest } from './digest.ts';
 import { bytesEqual, extendDigest } from './digest.ts';
 import type { MemoryDisk } from './disk.ts';
@@ -51,6 +51,8 @@ export class SafetyChecker {
   readonly #highestByTerm = new Map<number, number>();
   /** The snapshot bytes first taken at each index: every node must take the same. */
   readonly #snapshotData = new Map<number, Uint8Array>();
+  /** `#votes.get(term).get(node)`: whom `node` durably voted for in `term`. */
+  readonly #votes = new Map<number, Map<NodeId, NodeId>>();
 
   constructor(fail: Fail) {
     this.#fail = fail;
@@ -70,6 +72,62 @@ export class SafetyChecker {
     const other = this.#leaders.get(term);
     if (other === undefined) this.#leaders.set(term, node);
     else if (other !== node) this.#fail('TwoLeaders', `${other} and ${node} both lead term ${term}`);
+  }
+
+  /** The node that led `term`, if any was seen. */
+  leaderOf(term: number): NodeId | undefined {
+    return this.#leaders.get(term);
+  }
+
+  /**
+   * `node` made `hardState` durable. A vote is promised only once durable (its answer leaves
+   * after the write), so a durable vote is the one that counted: it may never change in a term.
+   */
+  observeHardState(node: NodeId, hardState: HardState): void {
+    if (hardState.votedFor === null) return;
+    let votes = this.#votes.get(hardState.term);
+    if (votes === undefined) {
+      votes = new Map();
+      this.#votes.set(hardState.term, votes);
+    }
+    const earlier = votes.get(node);
+    if (earlier === undefined) votes.set(node, hardState.votedFor);
+    else if (earlier !== hardState.votedFor) {
+      this.#fail(
+        'DoubleVote',
+        `${node} voted for ${earlier} and then ${hardState.votedFor} in term ${hardState.term}`,
+      );
+    }
+  }
+
+  /**
+   * `node` just became leader of `term` under `membership`, the configuration its log holds
+   * (in force as soon as it is in the log, thesis §4.1). It must be one of its voters, and the
+   * durable votes for it must make a majority of `voters` and, while joint, of `votersOutgoing`
+   * too: then any two leaders' electorates overlap, whatever configurations are in flight, which
+   * is what keeps two disjoint majorities from deciding.
+   */
+  observeElected(node: NodeId, term: number, membership: Membership): void {
+    this.observeLeader(node, term);
+    const { voters, votersOutgoing } = membership;
+    if (!voters.includes(node) && !votersOutgoing.includes(node)) {
+      this.#fail(
+        'MinorityLeader',
+        `${node} leads term ${term} but is no voter of ${describeMembership(membership)}`,
+      );
+    }
+    const votes = this.#votes.get(term);
+    // Its own vote may still be on its way to disk (a sole voter wins before persisting).
+    const votedFor = (id: NodeId) => id === node || votes?.get(id) === node;
+    for (const group of votersOutgoing.length > 0 ? [voters, votersOutgoing] : [voters]) {
+      const granted = group.filter(votedFor);
+      if (2 * granted.length <= group.length) {
+        this.#fail(
+          'MinorityLeader',
+          `${node} leads term ${term} with durable votes from {${granted.join(',')}} only, of voters {${group.join(',')}} (${describeMembership(membership)})`,
+        );
+      }
+    }
   }
 
   /**
@@ -214,4 +272,9 @@ export class SafetyChecker {
       );
     }
   }
+}
+
+function describeMembership(m: Membership): string {
+  const outgoing = m.votersOutgoing.length > 0 ? ` joint with {${m.votersOutgoing.join(',')}}` : '';
+  return `voters {${m.voters.join(',')}}${outgoing} learners {${m.learners.join(',')}}`;
 }

@@ -1,26 +1,40 @@
-import type { Entry, NodeId, ReadState } from '@raftkit/core';
+import type { Entry, NodeId, RaftErrorCode, ReadState } from '@raftkit/core';
 import { isRaftError } from '@raftkit/core';
-import type { SafetyChecker } from './checker.ts';
+import type { Fail, SafetyChecker } from './checker.ts';
 import { bytesEqual } from './digest.ts';
+import type { FaultMix } from './mixes.ts';
 import type { SimNode } from './node.ts';
 import type { Random } from './random.ts';
-import { encodeWrite, KvStateMachine } from './state-machine.ts';
+import type { KvCommand } from './state-machine.ts';
+import { encodeCommand, KvStateMachine } from './state-machine.ts';
 import type { TraceEvent } from './trace.ts';
 
 /**
- * How an operation ended. `unknown`: the client stopped waiting (its node crashed or it timed
- * out) and the write may or may not take effect; a linearizability checker must allow both.
+ * How an operation ended. `failed`: certainly no effect and nothing observed (refused, timed out
+ * read, write overwritten before it committed). `unknown`: the client stopped waiting (its node
+ * crashed or it timed out) and the write may or may not take effect; a linearizability checker
+ * must allow both.
  */
 export type Outcome = 'pending' | 'ok' | 'failed' | 'unknown';
+
+/**
+ * How a read is served. `quorum` and `lease` go through `readIndex()` and are linearizable;
+ * `stale` reads the node's own state at once and promises only a committed value, maybe old.
+ */
+export type ClientReadMode = 'quorum' | 'lease' | 'stale';
 
 /** One client operation with its invoke and response times on the logical clock. */
 export interface Operation {
   readonly id: number;
   readonly client: number;
-  readonly kind: 'write' | 'read';
+  readonly kind: 'write' | 'cas' | 'read';
   readonly key: string;
-  /** The value a write stores: unique per operation, so a read names the write it saw. */
+  /** The value a write or cas stores: unique per operation, so a read names the write it saw. */
   readonly value: string | null;
+  /** What a cas expects the key to hold (null: absent); undefined for other kinds. */
+  readonly expected?: string | null;
+  /** How a read is served; null for writes and cas. */
+  readonly mode: ClientReadMode | null;
   readonly node: NodeId;
   /** Logical time (ticks) of the invocation and the response, for people reading a trace. */
   readonly invokedAt: number;
@@ -34,28 +48,38 @@ export interface Operation {
   readonly invokedSeq: number;
   completedSeq: number | null;
   outcome: Outcome;
-  /** What a read returned (`undefined`: the key was never written). */
+  /** What a read returned, or the value a cas found (`undefined`: the key was never written). */
   result: string | undefined;
+  /** Whether a completed cas stored its value; null otherwise. */
+  casStored: boolean | null;
 }
 
 export interface ClientHost {
   readonly random: Random;
   readonly checker: SafetyChecker;
+  readonly fail: Fail;
   /** The simulation's logical clock, in ticks. */
   clock(): number;
   readonly nodes: readonly SimNode[];
   record(event: TraceEvent): void;
+  /** Check each read index against what was committed when the read began. */
+  readonly checkReadIndex: boolean;
 }
+
+/** The mix's client settings. */
+export type ClientLoad = Pick<FaultMix, 'writeRate' | 'readRate' | 'casRate' | 'leaseReads' | 'staleReads'>;
 
 const keys = ['a', 'b', 'c'];
 
 /**
- * Sequential clients, each with at most one operation outstanding, writing and reading a few
- * keys through whichever node they believe leads. Their operations form the history that a
- * linearizability checker can be given (issue 4).
+ * Sequential clients, each with at most one operation outstanding, writing, compare-and-setting
+ * and reading a few keys. Writes go to whichever node they believe leads; reads go to any node.
+ * Their operations form the history the linearizability checker is given (issue 4).
  */
 export class Clients {
   readonly history: Operation[] = [];
+  /** Refusals by code: expected outcomes under faults, counted for the run's statistics. */
+  readonly refusals = new Map<RaftErrorCode, number>();
   readonly #host: ClientHost;
   readonly #timeout: number;
   readonly #current: (Operation | null)[];
@@ -66,6 +90,10 @@ export class Clients {
   readonly #reads = new Map<number, Operation>();
   /** The highest index committed anywhere when each read began: its read index may not be lower. */
   readonly #floors = new Map<number, number>();
+  /** Every value any node's state machine ever held per key: what a stale read may return. */
+  readonly #held = new Map<string, Set<string>>();
+  /** The last value clients saw per key: what a cas expects, so that some succeed. */
+  readonly #lastSeen = new Map<string, string | null>();
   #seq = 0;
 
   constructor(host: ClientHost, count: number, timeout: number) {
@@ -76,32 +104,45 @@ export class Clients {
   }
 
   /** One tick of client activity: time out stale operations, maybe start new ones. */
-  act(writeRate: number, readRate: number): void {
+  act(load: ClientLoad): void {
     const { random } = this.#host;
     const now = this.#host.clock();
     for (const op of this.#current) {
       if (op !== null && now - op.invokedAt >= this.#timeout)
-        this.#finish(op, op.kind === 'write' ? 'unknown' : 'failed');
+        this.#finish(op, op.kind === 'read' ? 'failed' : 'unknown');
     }
-    if (random.chance(writeRate)) this.#start('write');
-    if (random.chance(readRate)) this.#start('read');
+    if (random.chance(load.writeRate)) this.#start('write', null);
+    if (random.chance(load.readRate)) this.#start('read', this.#readMode(load));
+    if (random.chance(load.casRate)) this.#start('cas', null);
   }
 
-  #start(kind: Operation['kind']): void {
+  #readMode(load: ClientLoad): ClientReadMode {
+    if (load.staleReads === 0 && load.leaseReads === 0) return 'quorum';
+    const u = this.#host.random.float();
+    return u < load.staleReads ? 'stale' : u < load.staleReads + load.leaseReads ? 'lease' : 'quorum';
+  }
+
+  #start(kind: Operation['kind'], mode: ClientReadMode | null): void {
     const { random, nodes } = this.#host;
     const now = this.#host.clock();
     const client = this.#current.indexOf(null);
     if (client < 0) return;
     const guess = this.#leaderGuess[client];
-    const node = nodes.find((n) => n.id === guess && n.up) ?? random.pick(nodes);
+    const node =
+      kind === 'read'
+        ? random.pick(nodes)
+        : (nodes.find((n) => n.id === guess && n.up) ?? random.pick(nodes));
     if (!node.up) return;
     const id = this.history.length + 1;
+    const key = random.pick(keys);
     const op: Operation = {
       id,
       client,
       kind,
-      key: random.pick(keys),
-      value: kind === 'write' ? `v${id}` : null,
+      key,
+      value: kind === 'read' ? null : `v${id}`,
+      ...(kind === 'cas' ? { expected: this.#lastSeen.get(key) ?? null } : {}),
+      mode,
       node: node.id,
       invokedAt: now,
       index: null,
@@ -110,25 +151,33 @@ export class Clients {
       completedSeq: null,
       outcome: 'pending',
       result: undefined,
+      casStored: null,
     };
     this.history.push(op);
     this.#current[client] = op;
     try {
-      if (kind === 'write') {
-        const data = encodeWrite({ key: op.key, value: op.value! });
+      if (kind !== 'read') {
+        const command: KvCommand = {
+          key,
+          value: op.value!,
+          ...(kind === 'cas' ? { expected: op.expected } : {}),
+        };
+        const data = encodeCommand(command);
         op.index = node.core.propose(data);
         this.#writes.set(`${node.id}:${op.index}`, { op, data });
-      } else {
+      } else if (mode !== 'stale') {
         this.#reads.set(id, op);
         this.#floors.set(id, this.#host.checker.highestCommitted);
-        node.core.readIndex(id);
+        node.core.readIndex(id, mode ?? 'quorum');
       }
       this.#host.record({
         kind: 'client',
-        detail: `${kind} #${id} ${op.key} on ${node.id}${op.index ? ` @${op.index}` : ''}`,
+        detail: `${mode ?? kind} #${id} ${key}${op.expected !== undefined ? `?${op.expected}` : ''} on ${node.id}${op.index ? ` @${op.index}` : ''}`,
       });
+      if (mode === 'stale') this.#answerStale(node, op);
     } catch (error) {
       if (!isRaftError(error)) throw error;
+      this.refusals.set(error.code, (this.refusals.get(error.code) ?? 0) + 1);
       this.#leaderGuess[client] = error.leaderHint;
       this.#finish(op, 'failed');
     }
@@ -136,13 +185,30 @@ export class Clients {
 
   /** A node applied `entry`: a write proposed there at that index has its answer. */
   onApplied(node: SimNode, entry: Entry): void {
+    const machine = node.stateMachine;
+    const applied = machine instanceof KvStateMachine ? machine.lastApplied : null;
+    if (applied !== null && applied.index === entry.index && applied.current !== undefined) {
+      const held = this.#held.get(applied.key);
+      if (held === undefined) this.#held.set(applied.key, new Set([applied.current]));
+      else held.add(applied.current);
+    }
     const key = `${node.id}:${entry.index}`;
     const pending = this.#writes.get(key);
     if (pending !== undefined) {
       this.#writes.delete(key);
+      const { op, data } = pending;
       // Another entry at the proposed index means the proposal was overwritten: it never commits.
-      if (pending.op.outcome === 'pending')
-        this.#finish(pending.op, bytesEqual(pending.data, entry.data) ? 'ok' : 'failed');
+      if (op.outcome === 'pending' && !bytesEqual(data, entry.data)) this.#finish(op, 'failed');
+      else if (op.outcome === 'pending') {
+        if (op.kind === 'cas') {
+          if (applied?.index !== entry.index) {
+            this.#host.fail('CoreError', `cas #${op.id} applied at ${entry.index} without a result`);
+          }
+          op.casStored = applied.stored;
+          op.result = applied.current;
+        }
+        this.#finish(op, 'ok');
+      }
     }
     for (const op of this.#reads.values()) {
       if (op.node === node.id && op.index !== null && op.index <= node.cursor.index)
@@ -155,7 +221,9 @@ export class Clients {
       const op = this.#reads.get(state.requestId);
       if (op === undefined || op.node !== node.id || op.index !== null) continue;
       op.index = state.index;
-      this.#host.checker.observeReadIndex(node.id, op.id, this.#floors.get(op.id) ?? 0, state.index);
+      if (this.#host.checkReadIndex) {
+        this.#host.checker.observeReadIndex(node.id, op.id, this.#floors.get(op.id) ?? 0, state.index);
+      }
       if (state.index <= node.cursor.index) this.#answerRead(node, op);
     }
   }
@@ -163,13 +231,35 @@ export class Clients {
   /** Operations in flight on a crashed node lose their answer. */
   onCrash(node: SimNode): void {
     for (const op of this.#current) {
-      if (op !== null && op.node === node.id) this.#finish(op, op.kind === 'write' ? 'unknown' : 'failed');
+      if (op !== null && op.node === node.id) this.#finish(op, op.kind === 'read' ? 'failed' : 'unknown');
     }
   }
 
   #answerRead(node: SimNode, op: Operation): void {
     const machine = node.stateMachine;
     op.result = machine instanceof KvStateMachine ? machine.get(op.key) : undefined;
+    this.#finish(op, 'ok');
+  }
+
+  /**
+   * A stale read promises less than linearizability, and is checked against that: it returns a
+   * value some node's state machine held for the key (a committed write's, by State Machine
+   * Safety), never one of a write that did not commit, and never one from another key.
+   */
+  #answerStale(node: SimNode, op: Operation): void {
+    const machine = node.stateMachine;
+    if (!(machine instanceof KvStateMachine)) {
+      this.#finish(op, 'failed');
+      return;
+    }
+    const value = machine.get(op.key);
+    if (value !== undefined && !this.#held.get(op.key)?.has(value)) {
+      this.#host.fail(
+        'PhantomRead',
+        `stale read #${op.id} of ${op.key} on ${node.id} returned ${value}, which no node applied to ${op.key}`,
+      );
+    }
+    op.result = value;
     this.#finish(op, 'ok');
   }
 
@@ -180,11 +270,12 @@ export class Clients {
     this.#current[op.client] = null;
     this.#reads.delete(op.id);
     this.#floors.delete(op.id);
-    if (op.kind === 'write' && op.index !== null && outcome !== 'ok')
+    if (op.kind !== 'read' && op.index !== null && outcome !== 'ok')
       this.#writes.delete(`${op.node}:${op.index}`);
+    if (outcome === 'ok') this.#lastSeen.set(op.key, op.kind === 'write' ? op.value : (op.result ?? null));
     this.#host.record({
       kind: 'client',
-      detail: `#${op.id} ${outcome}${op.result !== undefined ? ` = ${op.result}` : ''}`,
+      detail: `#${op.id} ${outcome}${op.casStored === false ? ' (not stored)' : ''}${op.result !== undefined ? ` = ${op.result}` : ''}`,
     });
   }
 }

@@ -14,8 +14,25 @@ export type FailureKind =
   | 'SnapshotMismatch'
   /** A node replaced an entry it had persisted as committed. */
   | 'CommittedTruncated'
+  /** A node persisted votes for two candidates in one term (Raft §5.2). */
+  | 'DoubleVote'
+  /**
+   * A node became leader without the votes of a majority of its configuration (of both
+   * majorities in a joint one, thesis §4.3), or without being a voter of it.
+   */
+  | 'MinorityLeader'
   /** A read index below an entry applied before the read began (thesis §6.4). */
   | 'StaleRead'
+  /** A stale read returned a value no node ever held for its key. */
+  | 'PhantomRead'
+  /** The clients' history of writes, cas and linearizable reads has no linearization. */
+  | 'NotLinearizable'
+  /** The linearizability checker ran out of time: the history is neither proven nor refuted. */
+  | 'HistoryUnchecked'
+  /** A leader accepted a proposal while handing leadership over (thesis §3.10). */
+  | 'TransferProposal'
+  /** A leadership transfer neither completed nor was abandoned within an election timeout. */
+  | 'TransferStuck'
   /** The core threw, or asked for a write that breaks the storage contract. */
   | 'CoreError'
   /** No stable leader within the election bound after faults healed. */
@@ -23,7 +40,13 @@ export type FailureKind =
   /** A proposal to a stable leader did not commit within the commit bound. */
   | 'ProposalStuck';
 
-const livenessKinds: ReadonlySet<FailureKind> = new Set(['NoLeader', 'ProposalStuck']);
+/** Bounds missed and checks that could not conclude: failures, but not proof of unsafety. */
+const notSafetyKinds: ReadonlySet<FailureKind> = new Set([
+  'NoLeader',
+  'ProposalStuck',
+  'TransferStuck',
+  'HistoryUnchecked',
+]);
 
 /** A broken property, with the seed that reproduces it and the last events before it. */
 export class SimulationFailure extends Error {
@@ -44,6 +67,6 @@ export class SimulationFailure extends Error {
   }
 
   get safety(): boolean {
-    return !livenessKinds.has(this.kind);
+    return !notSafetyKinds.has(this.kind);
   }
 }

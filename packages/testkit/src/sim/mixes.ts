@@ -32,8 +32,23 @@ export interface FaultMix {
   readonly maxMessageBytes: number;
   /** Per tick: probability that a client proposes a write. */
   readonly writeRate: number;
-  /** Per tick: probability that a client issues a linearizable read. */
+  /** Per tick: probability that a client issues a read (on any node: followers forward it). */
   readonly readRate: number;
+  /** Fraction of reads served by the leader's lease instead of a quorum round (thesis §6.4.1). */
+  readonly leaseReads: number;
+  /** Fraction of reads served from the node's own state at once: fast, not linearizable. */
+  readonly staleReads: number;
+  /** Per tick: probability that a client issues a compare-and-set. */
+  readonly casRate: number;
+  /**
+   * Nodes that exist from the start outside the cluster (`joiningState()`), for the operator to
+   * add as learners or voters; removed members keep running beside them.
+   */
+  readonly joiningNodes: number;
+  /** Per tick: probability that the operator proposes a membership change to a leader. */
+  readonly reconfigure: number;
+  /** Per tick: probability that the operator asks a leader to hand leadership to another voter. */
+  readonly transfer: number;
 }
 
 const calm: FaultMix = {
@@ -53,6 +68,12 @@ const calm: FaultMix = {
   maxMessageBytes: 1024 * 1024,
   writeRate: 0.3,
   readRate: 0,
+  leaseReads: 0,
+  staleReads: 0,
+  casRate: 0,
+  joiningNodes: 0,
+  reconfigure: 0,
+  transfer: 0,
 };
 
 /** Every partition shape the network knows: split, isolate one node, one-way links, flapping. */
@@ -103,6 +124,12 @@ const chaos: FaultMix = {
   maxMessageBytes: 16,
   writeRate: 0.5,
   readRate: 0.2,
+  leaseReads: 0.3,
+  staleReads: 0.1,
+  casRate: 0.1,
+  joiningNodes: 2,
+  reconfigure: 0.02,
+  transfer: 0.01,
 };
 
 /**
@@ -126,12 +153,84 @@ const churn: FaultMix = {
   maxMessageBytes: 1,
   writeRate: 0.8,
   readRate: 0,
+  staleReads: 0,
+  casRate: 0,
+  joiningNodes: 0,
+  reconfigure: 0,
+  transfer: 0,
 };
 
 /** Reads interleaved with partitions that strand leaders: the setting stale reads show up in. */
 const reads: FaultMix = { ...partitions, name: 'reads', readRate: 0.5, partition: 0.04 };
 
-export const mixes = { calm, lossy, partitions, crashes, snapshots, chaos, churn, reads } as const;
+/**
+ * An operator adding learners, promoting them, adding and removing voters (several at once
+ * through joint consensus, the leader itself too) while partitions cut leaders off and nodes
+ * crash. Removed nodes keep running: they must not disrupt the cluster that dropped them.
+ */
+const membership: FaultMix = {
+  ...crashes,
+  name: 'membership',
+  maxDelay: 3,
+  partition: 0.015,
+  partitionLeader: 0.3,
+  partitionTicks: [5, 40],
+  crash: 0.006,
+  crashLeader: 0.003,
+  downTicks: [1, 40],
+  snapshotEvery: 10,
+  writeRate: 0.4,
+  readRate: 0.1,
+  joiningNodes: 2,
+  reconfigure: 0.05,
+};
+
+/** Leadership handed over at random moments, to live targets and to cut-off or crashed ones. */
+const transfer: FaultMix = {
+  ...partitions,
+  name: 'transfer',
+  partitionLeader: 0.3,
+  crash: 0.004,
+  downTicks: [1, 30],
+  writeRate: 0.5,
+  readRate: 0.2,
+  leaseReads: 0.5,
+  transfer: 0.04,
+};
+
+/**
+ * Client histories for the linearizability checker: writes, compare-and-sets and reads in every
+ * mode, on every node, while partitions strand leaders, nodes crash and leadership moves.
+ */
+const linearizable: FaultMix = {
+  ...reads,
+  name: 'linearizable',
+  partitionLeader: 0.4,
+  loss: 0.03,
+  crash: 0.004,
+  crashLeader: 0.004,
+  downTicks: [1, 40],
+  writeRate: 0.4,
+  readRate: 0.6,
+  leaseReads: 0.4,
+  staleReads: 0.15,
+  casRate: 0.3,
+  transfer: 0.005,
+};
+
+export const mixes = {
+  calm,
+  lossy,
+  partitions,
+  crashes,
+  snapshots,
+  chaos,
+  churn,
+  reads,
+  membership,
+  transfer,
+  linearizable,
+} as const;
 
 export type MixName = keyof typeof mixes;
 

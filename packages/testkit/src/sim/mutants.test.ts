@@ -21,7 +21,13 @@ interface MutantCase {
 const maxSeeds = 200;
 
 const cases: readonly MutantCase[] = [
-  { mutation: 'grantTwoVotesPerTerm', mix: 'chaos', nodes: 3, ticks: 400, kinds: ['TwoLeaders'] },
+  {
+    mutation: 'grantTwoVotesPerTerm',
+    mix: 'chaos',
+    nodes: 3,
+    ticks: 400,
+    kinds: ['DoubleVote', 'TwoLeaders', 'MinorityLeader'],
+  },
   {
     mutation: 'skipLogUpToDateCheck',
     mix: 'chaos',

@@ -82,6 +82,8 @@ export class SimNode {
   #commitIndex = 0;
   #role = 'follower';
   #term = 0;
+  /** The term this incarnation was last seen becoming leader in, checked the moment it happens. */
+  #electedTerm = -1;
 
   constructor(setup: NodeSetup) {
     this.id = setup.id;
@@ -126,6 +128,7 @@ export class SimNode {
     this.#commitIndex = Math.max(state.hardState.commitIndex, this.#log.snapshotIndex);
     this.#role = 'follower';
     this.#term = state.hardState.term;
+    this.#electedTerm = -1;
     this.#core = this.#guard(() => new RawNode(config, state, options));
   }
 
@@ -139,10 +142,23 @@ export class SimNode {
 
   tick(): void {
     this.#guard(() => this.core.tick());
+    this.#checkElection();
   }
 
   step(message: Message): void {
     this.#guard(() => this.core.step(message));
+    this.#checkElection();
+  }
+
+  /**
+   * Elections are checked as they happen, not at the next Ready: by then an operator may have
+   * changed the membership the election was won under. Only ticks and messages elect.
+   */
+  #checkElection(): void {
+    const core = this.core;
+    if (core.role !== 'leader' || core.term === this.#electedTerm) return;
+    this.#electedTerm = core.term;
+    this.#host.checker.observeElected(this.id, core.term, core.status().membership);
   }
 
   /** Runs a call into the core and its invariant check; anything it throws is a failure. */
@@ -225,6 +241,7 @@ export class SimNode {
       if (incarnation !== this.#incarnation) return;
       this.#applyToLog(this.durable, ready);
       checker.observePersist(this.id, this.durable, ready.entries);
+      if (ready.hardState !== null) checker.observeHardState(this.id, ready.hardState);
       this.#host.record({ kind: 'persist', node: this.id, detail: describeWrite(ready) });
     }
     for (const message of ready.messagesAfterPersist) this.#host.send(message);

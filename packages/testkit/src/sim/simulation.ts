@@ -1,5 +1,15 @@
-import type { Entry, Message, Mutations, NodeId, PersistedState, RaftConfig, ReadState } from '@raftkit/core';
-import { bootstrapState, isRaftError, nodeId } from '@raftkit/core';
+import type {
+  Entry,
+  Message,
+  Mutations,
+  NodeId,
+  PersistedState,
+  RaftConfig,
+  ReadState,
+  Status,
+} from '@raftkit/core';
+import { bootstrapState, isRaftError, joiningState, nodeId } from '@raftkit/core';
+import { checkLinearizable } from '../linearizability/kv-check.ts';
 import type { Fail } from './checker.ts';
 import { SafetyChecker } from './checker.ts';
 import type { Operation } from './clients.ts';
@@ -8,12 +18,15 @@ import { bytesEqual } from './digest.ts';
 import type { NodeDisk } from './disk.ts';
 import type { FailureKind } from './failure.ts';
 import { SimulationFailure } from './failure.ts';
+import { toKvHistory } from './history.ts';
 import type { LivenessBounds } from './liveness.ts';
 import { livenessBounds } from './liveness.ts';
 import type { FaultMix, MixName } from './mixes.ts';
 import { mixByName } from './mixes.ts';
 import type { NodeHost } from './node.ts';
 import { SimNode } from './node.ts';
+import type { ReconfigurationStats } from './operator.ts';
+import { Operator } from './operator.ts';
 import { Partitions } from './partitions.ts';
 import { EventQueue } from './queue.ts';
 import { Random } from './random.ts';
@@ -21,6 +34,8 @@ import type { SimStateMachine } from './state-machine.ts';
 import { KvStateMachine } from './state-machine.ts';
 import type { TraceEvent } from './trace.ts';
 import { Trace } from './trace.ts';
+import type { TransferStats } from './transfers.ts';
+import { Transfers } from './transfers.ts';
 
 /** Core settings the simulation may override; `id` and `seed` are the simulation's to choose. */
 export type SimRaftConfig = Omit<RaftConfig, 'id' | 'seed'>;
@@ -28,9 +43,12 @@ export type SimRaftConfig = Omit<RaftConfig, 'id' | 'seed'>;
 export interface SimulationOptions {
   /** Decides every random choice of the run: the same seed replays the same run. */
   readonly seed: number;
-  /** Cluster size; default 3. */
+  /**
+   * Founding voters; default 3. The mix's `joiningNodes` more start outside the cluster
+   * (`joiningState()`), named after the founders, for the operator to add.
+   */
   readonly nodes?: number;
-  /** A named fault mix (`calm`, `lossy`, `partitions`, `crashes`, `snapshots`, `chaos`, `reads`) or your own. */
+  /** A named fault mix (see `mixes`) or your own. */
   readonly mix?: MixName | FaultMix;
   /** Builds one node's state machine; default a string map. Must be deterministic. */
   readonly stateMachine?: () => SimStateMachine;
@@ -48,6 +66,11 @@ export interface SimulationOptions {
   readonly traceLimit?: number;
   /** Concurrent clients; default 3. */
   readonly clients?: number;
+  /**
+   * Check each read index against what was committed when the read began (default true). Off,
+   * a stale read is left for the linearizability check of the history to find.
+   */
+  readonly checkReadIndex?: boolean;
 }
 
 /** What `check()` measured, in ticks after faults healed. */
@@ -56,6 +79,25 @@ export interface LivenessReport {
   readonly leader: NodeId;
   readonly commitLatencies: readonly number[];
   readonly bounds: LivenessBounds;
+  /** Client operations the linearizability checker was given (stale reads and failures left out). */
+  readonly checkedOperations: number;
+}
+
+/** What happened in a run besides faults: the operator's actions and the clients' outcomes. */
+export interface SimStats {
+  readonly reconfiguration: ReconfigurationStats & {
+    /** Configuration entries some node applied (the founding one left out). */
+    readonly applied: number;
+  };
+  readonly transfers: TransferStats;
+  readonly clients: {
+    /** Completed operations by kind (`write`, `cas`, reads by mode). */
+    readonly ok: Readonly<Record<string, number>>;
+    readonly unknown: number;
+    readonly failed: number;
+    /** Refusals by code. */
+    readonly refused: Readonly<Record<string, number>>;
+  };
 }
 
 type SimEvent =
@@ -74,6 +116,12 @@ const defaultRaft = { electionTicks: 10, heartbeatTicks: 2 };
 const livenessProbes = 3;
 
 /**
+ * Wall-clock budget for the linearizability check of one run's history. The simulator's
+ * histories take milliseconds; running out is reported (`HistoryUnchecked`), never passed.
+ */
+const historyCheckMs = 30_000;
+
+/**
  * A deterministic Raft cluster: cores over a simulated network and simulated (or real) disks,
  * driven by one seeded generator and a logical clock. `run(ticks)` runs with the mix's faults,
  * checking safety after every step; `check()` heals every fault and checks liveness.
@@ -90,6 +138,10 @@ export class Simulation {
   readonly #trace: Trace;
   readonly #checker: SafetyChecker;
   readonly #clients: Clients;
+  readonly #operator: Operator;
+  readonly #transfers: Transfers;
+  /** Indexes of configuration entries any node applied. */
+  readonly #configsApplied = new Set<number>();
   readonly #queue = new EventQueue<SimEvent>();
   readonly #partitions: Partitions;
   readonly #byId = new Map<NodeId, SimNode>();
@@ -113,33 +165,49 @@ export class Simulation {
     this.#trace = new Trace(options.traceLimit ?? 400);
     const fail: Fail = (kind, detail) => this.#fail(kind, detail);
     this.#checker = new SafetyChecker(fail);
-    const ids = Array.from({ length: size }, (_, k) => nodeId(`n${k + 1}`));
-    const initial = bootstrapState({ voters: ids, votersOutgoing: [], learners: [] });
+    const ids = Array.from({ length: size + this.mix.joiningNodes }, (_, k) => nodeId(`n${k + 1}`));
+    const founding = bootstrapState({ voters: ids.slice(0, size), votersOutgoing: [], learners: [] });
+    const joining = joiningState();
     const host = this.#nodeHost(fail);
-    this.nodes = ids.map(
-      (id) =>
-        new SimNode({
-          id,
-          host,
-          initial,
-          ...(options.disk ? { disk: options.disk(id, initial) } : {}),
-          stateMachine: options.stateMachine ?? (() => new KvStateMachine()),
-          snapshotEvery: this.mix.snapshotEvery,
-          coreInvariants: options.coreInvariants ?? true,
-        }),
-    );
+    this.nodes = ids.map((id, k) => {
+      const initial = k < size ? founding : joining;
+      return new SimNode({
+        id,
+        host,
+        initial,
+        ...(options.disk ? { disk: options.disk(id, initial) } : {}),
+        stateMachine: options.stateMachine ?? (() => new KvStateMachine()),
+        snapshotEvery: this.mix.snapshotEvery,
+        coreInvariants: options.coreInvariants ?? true,
+      });
+    });
     for (const node of this.nodes) this.#byId.set(node.id, node);
     this.#partitions = new Partitions(ids);
     this.#clients = new Clients(
       {
         random: this.#random,
         checker: this.#checker,
+        fail,
         nodes: this.nodes,
         clock: () => this.#now,
         record: (event) => this.#record(event),
+        checkReadIndex: options.checkReadIndex ?? true,
       },
       options.clients ?? 3,
       4 * this.#raft.electionTicks,
+    );
+    const record = (event: TraceEvent) => this.#record(event);
+    this.#operator = new Operator({ random: this.#random, nodes: this.nodes, record }, Math.min(size, 3));
+    this.#transfers = new Transfers(
+      {
+        random: this.#random,
+        nodes: this.nodes,
+        checker: this.#checker,
+        fail,
+        clock: () => this.#now,
+        record,
+      },
+      this.#raft.electionTicks,
     );
   }
 
@@ -151,6 +219,25 @@ export class Simulation {
   /** Every client operation so far, with invoke and response times on the logical clock. */
   get history(): readonly Operation[] {
     return this.#clients.history;
+  }
+
+  /** What the operator did and how the clients fared, so far. */
+  stats(): SimStats {
+    const ok: Record<string, number> = {};
+    let unknown = 0;
+    let failed = 0;
+    for (const op of this.history) {
+      if (op.outcome === 'ok') {
+        const kind = op.mode === null ? op.kind : `${op.mode} read`;
+        ok[kind] = (ok[kind] ?? 0) + 1;
+      } else if (op.outcome === 'unknown') unknown++;
+      else if (op.outcome === 'failed') failed++;
+    }
+    return {
+      reconfiguration: { ...this.#operator.stats(), applied: this.#configsApplied.size },
+      transfers: this.#transfers.stats(),
+      clients: { ok, unknown, failed, refused: Object.fromEntries(this.#clients.refusals) },
+    };
   }
 
   /** The last events, one compact line each. */
@@ -168,8 +255,9 @@ export class Simulation {
 
   /**
    * Heals every fault (all nodes up, the network whole and lossless; delays and fsync times
-   * stay), then checks liveness: a stable leader within `bounds.election` ticks, and each of a
-   * few proposals to it applied by it within `bounds.commit` ticks.
+   * stay; the operator stops), then checks liveness: a stable leader of the final configuration
+   * within `bounds.election` ticks, and each of a few proposals to it applied by it within
+   * `bounds.commit` ticks. Last, the clients' history must be linearizable.
    */
   async check(): Promise<LivenessReport> {
     return this.#guarded(async () => {
@@ -197,7 +285,14 @@ export class Simulation {
       const electedAfter = stableSince - healedAt;
       const commitLatencies: number[] = [];
       for (let k = 0; k < livenessProbes; k++) commitLatencies.push(await this.#probeCommit(leader.node, k));
-      return { electedAfter, leader: leader.node.id, commitLatencies, bounds: this.bounds };
+      const checkedOperations = this.#checkHistory();
+      return {
+        electedAfter,
+        leader: leader.node.id,
+        commitLatencies,
+        bounds: this.bounds,
+        checkedOperations,
+      };
     });
   }
 
@@ -259,7 +354,10 @@ export class Simulation {
       node.tick();
       await node.drain();
     }
-    this.#clients.act(this.mix.writeRate, this.mix.readRate);
+    this.#clients.act(this.mix);
+    if (this.#faults && this.#random.chance(this.mix.reconfigure)) this.#operator.reconfigure();
+    if (this.#faults && this.#random.chance(this.mix.transfer)) this.#transfers.start();
+    this.#transfers.watch();
     for (const node of this.nodes) if (node.up) await node.drain();
     for (
       let event = this.#queue.popDue(this.#now);
@@ -371,13 +469,36 @@ export class Simulation {
     return best?.id ?? null;
   }
 
-  /** A leader that every node follows, all in its term. */
+  /**
+   * A leader that every member of its configuration follows, all in its term; the configuration
+   * is final (not joint) and counts the leader among its voters. Nodes outside it (removed, or
+   * never added) are ignored: they run on, and must merely not disturb it.
+   */
   #stableLeader(): { node: SimNode; term: number } | null {
-    const statuses = this.nodes.map((node) => node.core.status());
-    const leader = statuses.find((s) => s.role === 'leader');
-    if (leader === undefined) return null;
-    const stable = statuses.every((s) => s.term === leader.term && s.leader === leader.id);
+    const statuses = new Map(this.nodes.map((node) => [node.id, node.core.status()]));
+    let leader: Status | null = null;
+    for (const s of statuses.values()) {
+      if (s.role === 'leader' && (leader === null || s.term > leader.term)) leader = s;
+    }
+    if (leader === null) return null;
+    const { voters, votersOutgoing, learners } = leader.membership;
+    if (votersOutgoing.length > 0 || !voters.includes(leader.id)) return null;
+    const stable = [...voters, ...learners].every((id) => {
+      const s = statuses.get(id)!;
+      return s.term === leader.term && s.leader === leader.id;
+    });
     return stable ? { node: this.#byId.get(leader.id)!, term: leader.term } : null;
+  }
+
+  /** The clients' history (stale reads aside) must be linearizable; returns its size. */
+  #checkHistory(): number {
+    const history = toKvHistory(this.history);
+    const verdict = checkLinearizable(history, { timeoutMs: historyCheckMs });
+    if (verdict.ok === 'unknown') {
+      this.#fail('HistoryUnchecked', `the linearizability check of ${history.length} operations timed out`);
+    }
+    if (!verdict.ok) this.#fail('NotLinearizable', verdict.reason);
+    return history.length;
   }
 
   #describeRoles(): string {
@@ -418,6 +539,7 @@ export class Simulation {
   }
 
   #onApplied(node: SimNode, entry: Entry): void {
+    if (entry.type === 'config' && entry.index > 1) this.#configsApplied.add(entry.index);
     this.#clients.onApplied(node, entry);
     const probe = this.#probe;
     if (probe !== null && probe.node === node && probe.index === entry.index) {

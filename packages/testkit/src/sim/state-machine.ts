@@ -16,29 +16,59 @@ export interface SimStateMachine {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A write the simulator's clients propose: `key = value`, where value names the operation. */
-interface KvWrite {
+/**
+ * A command the simulator's clients propose: `key=value` stores value; `key?expected=value`
+ * stores it only if the key holds `expected` (`key?=value`: only if absent), a compare-and-set.
+ * Values name the operation that wrote them, so they are never empty.
+ */
+export interface KvCommand {
   readonly key: string;
   readonly value: string;
+  /** Absent for a plain write; null for "only if the key is absent". */
+  readonly expected?: string | null;
 }
 
-/** Commands are `key=value` in UTF-8: readable in traces, and one `=` split parses them. */
-export const encodeWrite = (write: KvWrite): Uint8Array => encoder.encode(`${write.key}=${write.value}`);
+/** What applying one command did. */
+export interface KvApplied {
+  readonly index: number;
+  readonly key: string;
+  /** False for a compare-and-set that found another value and changed nothing. */
+  readonly stored: boolean;
+  /** The key's value after the command. */
+  readonly current: string | undefined;
+}
 
-function decodeWrite(data: Uint8Array): KvWrite | null {
+/** Commands in UTF-8 text: readable in traces, parsed by one split at `=` (and `?`). */
+export function encodeCommand(command: KvCommand): Uint8Array {
+  const condition = command.expected === undefined ? '' : `?${command.expected ?? ''}`;
+  return encoder.encode(`${command.key}${condition}=${command.value}`);
+}
+
+function decodeCommand(data: Uint8Array): KvCommand | null {
   const text = decoder.decode(data);
   const eq = text.indexOf('=');
-  return eq < 0 ? null : { key: text.slice(0, eq), value: text.slice(eq + 1) };
+  if (eq < 0) return null;
+  const target = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  const q = target.indexOf('?');
+  if (q < 0) return { key: target, value };
+  return { key: target.slice(0, q), value, expected: target.slice(q + 1) || null };
 }
 
 /** The default state machine: a string map that keeps the last value written per key. */
 export class KvStateMachine implements SimStateMachine {
   #data = new Map<string, string>();
+  /** The effect of the last command applied, for the client that proposed it to read. */
+  lastApplied: KvApplied | null = null;
 
   apply(entry: Entry): void {
     if (entry.type !== 'normal' || entry.data.length === 0) return;
-    const write = decodeWrite(entry.data);
-    if (write !== null) this.#data.set(write.key, write.value);
+    const command = decodeCommand(entry.data);
+    if (command === null) return;
+    const { key, value, expected } = command;
+    const stored = expected === undefined || (this.#data.get(key) ?? null) === expected;
+    if (stored) this.#data.set(key, value);
+    this.lastApplied = { index: entry.index, key, stored, current: this.#data.get(key) };
   }
 
   get(key: string): string | undefined {

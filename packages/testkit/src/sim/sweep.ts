@@ -2,7 +2,7 @@ import type { Mutations } from '@raftkit/core';
 import { SimulationFailure } from './failure.ts';
 import type { FaultMix, MixName } from './mixes.ts';
 import { mixByName, mixes } from './mixes.ts';
-import type { LivenessReport, SimRaftConfig } from './simulation.ts';
+import type { LivenessReport, SimRaftConfig, SimStats } from './simulation.ts';
 import { Simulation } from './simulation.ts';
 
 /** One seed's run: which cluster, which mix, for how long. */
@@ -23,6 +23,8 @@ export type SeedResult =
       readonly plan: SeedPlan;
       readonly ok: true;
       readonly report: LivenessReport;
+      /** What the operator did and how the clients fared. */
+      readonly stats: SimStats;
       /** The last `plan.traceLimit` events of the run. */
       readonly trace: () => string[];
     }
@@ -62,7 +64,7 @@ export async function runSeed(plan: SeedPlan): Promise<SeedResult> {
   try {
     await simulation.run(plan.ticks);
     const report = await simulation.check();
-    return { plan, ok: true, report, trace: () => simulation.trace() };
+    return { plan, ok: true, report, stats: simulation.stats(), trace: () => simulation.trace() };
   } catch (error) {
     if (error instanceof SimulationFailure) return { plan, ok: false, failure: error };
     throw error;
