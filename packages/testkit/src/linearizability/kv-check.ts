@@ -5,6 +5,7 @@ import {
   renderKvEvent,
   validateKvEvent,
 } from './kv-model.ts';
+import { findImpossibleObservation } from './kv-refute.ts';
 import { shrinkWitness } from './kv-witness.ts';
 import { type CheckOptions, DEFAULT_TIMEOUT_MS } from './model.ts';
 import { searchLinearization } from './search.ts';
@@ -24,11 +25,18 @@ export type LinearizabilityResult =
       readonly reason: string;
       /** A small sub-history of `key` that is itself not linearizable (see `shrinkWitness`). */
       readonly witness: readonly KvEvent[];
-      /** The longest order of this key's operations the store's semantics accept. */
+      /**
+       * The longest order of this key's operations the store's semantics accept. Empty when the
+       * search ran out of time and the violation was found directly (see `kv-refute.ts`).
+       */
       readonly longestPrefix: readonly KvEvent[];
-      /** Completed operations that real time allowed next after that prefix; none fits. */
+      /**
+       * Completed operations that real time allowed next after that prefix, none of which fits;
+       * or the one operation found to observe an impossible value.
+       */
       readonly stuck: readonly KvEvent[];
     }
+  /** Out of time, on a key the search could neither linearize nor refute. */
   | { readonly ok: 'unknown'; readonly reason: 'timeout' };
 
 /**
@@ -48,6 +56,8 @@ const PREFIX_TAIL = 8;
  * instant between its invocation and its response such that, in that order, the store behaved
  * sequentially. Keys are independent, so each key's operations are checked alone.
  *
+ * When the time budget runs out, each key not yet decided is still checked for the common
+ * violations that need no search (a read of a value already overwritten or not yet written).
  * Feed it only operations that claim linearizability: stale reads belong elsewhere.
  * Throws RangeError or TypeError, naming the event, on a history it cannot interpret.
  */
@@ -63,11 +73,13 @@ export function checkLinearizable(
     if (events === undefined) byKey.set(event.op.key, [event]);
     else events.push(event);
   }
+  let timedOut = false;
   for (const key of [...byKey.keys()].sort()) {
     const events = pruneUnobservable(byKey.get(key)!);
-    const model = registerModel(options.initial?.get(key) ?? null);
+    const initial = options.initial?.get(key) ?? null;
+    const model = registerModel(initial);
+    // Past the deadline this returns after a few thousand steps, leaving the direct refutation.
     const outcome = searchLinearization(model, events, { deadline });
-    if (outcome.kind === 'timeout') return { ok: 'unknown', reason: 'timeout' };
     if (outcome.kind === 'violation') {
       const { longestPrefix, stuck } = outcome;
       const witness = shrinkWitness(model, events, stuck, {
@@ -76,8 +88,7 @@ export function checkLinearizable(
       });
       const reason = [
         `key ${JSON.stringify(key)}: no linearization of its ${events.length} operations exists.`,
-        `These ${witness.length} alone admit none:`,
-        ...witness.map((event) => `  ${renderKvEvent(event)}`),
+        ...renderWitness(witness),
         `The longest linearizable prefix has ${longestPrefix.length} operations; it ends:`,
         ...longestPrefix.slice(-PREFIX_TAIL).map((event) => `  ${renderKvEvent(event)}`),
         'and none of these fits next:',
@@ -85,6 +96,27 @@ export function checkLinearizable(
       ].join('\n');
       return { ok: false, key, reason, witness, longestPrefix, stuck };
     }
+    if (outcome.kind === 'timeout') {
+      const refuted = findImpossibleObservation(events, initial);
+      if (refuted === undefined) {
+        timedOut = true;
+        continue;
+      }
+      const { observer, witness } = refuted;
+      const reason = [
+        `key ${JSON.stringify(key)}: the search ran out of time, but this operation observed a value no write`,
+        `could have left in place while it ran: ${renderKvEvent(observer)}`,
+        ...renderWitness(witness),
+      ].join('\n');
+      return { ok: false, key, reason, witness, longestPrefix: [], stuck: [observer] };
+    }
   }
-  return { ok: true };
+  return timedOut ? { ok: 'unknown', reason: 'timeout' } : { ok: true };
+}
+
+function renderWitness(witness: readonly KvEvent[]): string[] {
+  return [
+    `These ${witness.length} alone admit no linearization:`,
+    ...witness.map((event) => `  ${renderKvEvent(event)}`),
+  ];
 }

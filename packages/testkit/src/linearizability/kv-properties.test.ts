@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from './kv-check.ts';
 import type { KvEvent, KvOp, KvResult } from './kv-model.ts';
+import { findImpossibleObservation } from './kv-refute.ts';
 
 /**
  * Properties against references written apart from the checker: a sequential store (a Map) that
@@ -165,6 +166,13 @@ describe('histories linearizable by construction', () => {
     fc.assert(
       fc.property(executionArb, (history) => {
         expect(checkLinearizable(history)).toEqual({ ok: true });
+        for (const k of KEYS)
+          expect(
+            findImpossibleObservation(
+              history.filter((e) => key(e) === k),
+              null,
+            ),
+          ).toBeUndefined();
       }),
       { numRuns: 300 },
     );
@@ -175,6 +183,13 @@ describe('histories linearizable by construction', () => {
       fc.property(executionArb, fc.infiniteStream(fc.boolean()), (history, flips) => {
         const blurred = history.map((event) => (flips.next().value ? unknownOutcome(event) : event));
         expect(checkLinearizable(blurred)).toEqual({ ok: true });
+        for (const k of KEYS)
+          expect(
+            findImpossibleObservation(
+              blurred.filter((e) => key(e) === k),
+              null,
+            ),
+          ).toBeUndefined();
       }),
       { numRuns: 300 },
     );
@@ -196,8 +211,16 @@ describe('histories linearizable by construction', () => {
         const impossible = impossibleValues(history, read);
         const value = impossible[pick % impossible.length]!;
         const wrong: KvEvent = { ...read, result: { kind: 'value', value } };
-        const result = checkLinearizable(history.map((event) => (event === read ? wrong : event)));
+        const mutatedHistory = history.map((event) => (event === read ? wrong : event));
+        const result = checkLinearizable(mutatedHistory);
         expect(result.ok).toBe(false);
+        // The direct refutation used when time runs out catches this shape of violation too.
+        const refuted = findImpossibleObservation(
+          mutatedHistory.filter((event) => key(event) === key(read)),
+          null,
+        );
+        expect(refuted).toBeDefined();
+        expect(checkLinearizable(refuted!.witness).ok).toBe(false);
         if (result.ok !== false) return;
         expect(result.key).toBe(key(read));
         // The witness is part of the mutated history and fails on its own.
@@ -264,7 +287,16 @@ describe('against a brute-force checker', () => {
   it('agrees on small concurrent histories', () => {
     fc.assert(
       fc.property(smallHistoryArb, (history) => {
-        expect(checkLinearizable(history).ok).toBe(bruteForceLinearizable(history));
+        const linearizable = bruteForceLinearizable(history);
+        expect(checkLinearizable(history).ok).toBe(linearizable);
+        // The direct refutation never accuses a linearizable history.
+        const refuted = ['x', 'y'].some((k) =>
+          findImpossibleObservation(
+            history.filter((e) => key(e) === k),
+            null,
+          ),
+        );
+        if (refuted) expect(linearizable).toBe(false);
       }),
       { numRuns: 3000 },
     );
