@@ -16,6 +16,8 @@ interface MutantCase {
   readonly ticks: number;
   /** The checks that may see the bug first. */
   readonly kinds: readonly FailureKind[];
+  /** Off, only the linearizability check of the clients' history can see a stale read. */
+  readonly checkReadIndex?: boolean;
 }
 
 const maxSeeds = 200;
@@ -36,6 +38,16 @@ const cases: readonly MutantCase[] = [
     kinds: ['LeaderIncomplete', 'StateMachineDivergence', 'CommittedTruncated'],
   },
   { mutation: 'skipReadIndexRound', mix: 'chaos', nodes: 5, ticks: 400, kinds: ['StaleRead'] },
+  // The same bug seen the way a user would: a deposed leader answers reads from its own state,
+  // and the recorded history has no linearization. The read-index check is off to prove it.
+  {
+    mutation: 'skipReadIndexRound',
+    mix: 'linearizable',
+    nodes: 5,
+    ticks: 400,
+    kinds: ['NotLinearizable'],
+    checkReadIndex: false,
+  },
   // Raft Figure 8 needs three short-lived leaders in a row leaving entries on minorities, which
   // the `churn` mix provokes; longer runs give it more leader changes per seed.
   {
@@ -50,8 +62,12 @@ const cases: readonly MutantCase[] = [
 describe('mutants', () => {
   it.each(cases)('$mutation: a sweep of $mix seeds finds a safety violation', async (c) => {
     let found: { seed: number; kind: FailureKind; message: string; replay: string } | null = null;
+    const checks = {
+      coreInvariants: false,
+      ...(c.checkReadIndex === false ? { checkReadIndex: false } : {}),
+    };
     for (let seed = 1; seed <= maxSeeds && found === null; seed++) {
-      const plan = { ...planFor(seed, c), mutations: { [c.mutation]: true }, coreInvariants: false };
+      const plan = { ...planFor(seed, c), mutations: { [c.mutation]: true }, ...checks };
       const result = await runSeed(plan);
       if (!result.ok && result.failure.safety) {
         const { kind, message } = result.failure;
@@ -61,7 +77,7 @@ describe('mutants', () => {
     expect(found, `no safety violation in ${maxSeeds} seeds`).not.toBeNull();
     console.log(`${c.mutation}: first caught by seed ${found!.seed}: ${found!.message}`);
     expect(c.kinds).toContain(found!.kind);
-    const control = await runSeed({ ...planFor(found!.seed, c), coreInvariants: false });
+    const control = await runSeed({ ...planFor(found!.seed, c), ...checks });
     expect(control.ok ? 'ok' : control.failure.message).toBe('ok');
   });
 });

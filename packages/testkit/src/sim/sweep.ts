@@ -15,6 +15,8 @@ export interface SeedPlan {
   readonly raft?: SimRaftConfig;
   readonly mutations?: Mutations;
   readonly coreInvariants?: boolean;
+  /** Off, stale reads are left for the history's linearizability check to find. */
+  readonly checkReadIndex?: boolean;
   readonly traceLimit?: number;
 }
 
@@ -59,6 +61,7 @@ export async function runSeed(plan: SeedPlan): Promise<SeedResult> {
     ...(plan.raft ? { raft: plan.raft } : {}),
     ...(plan.mutations ? { mutations: plan.mutations } : {}),
     ...(plan.coreInvariants !== undefined ? { coreInvariants: plan.coreInvariants } : {}),
+    ...(plan.checkReadIndex !== undefined ? { checkReadIndex: plan.checkReadIndex } : {}),
     ...(plan.traceLimit !== undefined ? { traceLimit: plan.traceLimit } : {}),
   });
   try {
