@@ -60,29 +60,25 @@ function smallestFailingWindow(
   removable: (chunk: readonly KvEvent[], rest: readonly KvEvent[]) => boolean,
   deadline: number,
 ): KvEvent[] {
+  if (stuck.length === 0) return [...events];
   const from = Math.min(...stuck.map((event) => event.invokedAt));
   const to = Math.max(...stuck.map((event) => event.respondedAt ?? event.invokedAt));
   const first = Math.min(...events.map((event) => event.invokedAt));
-  for (let width = Math.max(1, to - from); from - width / 2 > first; width *= 2) {
-    if (performance.now() >= deadline) break;
+  for (let width = Math.max(1, to - from); from - width > first && performance.now() < deadline; width *= 2) {
     const chosen = new Set(
       events.filter((event) => (event.respondedAt ?? to) >= from - width && event.invokedAt <= to),
     );
     for (let added = [...chosen]; added.length > 0; ) {
       const observed = new Set(added.flatMap(observedValues));
-      added = events.filter(
-        (event) => !chosen.has(event) && observed.has(writtenValue(event) as RegisterState),
-      );
+      added = events.filter((event) => {
+        const value = writtenValue(event);
+        return value !== undefined && observed.has(value) && !chosen.has(event);
+      });
       for (const event of added) chosen.add(event);
     }
     const window = events.filter((event) => chosen.has(event));
-    if (
-      removable(
-        events.filter((event) => !chosen.has(event)),
-        window,
-      )
-    )
-      return window;
+    const outside = events.filter((event) => !chosen.has(event));
+    if (removable(outside, window)) return window;
   }
   return [...events];
 }
