@@ -51,7 +51,49 @@ function persist(c: SafetyChecker, node: NodeId, entries: Entry[]) {
   c.observePersist(node, disk, entries);
 }
 
+const n3 = nodeId('n3');
+const n4 = nodeId('n4');
+const vote = (t: number, votedFor: NodeId) => ({ term: term(t), votedFor, commitIndex: index(0) });
+const config = (voters: NodeId[], votersOutgoing: NodeId[] = []) => ({
+  voters,
+  votersOutgoing,
+  learners: [],
+});
+
 describe('SafetyChecker', () => {
+  it('allows one durable vote per term, repeated or after a crash, and catches a second one', () => {
+    const c = checker();
+    c.observeHardState(n1, vote(2, n1));
+    c.observeHardState(n1, vote(2, n1));
+    c.observeHardState(n1, { term: term(3), votedFor: null, commitIndex: index(0) });
+    c.observeHardState(n1, vote(3, n2));
+    expect(violation(() => c.observeHardState(n1, vote(2, n2)))).toBe('DoubleVote');
+  });
+
+  it('requires a leader to hold durable votes of a majority of its configuration', () => {
+    const c = checker();
+    c.observeHardState(n2, vote(4, n1));
+    // Its own vote counts even before it is durable: a sole voter wins before persisting.
+    c.observeElected(n1, 4, config([n1, n2, n3]));
+    expect(violation(() => c.observeElected(n3, 5, config([n1, n2, n3])))).toBe('MinorityLeader');
+    c.observeHardState(n2, vote(6, n3));
+    // Two of four is no majority: a single added voter moves the bar.
+    expect(violation(() => c.observeElected(n3, 6, config([n1, n2, n3, n4])))).toBe('MinorityLeader');
+    expect(c.leaderOf(4)).toBe(n1);
+  });
+
+  it('requires both majorities while joint, and the leader to be a voter', () => {
+    const c = checker();
+    c.observeHardState(n4, vote(2, n1));
+    // A majority of C_new {n1, n4} but not of C_old {n1, n2, n3}.
+    expect(violation(() => c.observeElected(n1, 2, config([n1, n4], [n1, n2, n3])))).toBe('MinorityLeader');
+    c.observeHardState(n2, vote(3, n1));
+    c.observeHardState(n4, vote(3, n1));
+    c.observeElected(n1, 3, config([n1, n4], [n1, n2, n3]));
+    c.observeHardState(n1, vote(7, n4));
+    expect(violation(() => c.observeElected(n4, 7, config([n1, n2])))).toBe('MinorityLeader');
+  });
+
   it('allows one leader per term, and the same leader again', () => {
     const c = checker();
     c.observeLeader(n1, 2);

@@ -128,6 +128,84 @@ describe('Simulation', () => {
     expect(trace.filter((line) => line.includes('RESTART')).length).toBeGreaterThan(2);
   });
 
+  it('membership: learners join and are promoted, voters and leaders leave, joint changes commit, under faults', async () => {
+    const lines: string[] = [];
+    let applied = 0;
+    let removedButRunning = 0;
+    const refused = new Set<string>();
+    for (let seed = 1; seed <= 6; seed++) {
+      const simulation = new Simulation({
+        seed,
+        nodes: 3,
+        mix: 'membership',
+        traceLimit: Number.POSITIVE_INFINITY,
+      });
+      await simulation.run(600);
+      const report = await simulation.check();
+      // Nodes that held a log and are outside the final configuration were removed: they ran on
+      // through the liveness check without stopping the final voters from electing and committing.
+      const final = simulation.nodes.find((n) => n.id === report.leader)!.core.status().membership;
+      const members = new Set([...final.voters, ...final.learners]);
+      removedButRunning += simulation.nodes.filter(
+        (n) => n.up && !members.has(n.id) && n.core.status().lastIndex > 0,
+      ).length;
+      lines.push(
+        ...simulation.trace().filter((line) => line.includes('operator:') && !line.includes('refused')),
+      );
+      const { reconfiguration } = simulation.stats();
+      applied += reconfiguration.applied;
+      for (const code of Object.keys(reconfiguration.refused)) refused.add(code);
+    }
+    expect(lines.some((line) => /addLearner n[45] via/.test(line))).toBe(true);
+    expect(lines.some((line) => /: addVoter n\d via/.test(line))).toBe(true);
+    expect(lines.some((line) => /remove (n\d) via \1 /.test(line))).toBe(true);
+    expect(lines.some((line) => /remove n\d, addVoter n\d via/.test(line))).toBe(true);
+    expect(applied).toBeGreaterThan(10);
+    expect(removedButRunning).toBeGreaterThan(0);
+    expect([...refused]).toContain('ConfigChangeInProgress');
+  });
+
+  it('transfer: leadership moves, or the leader gives up, and proposals wait meanwhile', async () => {
+    let completed = 0;
+    let abandoned = 0;
+    let proposalsRefused = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const simulation = new Simulation({ seed, nodes: 5, mix: 'transfer' });
+      await simulation.run(600);
+      await simulation.check();
+      const { transfers } = simulation.stats();
+      completed += transfers.completed;
+      abandoned += transfers.abandoned;
+      proposalsRefused += transfers.proposalsRefused;
+    }
+    expect(completed).toBeGreaterThan(0);
+    expect(abandoned).toBeGreaterThan(0);
+    expect(proposalsRefused).toBeGreaterThan(0);
+  });
+
+  it('linearizable: writes, cas and reads in every mode on every node make the checked history', async () => {
+    const simulation = new Simulation({ seed: 2, nodes: 5, mix: 'linearizable' });
+    await simulation.run(600);
+    const report = await simulation.check();
+    const ops = simulation.history.filter((op) => op.outcome === 'ok');
+    const cas = ops.filter((op) => op.kind === 'cas');
+    expect(cas.some((op) => op.casStored === true) && cas.some((op) => op.casStored === false)).toBe(true);
+    for (const mode of ['quorum', 'lease', 'stale'] as const) {
+      const reads = ops.filter((op) => op.mode === mode);
+      // Served by the leader and by followers (which forward quorum and lease reads).
+      expect(new Set(reads.map((op) => op.node)).size).toBeGreaterThan(2);
+    }
+    const unknown = simulation.history.filter((op) => op.outcome === 'unknown').length;
+    const stale = ops.filter((op) => op.mode === 'stale').length;
+    const failed = simulation.history.filter((op) => op.outcome === 'failed').length;
+    const pendingReads = simulation.history.filter(
+      (op) => op.outcome === 'pending' && op.kind === 'read',
+    ).length;
+    expect(unknown).toBeGreaterThan(0);
+    // Stale reads, refusals and unanswered reads are left out; unknown writes stay in.
+    expect(report.checkedOperations).toBe(simulation.history.length - stale - failed - pendingReads);
+  });
+
   it('refuses a cluster of no nodes and an unknown mix', () => {
     expect(() => new Simulation({ seed: 1, nodes: 0 })).toThrow(RangeError);
     expect(() => new Simulation({ seed: 1, mix: 'nope' as 'calm' })).toThrow(/unknown fault mix 'nope'/);
