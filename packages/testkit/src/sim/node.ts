@@ -298,11 +298,21 @@ export class SimNode {
   /** A real store must give back exactly what the reference copy says was persisted. */
   #compareRecovered(state: PersistedState): void {
     const expected = this.durable.load();
-    const describe = (s: PersistedState) =>
+    // Field by field: a store may give back the same values with its keys in another order.
+    const describe = ({ hardState: h, snapshot, entries }: PersistedState) =>
       JSON.stringify({
-        hardState: s.hardState,
-        snapshot: s.snapshot?.meta ?? null,
-        log: s.entries.map((e) => `${e.index}/${e.term}`),
+        hardState: [h.term, h.votedFor, h.commitIndex],
+        snapshot:
+          snapshot === null
+            ? null
+            : [
+                snapshot.meta.index,
+                snapshot.meta.term,
+                snapshot.meta.membership.voters,
+                snapshot.meta.membership.votersOutgoing,
+                snapshot.meta.membership.learners,
+              ],
+        log: entries.map((e) => `${e.index}/${e.term}`),
       });
     if (describe(state) !== describe(expected)) {
       this.#host.fail(
