@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import type { MixName } from './sim/mixes.ts';
 import { mixes } from './sim/mixes.ts';
-import type { SimRaftConfig } from './sim/simulation.ts';
+import type { SimRaftConfig, SimStats } from './sim/simulation.ts';
 import { describeFailure, planFor, runSeed } from './sim/sweep.ts';
 
 const { values } = parseArgs({
@@ -72,6 +72,24 @@ const started = performance.now();
 let failed = 0;
 let worstElection = 0;
 let worstCommit = 0;
+/** Counters summed over the passing seeds, printed at the end: what the runs exercised. */
+const totals = new Map<string, number>();
+function addStats(stats: SimStats): void {
+  const add = (name: string, n: number) => totals.set(name, (totals.get(name) ?? 0) + n);
+  const { reconfiguration: r, transfers: t, clients: c } = stats;
+  add('config changes accepted', r.accepted);
+  add('config entries applied', r.applied);
+  for (const [code, n] of Object.entries(r.refused)) add(`config changes refused ${code}`, n);
+  add('transfers started', t.started);
+  add('transfers completed', t.completed);
+  add('transfers abandoned', t.abandoned);
+  add('transfers lost', t.lost);
+  for (const [code, n] of Object.entries(t.refused)) add(`transfers refused ${code}`, n);
+  add('proposals refused during transfers', t.proposalsRefused);
+  for (const [kind, n] of Object.entries(c.ok)) add(`client ${kind} ok`, n);
+  add('client unknown outcomes', c.unknown);
+  for (const [code, n] of Object.entries(c.refused)) add(`client refused ${code}`, n);
+}
 for (let seed = first; seed < first + count; seed++) {
   const plan = {
     ...planFor(seed, options),
@@ -82,6 +100,7 @@ for (let seed = first; seed < first + count; seed++) {
   if (result.ok) {
     worstElection = Math.max(worstElection, result.report.electedAfter);
     worstCommit = Math.max(worstCommit, ...result.report.commitLatencies);
+    addStats(result.stats);
     if (values.trace) {
       for (const line of result.trace()) console.log(line);
       console.log(`seed ${seed}: ok`, JSON.stringify(result.report));
@@ -96,6 +115,7 @@ for (let seed = first; seed < first + count; seed++) {
     console.log(`${done} seeds, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(1)}s`);
 }
 const seconds = (performance.now() - started) / 1000;
+for (const [name, n] of [...totals].filter(([, n]) => n > 0)) console.log(`  ${name}: ${n}`);
 console.log(
   `${failed === 0 ? 'ok' : 'FAILED'}: seeds ${first}..${first + count - 1}, ${failed} failed, ${seconds.toFixed(1)}s; ` +
     `worst election ${worstElection} ticks, worst commit ${worstCommit} ticks after healing`,
