@@ -505,7 +505,9 @@ export class Simulation {
     return this.nodes
       .map((node) => {
         const s = node.core.status();
-        return `${node.id}:${s.role}/t${s.term}/leader=${s.leader ?? '-'}/last=${s.lastIndex}/commit=${s.commitIndex}`;
+        const { voters, votersOutgoing, learners } = s.membership;
+        const config = `voters=${voters.join(',') || '-'}${votersOutgoing.length > 0 ? `&${votersOutgoing.join(',')}` : ''}${learners.length > 0 ? `+learners=${learners.join(',')}` : ''}`;
+        return `${node.id}:${s.role}/t${s.term}/leader=${s.leader ?? '-'}/last=${s.lastIndex}/commit=${s.commitIndex}/${config}`;
       })
       .join(' ');
   }
