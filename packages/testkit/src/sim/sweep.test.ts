@@ -21,8 +21,8 @@ const sweepSeeds: Readonly<Record<MixName, number>> = {
   churn: 300,
   reads: 300,
   membership: 300,
-  transfer: 400,
-  linearizable: 500,
+  transfer: 600,
+  linearizable: 1000,
 };
 const sweepTicks = 600;
 
