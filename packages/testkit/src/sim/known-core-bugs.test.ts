@@ -6,9 +6,9 @@ import { knownCoreBugs } from './known-core-bugs.ts';
 import { planFor, runSeed } from './sweep.ts';
 
 /**
- * Core bugs the simulator found (or its fault model pointed at), each reproduced here and marked `it.fails` until the core is
- * fixed: then the test passes, `it.fails` reports it, and the marker (and the seeds the sweep
- * leaves out for it, in known-core-bugs.ts) go.
+ * Core bugs the simulator found (or its fault model pointed at), each reproduced here and marked
+ * `it.fails` until the core is fixed: then the test passes, `it.fails` reports it, and the
+ * marker (and the seeds the sweep leaves out for it, in known-core-bugs.ts) go.
  */
 
 /**
