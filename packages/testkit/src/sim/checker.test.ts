@@ -82,7 +82,7 @@ describe('SafetyChecker', () => {
     expect(c.leaderOf(4)).toBe(n1);
   });
 
-  it('requires both majorities while joint, and the leader to be a voter', () => {
+  it('requires both majorities while joint, and counts a non-voter leader only by the voters', () => {
     const c = checker();
     c.observeHardState(n4, vote(2, n1));
     // A majority of C_new {n1, n4} but not of C_old {n1, n2, n3}.
@@ -90,8 +90,12 @@ describe('SafetyChecker', () => {
     c.observeHardState(n2, vote(3, n1));
     c.observeHardState(n4, vote(3, n1));
     c.observeElected(n1, 3, config([n1, n4], [n1, n2, n3]));
+    // n4, removed but not yet committed so (thesis §4.2.2), wins {n1, n2} without its own vote.
     c.observeHardState(n1, vote(7, n4));
     expect(violation(() => c.observeElected(n4, 7, config([n1, n2])))).toBe('MinorityLeader');
+    c.observeHardState(n1, vote(8, n4));
+    c.observeHardState(n2, vote(8, n4));
+    c.observeElected(n4, 8, config([n1, n2]));
   });
 
   it('allows one leader per term, and the same leader again', () => {

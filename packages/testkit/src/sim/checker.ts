@@ -102,22 +102,18 @@ export class SafetyChecker {
 
   /**
    * `node` just became leader of `term` under `membership`, the configuration its log holds
-   * (in force as soon as it is in the log, thesis §4.1). It must be one of its voters, and the
-   * durable votes for it must make a majority of `voters` and, while joint, of `votersOutgoing`
-   * too: then any two leaders' electorates overlap, whatever configurations are in flight, which
-   * is what keeps two disjoint majorities from deciding.
+   * (in force as soon as it is in the log, thesis §4.1). The durable votes for it must make a
+   * majority of `voters` and, while joint, of `votersOutgoing` too: then any two leaders'
+   * electorates overlap, whatever configurations are in flight, which is what keeps two disjoint
+   * majorities from deciding. The leader need not be a voter itself: one whose removal is not
+   * committed yet may still win, without its own vote, to commit it (thesis §4.2.2).
    */
   observeElected(node: NodeId, term: number, membership: Membership): void {
     this.observeLeader(node, term);
     const { voters, votersOutgoing } = membership;
-    if (!voters.includes(node) && !votersOutgoing.includes(node)) {
-      this.#fail(
-        'MinorityLeader',
-        `${node} leads term ${term} but is no voter of ${describeMembership(membership)}`,
-      );
-    }
     const votes = this.#votes.get(term);
-    // Its own vote may still be on its way to disk (a sole voter wins before persisting).
+    // Its own vote, if it is a voter, may still be on its way to disk (a sole voter wins
+    // before persisting).
     const votedFor = (id: NodeId) => id === node || votes?.get(id) === node;
     for (const group of votersOutgoing.length > 0 ? [voters, votersOutgoing] : [voters]) {
       const granted = group.filter(votedFor);

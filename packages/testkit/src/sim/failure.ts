@@ -17,8 +17,8 @@ export type FailureKind =
   /** A node persisted votes for two candidates in one term (Raft §5.2). */
   | 'DoubleVote'
   /**
-   * A node became leader without the votes of a majority of its configuration (of both
-   * majorities in a joint one, thesis §4.3), or without being a voter of it.
+   * A node became leader without the durable votes of a majority of its configuration (of both
+   * majorities in a joint one, thesis §4.3).
    */
   | 'MinorityLeader'
   /** A read index below an entry applied before the read began (thesis §6.4). */
