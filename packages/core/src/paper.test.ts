@@ -161,7 +161,8 @@ describe('§5.3 log replication', () => {
   });
 
   it('a far-behind, divergent follower catches up in a number of round trips bounded by terms, not entries', () => {
-    const c = new TestCluster(members('a', 'b', 'c'));
+    // CheckQuorum off: restarted nodes would otherwise sit out a lease period before voting.
+    const c = new TestCluster(members('a', 'b', 'c'), { checkQuorum: false });
     const entry = (index: number, term: number, data: string): Entry => ({
       index: index as Index,
       term: term as Term,
@@ -245,6 +246,48 @@ describe('thesis §10.2.1 leader persistence', () => {
     node.advance();
     expect(node.status().commitIndex).toBe(index);
     expect(node.ready().committedEntries.map((e) => e.index)).toContain(index);
+  });
+});
+
+describe('thesis §6.4.1 leases across restarts', () => {
+  it('a restarted node refuses votes for an election timeout, as if it had just heard from a leader', () => {
+    const c = electedCluster();
+    c.node('a').propose(bytes('x'));
+    c.stabilize();
+    c.start('b' as NodeId); // b crashes and restarts: it may have extended a's lease
+    const vote: RequestVote = {
+      type: 'RequestVote',
+      from: 'c' as NodeId,
+      to: 'b' as NodeId,
+      term: 3 as Term,
+      preVote: true,
+      lastLogIndex: 10 as Index,
+      lastLogTerm: 2 as Term,
+      transfer: false,
+    };
+    c.node('b').step(vote);
+    expect(drainReady(c.node('b')).messagesAfterPersist).toEqual([]);
+    c.tick(['b' as NodeId], 10);
+    c.node('b').step(vote);
+    expect(drainReady(c.node('b')).messagesAfterPersist).toEqual([
+      expect.objectContaining({ granted: true }),
+    ]);
+  });
+});
+
+describe('thesis §4.2.2 removal', () => {
+  it('a leader whose removal is not committed yet may still campaign, and then commits it and steps down', () => {
+    const c = new TestCluster(members('a', 'b'));
+    c.node('a').campaign();
+    c.stabilize();
+    c.partition(['a'], ['b']);
+    c.node('a').proposeConfigChange({ changes: [{ kind: 'remove', id: 'a' as NodeId }] });
+    c.tickAll(30); // CheckQuorum: a steps down holding its uncommitted removal
+    expect(c.node('a').status().role).not.toBe('leader');
+    c.heal();
+    c.tickAll(60);
+    expect(c.node('b').status()).toMatchObject({ role: 'leader', membership: { voters: ['b'] } });
+    expect(c.node('a').status().role).toBe('follower');
   });
 });
 

@@ -14,7 +14,7 @@ import type {
   RequestVoteResponse,
 } from './messages.ts';
 import type { Progress } from './progress.ts';
-import { quorumMatchedIndex } from './quorum.ts';
+import { isVoter, quorumMatchedIndex } from './quorum.ts';
 import { seededRandom } from './random.ts';
 import { type PendingRead, ReadIndexTracker } from './read-index.ts';
 import type { ReadState, Role } from './ready.ts';
@@ -86,6 +86,8 @@ export class Raft {
   private deferredReads: DeferredRead[] = [];
   /** Ticks since this node started: the leader's clock for lease reads. */
   private now = 0;
+  /** Until `now` reaches this, a restarted node refuses votes as if it had heard from a leader. */
+  private readonly bootLease: number;
   private readonly random: () => number;
 
   constructor(
@@ -103,6 +105,8 @@ export class Raft {
     const commitIndex = Math.max(state.hardState.commitIndex, snapshot.meta.index) as Index;
     this.log = new RaftLog(snapshot, state.entries, commitIndex, snapshot.meta.index);
     this.tracker = new ProgressTracker(this.log.membership(), config.maxInflightMessages);
+    // A node that never saw a term past the bootstrap one cannot have extended anyone's lease.
+    this.bootLease = config.checkQuorum && state.hardState.term > 1 ? config.electionTicks : 0;
     this.becomeFollower(this.term, null);
   }
 
@@ -928,13 +932,26 @@ export class Raft {
     else this.messagesAfterPersist.push(m);
   }
 
+  /**
+   * May this node campaign? A voter of its latest configuration may; so may a node whose removal
+   * is not committed yet, since the cluster may still need its vote and its log to elect anyone
+   * (thesis §4.2.2: "it might still be needed until the C_new entry is committed").
+   */
   private promotable(): boolean {
-    return this.tracker.isVoter(this.id) && this.log.pendingSnapshot === null;
+    if (this.log.pendingSnapshot !== null) return false;
+    return this.tracker.isVoter(this.id) || isVoter(this.log.membershipAt(this.log.commitIndex), this.id);
   }
 
-  /** We heard from a leader less than an election timeout ago (or we are it). */
+  /**
+   * We heard from a leader less than an election timeout ago (or we are it), or we restarted
+   * less than one ago. The restart case keeps lease reads safe (thesis §6.4.1): before a crash
+   * this node may have answered a heartbeat that extended some leader's lease, and it forgot
+   * that, so it must not help elect anyone else until that lease has surely run out.
+   */
   private inLease(): boolean {
-    return this.leader !== null && this.electionElapsed < this.config.electionTicks;
+    return (
+      (this.leader !== null && this.electionElapsed < this.config.electionTicks) || this.now < this.bootLease
+    );
   }
 
   assertInvariants(): void {
