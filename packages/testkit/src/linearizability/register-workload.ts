@@ -1,5 +1,5 @@
+import { Random } from '../sim/random.ts';
 import type { KvEvent, KvOp, KvResult } from './kv-model.ts';
-import { xorshift32 } from './seeded.ts';
 
 export interface WorkloadOptions {
   readonly seed: number;
@@ -21,9 +21,9 @@ const CLIENT_TIMEOUT = 30;
  * linearizable by construction: for bench figures and large-scale tests.
  */
 export function registerWorkload(options: WorkloadOptions): KvEvent[] {
-  const next = xorshift32(options.seed);
-  const int = (low: number, high: number) => low + (next() % (high - low + 1));
-  const chance = (p: number) => next() / 2 ** 32 < p;
+  const random = new Random(options.seed);
+  const int = (low: number, high: number) => random.int(low, high);
+  const chance = (p: number) => random.float() < p;
   const clientFreeAt = new Array<number>(options.clients).fill(0);
   const recentValues = new Map<string, string[]>();
   const planned: {

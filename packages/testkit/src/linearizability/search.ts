@@ -1,6 +1,6 @@
+import { Random } from '../sim/random.ts';
 import type { HistoryEvent } from './history.ts';
 import type { Model } from './model.ts';
-import { xorshift32 } from './seeded.ts';
 
 /**
  * The search for a linearization of one partition: Wing & Gong's depth-first search with Lowe's
@@ -242,8 +242,8 @@ class VisitedCache {
   constructor(size: number) {
     this.#bits = new Uint32Array(Math.ceil(size / 32));
     this.#keys = new Uint32Array(size);
-    const next = xorshift32(0x9e3779b9);
-    for (let i = 0; i < size; i++) this.#keys[i] = next();
+    const random = new Random(0x9e3779b9);
+    for (let i = 0; i < size; i++) this.#keys[i] = random.next32();
   }
 
   /** Adds `op` to the set; true when the new (set, state) pair had not been seen (and is now). */
