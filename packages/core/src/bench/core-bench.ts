@@ -2,7 +2,7 @@
  * The core alone: entries committed per second by a 3-node cluster whose network is function
  * calls and whose storage is the core's own memory, at proposal batch sizes 1, 64 and 1024 with
  * 128-byte payloads. Prints medians of several runs and the environment. Run it with
- * `npm run bench -w @raftkit/core` (Node, built JS), `npx bun packages/core/src/bench/core-bench.ts`
+ * `npm run bench -w @raftkit/core` (Node on built JS, then Bun and Deno on the sources), or alone: `npx bun packages/core/src/bench/core-bench.ts`
  * or `npx deno run -A packages/core/src/bench/core-bench.ts`.
  */
 import { cpus } from 'node:os';
