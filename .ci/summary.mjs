@@ -12,7 +12,7 @@ const walk = (dir) => {
     if (name === 'node_modules' || name.startsWith('.')) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) walk(path);
-    else if (dir.endsWith('test-results') && name.endsWith('.json')) reports.push(path);
+    else if (dir.endsWith('test-results') && /^vitest-.*\.json$/.test(name)) reports.push(path);
   }
 };
 for (const root of ['packages', 'apps', 'test']) {
@@ -24,6 +24,11 @@ let passed = 0;
 let failed = 0;
 for (const path of reports) {
   const report = JSON.parse(readFileSync(path, 'utf8'));
+  if (typeof report.numPassedTests !== 'number' || typeof report.numFailedTests !== 'number') {
+    console.error(`not a vitest report: ${path}`);
+    failed++;
+    continue;
+  }
   passed += report.numPassedTests;
   const failedHere = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
   failed += failedHere > 0 ? failedHere : report.success === false ? 1 : 0;
