@@ -70,6 +70,20 @@ describe('SafetyChecker', () => {
     expect(violation(() => c.observeHardState(n1, vote(2, n2)))).toBe('DoubleVote');
   });
 
+  it('counts a vote whose record a newer term superseded before the write, and only then', () => {
+    const c = checker();
+    // n2 and n3 granted n1 in term 5, then heard of term 6 before persisting: only term 6 is on disk.
+    c.observeVoteSent(n2, 5, n1, 6);
+    c.observeVoteSent(n3, 5, n1, 6);
+    c.observeElected(n1, 5, config([n1, n2, n3]));
+    // A vote sent while the durable term is still the vote's own term proves nothing by itself.
+    c.observeVoteSent(n2, 7, n3, 7);
+    expect(violation(() => c.observeElected(n3, 7, config([n1, n2, n3])))).toBe('MinorityLeader');
+    // And a superseded vote still may not contradict a durable one.
+    c.observeHardState(n3, vote(8, n3));
+    expect(violation(() => c.observeVoteSent(n3, 8, n1, 9))).toBe('DoubleVote');
+  });
+
   it('requires a leader to hold durable votes of a majority of its configuration', () => {
     const c = checker();
     c.observeHardState(n2, vote(4, n1));

@@ -84,19 +84,30 @@ export class SafetyChecker {
    * after the write), so a durable vote is the one that counted: it may never change in a term.
    */
   observeHardState(node: NodeId, hardState: HardState): void {
-    if (hardState.votedFor === null) return;
-    let votes = this.#votes.get(hardState.term);
+    if (hardState.votedFor !== null) this.#recordVote(node, hardState.term, hardState.votedFor);
+  }
+
+  /**
+   * `node` sent a granted vote for `candidate` in `term` after its Ready was durable. Usually that
+   * write holds the vote; but a newer term may have arrived before the write and superseded it
+   * (the node voted, then heard of a later term, and persisted only that). Then no record of the
+   * vote is on disk, yet the node can never vote in `term` again, so the vote is as good as
+   * durable and counts toward the election it helped win.
+   */
+  observeVoteSent(node: NodeId, term: number, candidate: NodeId, durableTerm: number): void {
+    if (durableTerm > term) this.#recordVote(node, term, candidate);
+  }
+
+  #recordVote(node: NodeId, term: number, candidate: NodeId): void {
+    let votes = this.#votes.get(term);
     if (votes === undefined) {
       votes = new Map();
-      this.#votes.set(hardState.term, votes);
+      this.#votes.set(term, votes);
     }
     const earlier = votes.get(node);
-    if (earlier === undefined) votes.set(node, hardState.votedFor);
-    else if (earlier !== hardState.votedFor) {
-      this.#fail(
-        'DoubleVote',
-        `${node} voted for ${earlier} and then ${hardState.votedFor} in term ${hardState.term}`,
-      );
+    if (earlier === undefined) votes.set(node, candidate);
+    else if (earlier !== candidate) {
+      this.#fail('DoubleVote', `${node} voted for ${earlier} and then ${candidate} in term ${term}`);
     }
   }
 

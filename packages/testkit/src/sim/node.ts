@@ -244,7 +244,12 @@ export class SimNode {
       if (ready.hardState !== null) checker.observeHardState(this.id, ready.hardState);
       this.#host.record({ kind: 'persist', node: this.id, detail: describeWrite(ready) });
     }
-    for (const message of ready.messagesAfterPersist) this.#host.send(message);
+    for (const message of ready.messagesAfterPersist) {
+      if (message.type === 'RequestVoteResponse' && message.granted && !message.preVote) {
+        checker.observeVoteSent(this.id, message.term, message.to, this.durable.hardState.term);
+      }
+      this.#host.send(message);
+    }
     if (ready.snapshot !== null) this.#restore(ready.snapshot);
     if (ready.committedEntries.length > 0) {
       for (const entry of ready.committedEntries) {
