@@ -129,6 +129,68 @@ export class ServerProcess {
   }
 }
 
+/**
+ * What one test file starts: its processes and temp directories, all killed (by pid) and removed
+ * after the file, so tests can run side by side and leave nothing behind.
+ */
+export function processScope(): {
+  readonly nodes: ServerProcess[];
+  tempDir(name: string): Promise<string>;
+  cleanup(): Promise<void>;
+} {
+  const nodes: ServerProcess[] = [];
+  const removals: (() => Promise<void>)[] = [];
+  return {
+    nodes,
+    async tempDir(name) {
+      const dir = await tempDir(name);
+      removals.push(dir.remove);
+      return dir.path;
+    },
+    async cleanup() {
+      await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
+      await Promise.all(removals.map((remove) => remove()));
+    },
+  };
+}
+
+/**
+ * Starts one founding member per runtime (ids n1, n2, ...) on free ports, each with its own data
+ * directory, and waits until every one answers /health.
+ */
+export async function startCluster(
+  scope: ReturnType<typeof processScope>,
+  options: {
+    readonly name: string;
+    readonly runtimes: readonly Runtime[];
+    readonly scheme?: 'http' | 'https';
+    /** More serve flags for every member, after --members. */
+    readonly args?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+    readonly fetch?: typeof fetch;
+  },
+): Promise<ServerProcess[]> {
+  const scheme = options.scheme ?? 'http';
+  const ports = await Promise.all(options.runtimes.map(() => freePort()));
+  const members = ports.map((port, i) => `n${i + 1}=${scheme}://127.0.0.1:${port}`).join(',');
+  const started: ServerProcess[] = [];
+  for (const [i, runtime] of options.runtimes.entries()) {
+    const node = new ServerProcess({
+      id: `n${i + 1}`,
+      runtime,
+      port: ports[i]!,
+      dataDir: await scope.tempDir(`${options.name}-n${i + 1}`),
+      scheme,
+      args: ['--members', members, ...(options.args ?? [])],
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
+    scope.nodes.push(node);
+    started.push(node);
+  }
+  await Promise.all(started.map((node) => node.start(options.fetch)));
+  return started;
+}
+
 /** The JSON of a successful request; throws with the status and body otherwise. */
 export async function json<T>(
   url: string,

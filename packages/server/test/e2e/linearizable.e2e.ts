@@ -1,6 +1,6 @@
 import { checkLinearizable, type KvOp, type KvResult, kvRecorder } from '@raftkit/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, freePort, type Runtime, ServerProcess, tempDir } from './harness.ts';
+import { agreedLeader, processScope, type ServerProcess, startCluster } from './harness.ts';
 
 /** mulberry32: a seeded source, so a failing run can repeat its operations from the seed it prints. */
 function seeded(seed: number): () => number {
@@ -62,35 +62,15 @@ async function perform(node: ServerProcess, op: KvOp): Promise<KvResult> {
  * must be linearizable (testkit's checker), reads included.
  */
 describe('linearizability under a leader crash', () => {
-  const nodes: ServerProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
-    await Promise.all(cleanups.map((cleanup) => cleanup()));
-  });
+  const scope = processScope();
+  afterAll(() => scope.cleanup());
 
   it('keeps every history linearizable across the crash and the restart', async () => {
     const seed = Number(process.env.E2E_SEED ?? Date.now() % 1_000_000);
     console.log(
       `linearizability e2e: operations drawn from seed ${seed} (E2E_SEED=${seed} repeats them; timing still varies)`,
     );
-    const runtimes: Runtime[] = ['node', 'bun', 'deno'];
-    const ports = await Promise.all(runtimes.map(() => freePort()));
-    const members = ports.map((port, i) => `n${i + 1}=http://127.0.0.1:${port}`).join(',');
-    for (const [i, runtime] of runtimes.entries()) {
-      const dir = await tempDir(`lin-n${i + 1}`);
-      cleanups.push(dir.remove);
-      nodes.push(
-        new ServerProcess({
-          id: `n${i + 1}`,
-          runtime,
-          port: ports[i]!,
-          dataDir: dir.path,
-          args: ['--members', members],
-        }),
-      );
-    }
-    await Promise.all(nodes.map((node) => node.start()));
+    const nodes = await startCluster(scope, { name: 'lin', runtimes: ['node', 'bun', 'deno'] });
     const leader = await agreedLeader(nodes);
 
     const recorder = kvRecorder(() => performance.now());

@@ -2,13 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   agreedLeader,
   eventually,
-  freePort,
   get,
+  processScope,
   put,
-  type Runtime,
-  ServerProcess,
+  type ServerProcess,
+  startCluster,
   status,
-  tempDir,
 } from './harness.ts';
 
 /**
@@ -17,31 +16,15 @@ import {
  * with SIGKILL, and takes the killed node back from its data directory.
  */
 describe.each(['fs', 'sqlite'] as const)('a Node + Bun + Deno cluster on %s storage', (storage) => {
-  const nodes: ServerProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
-    await Promise.all(cleanups.map((cleanup) => cleanup()));
-  });
+  const scope = processScope();
+  afterAll(() => scope.cleanup());
 
   it('replicates through every node and survives kill -9 of the leader', async () => {
-    const runtimes: Runtime[] = ['node', 'bun', 'deno'];
-    const ports = await Promise.all(runtimes.map(() => freePort()));
-    const members = runtimes.map((_, i) => `n${i + 1}=http://127.0.0.1:${ports[i]}`).join(',');
-    for (const [i, runtime] of runtimes.entries()) {
-      const dir = await tempDir(`${storage}-n${i + 1}`);
-      cleanups.push(dir.remove);
-      nodes.push(
-        new ServerProcess({
-          id: `n${i + 1}`,
-          runtime,
-          port: ports[i]!,
-          dataDir: dir.path,
-          args: ['--members', members, '--storage', storage],
-        }),
-      );
-    }
-    await Promise.all(nodes.map((node) => node.start()));
+    const nodes = await startCluster(scope, {
+      name: storage,
+      runtimes: ['node', 'bun', 'deno'],
+      args: ['--storage', storage],
+    });
     const leader = await agreedLeader(nodes);
 
     const acknowledged = new Map<string, string>();

@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   agreedLeader,
   eventually,
-  freePort,
   get,
+  processScope,
   put,
   SECRET,
-  ServerProcess,
+  type ServerProcess,
   type Status,
+  startCluster,
   status,
-  tempDir,
 } from './harness.ts';
 
 const MAX_BODY_BYTES = 1280 * 1024;
@@ -39,22 +39,18 @@ function signedHeaders(body: Uint8Array, secret = SECRET, from = 'n9'): Record<s
 
 /** Peer requests that are unauthenticated, replayed, malformed or oversized are refused and change nothing. */
 describe('peer endpoint security', () => {
-  const nodes: ServerProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
+  const scope = processScope();
+  let nodes: ServerProcess[];
   let target: ServerProcess;
   let before: Status[];
   beforeAll(async () => {
-    const ports = await Promise.all([0, 1, 2].map(() => freePort()));
-    const members = ports.map((port, i) => `n${i + 1}=http://127.0.0.1:${port}`).join(',');
-    for (const [i, port] of ports.entries()) {
-      const dir = await tempDir(`sec-n${i + 1}`);
-      cleanups.push(dir.remove);
+    nodes = await startCluster(scope, {
+      name: 'sec',
+      runtimes: ['node', 'node', 'node'],
       // The default tick (100 ms): a term change below must come from the attack, not from a
       // starved election timer on a loaded machine.
-      const args = ['--members', members, '--max-body-bytes', String(MAX_BODY_BYTES), '--tick-ms', '100'];
-      nodes.push(new ServerProcess({ id: `n${i + 1}`, runtime: 'node', port, dataDir: dir.path, args }));
-    }
-    await Promise.all(nodes.map((node) => node.start()));
+      args: ['--max-body-bytes', String(MAX_BODY_BYTES), '--tick-ms', '100'],
+    });
     const leader = await agreedLeader(nodes);
     await put(leader, 'k', 'v');
     target = nodes.find((node) => node !== leader)!;
@@ -65,10 +61,7 @@ describe('peer endpoint security', () => {
       return views.every((view) => view.appliedIndex === commitIndex) ? views : undefined;
     });
   });
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
-    await Promise.all(cleanups.map((cleanup) => cleanup()));
-  });
+  afterAll(() => scope.cleanup());
 
   const post = (headers: Record<string, string>, body: Uint8Array) =>
     fetch(`${target.url}${MESSAGES}`, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer> });

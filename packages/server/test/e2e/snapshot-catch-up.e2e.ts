@@ -1,5 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, eventually, freePort, get, put, ServerProcess, status, tempDir } from './harness.ts';
+import {
+  agreedLeader,
+  eventually,
+  get,
+  processScope,
+  put,
+  type ServerProcess,
+  startCluster,
+  status,
+} from './harness.ts';
 
 const MAX_BODY_BYTES = 1280 * 1024;
 
@@ -16,30 +25,15 @@ async function counter(node: ServerProcess, name: string): Promise<number> {
  * streamed snapshot several times larger than the peer transport's message size limit.
  */
 describe('snapshot catch-up', () => {
-  const nodes: ServerProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
-    await Promise.all(cleanups.map((cleanup) => cleanup()));
-  });
+  const scope = processScope();
+  afterAll(() => scope.cleanup());
 
   it('streams a snapshot larger than the message limit to a follower far behind', async () => {
-    const ports = await Promise.all([0, 1, 2].map(() => freePort()));
-    const members = ports.map((port, i) => `n${i + 1}=http://127.0.0.1:${port}`).join(',');
-    for (const [i, port] of ports.entries()) {
-      const dir = await tempDir(`snap-n${i + 1}`);
-      cleanups.push(dir.remove);
-      const args = [
-        '--members',
-        members,
-        '--snapshot-every',
-        '50',
-        '--max-body-bytes',
-        String(MAX_BODY_BYTES),
-      ];
-      nodes.push(new ServerProcess({ id: `n${i + 1}`, runtime: 'node', port, dataDir: dir.path, args }));
-    }
-    await Promise.all(nodes.map((node) => node.start()));
+    const nodes = await startCluster(scope, {
+      name: 'snap',
+      runtimes: ['node', 'node', 'node'],
+      args: ['--snapshot-every', '50', '--max-body-bytes', String(MAX_BODY_BYTES)],
+    });
     const leader = await agreedLeader(nodes);
     const behind = nodes.find((node) => node !== leader)!;
     await behind.kill('SIGKILL');

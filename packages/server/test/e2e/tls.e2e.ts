@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, freePort, get, put, type Runtime, ServerProcess, tempDir } from './harness.ts';
+import { agreedLeader, get, processScope, put, startCluster } from './harness.ts';
 
 /** `fetch` over node:https trusting only `ca`, since this process's global fetch cannot be given a CA. */
 function fetchTrusting(ca: string): typeof fetch {
@@ -90,39 +90,22 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
 
 /** TLS for client and peer traffic, with certificates the test makes (a private CA). */
 describe('TLS', () => {
-  const nodes: ServerProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
-    await Promise.all(cleanups.map((cleanup) => cleanup()));
-  });
+  const scope = processScope();
+  afterAll(() => scope.cleanup());
 
   it('serves clients and peers over HTTPS on every runtime', async () => {
-    const certs = await tempDir('tls');
-    cleanups.push(certs.remove);
-    const { ca, cert, key } = makeCertificates(certs.path);
+    const { ca, cert, key } = makeCertificates(await scope.tempDir('tls'));
     const tlsFetch = fetchTrusting(readFileSync(ca, 'utf8'));
 
-    const runtimes: Runtime[] = ['node', 'bun', 'deno'];
-    const ports = await Promise.all(runtimes.map(() => freePort()));
-    const members = ports.map((port, i) => `n${i + 1}=https://127.0.0.1:${port}`).join(',');
-    for (const [i, runtime] of runtimes.entries()) {
-      const dir = await tempDir(`tls-n${i + 1}`);
-      cleanups.push(dir.remove);
-      nodes.push(
-        new ServerProcess({
-          id: `n${i + 1}`,
-          runtime,
-          port: ports[i]!,
-          dataDir: dir.path,
-          scheme: 'https',
-          args: ['--members', members, '--tls-cert', cert, '--tls-key', key],
-          // How each runtime's fetch learns to trust the peers' certificate.
-          env: { NODE_EXTRA_CA_CERTS: ca, DENO_CERT: ca },
-        }),
-      );
-    }
-    await Promise.all(nodes.map((node) => node.start(tlsFetch)));
+    const nodes = await startCluster(scope, {
+      name: 'tls',
+      runtimes: ['node', 'bun', 'deno'],
+      scheme: 'https',
+      args: ['--tls-cert', cert, '--tls-key', key],
+      // How each runtime's fetch learns to trust the peers' certificate.
+      env: { NODE_EXTRA_CA_CERTS: ca, DENO_CERT: ca },
+      fetch: tlsFetch,
+    });
     const leader = await agreedLeader(nodes, tlsFetch);
     for (const node of nodes) await put(node, `via-${node.spec.id}`, node.spec.runtime, tlsFetch);
     for (const node of nodes) {
