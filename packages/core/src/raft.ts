@@ -16,7 +16,7 @@ import type {
 import type { Progress } from './progress.ts';
 import { isVoter, quorumMatchedIndex } from './quorum.ts';
 import { seededRandom } from './random.ts';
-import { type PendingRead, ReadIndexTracker } from './read-index.ts';
+import { LeaderReads, type PendingRead, type ReadHost } from './read-index.ts';
 import type { ReadState, Role } from './ready.ts';
 import type { PersistedState } from './storage.ts';
 import { ProgressTracker } from './tracker.ts';
@@ -40,13 +40,6 @@ export interface Mutations {
 type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 export type ReadMode = 'quorum' | 'lease';
-
-/** A read that arrived before the leader committed an entry of its term (thesis §6.4 step 1). */
-interface DeferredRead {
-  readonly requestId: number;
-  readonly from: NodeId;
-  readonly lease: boolean;
-}
 
 /**
  * The Raft state machine of one node. Reads like the paper: `step` settles the term (§5.1), answers
@@ -81,9 +74,21 @@ export class Raft {
   private uncommittedBytes = 0;
   /** Leader: ticks since the transfer started; it is abandoned after an election timeout. */
   private transferElapsed = 0;
-  /** Leader: heartbeat rounds, pending reads and the lease they time. */
-  private reads = new ReadIndexTracker();
-  private deferredReads: DeferredRead[] = [];
+  /** Leader: linearizable reads, the heartbeat rounds that confirm them and the lease they time. */
+  private readonly readHost: ReadHost = {
+    commitIndex: () => this.log.commitIndex,
+    committedInCurrentTerm: () => this.committedInCurrentTerm(),
+    isSoleVoter: () => this.isSoleVoter(),
+    leaseAllowed: () => this.config.checkQuorum && this.leadTransferee === null,
+    confirmedRound: (currentRound) =>
+      quorumMatchedIndex(this.tracker.membership, (id) =>
+        id === this.id
+          ? (currentRound as Index)
+          : ((this.tracker.progress.get(id)?.ackedRound ?? 0) as Index),
+      ),
+    release: (read) => this.releaseRead(read),
+  };
+  private reads!: LeaderReads;
   /** Ticks since this node started: the leader's clock for lease reads. */
   private now = 0;
   /** Until `now` reaches this, a restarted node refuses votes as if it had heard from a leader. */
@@ -273,7 +278,7 @@ export class Raft {
    */
   readIndex(requestId: number, mode: ReadMode): void {
     if (this.role === 'leader') {
-      this.handleRead({ requestId, from: this.id, lease: mode === 'lease' });
+      this.reads.request({ requestId, from: this.id, lease: mode === 'lease' }, this.now);
     } else if (this.leader !== null) {
       this.send({
         type: 'ReadIndexRequest',
@@ -286,58 +291,26 @@ export class Raft {
     }
   }
 
-  private handleRead(read: DeferredRead): void {
-    if (this.mutations.skipReadIndexRound === true) {
-      this.releaseReads([{ requestId: read.requestId, from: read.from, index: this.log.commitIndex }]);
-      return;
-    }
-    if (!this.committedInCurrentTerm()) {
-      // Until an entry of this term commits, the leader may not know the latest commit index.
-      this.deferredReads.push(read);
-      return;
-    }
-    const pending: PendingRead = { requestId: read.requestId, from: read.from, index: this.log.commitIndex };
-    if ((read.lease && this.leaseHolds()) || this.isSoleVoter()) this.releaseReads([pending]);
-    else this.reads.add(pending);
-  }
-
   private isSoleVoter(): boolean {
     const { voters, votersOutgoing } = this.tracker.membership;
     return votersOutgoing.length === 0 && voters.length === 1 && voters[0] === this.id;
   }
 
-  private leaseHolds(): boolean {
-    if (!this.config.checkQuorum || this.leadTransferee !== null) return false;
-    // The lease ends one tick before followers would vote again: clocks may drift by that much.
-    return this.reads.leaseHolds(this.confirmedRound(), this.now, this.config.electionTicks - 1);
-  }
-
-  /** The latest heartbeat round a quorum has answered. */
-  private confirmedRound(): number {
-    return quorumMatchedIndex(this.tracker.membership, (id) =>
-      id === this.id
-        ? (this.reads.currentRound as Index)
-        : ((this.tracker.progress.get(id)?.ackedRound ?? 0) as Index),
-    );
-  }
-
-  private releaseReads(reads: readonly PendingRead[]): void {
-    for (const read of reads) {
-      if (read.from === this.id) {
-        this.readStates.push({ requestId: read.requestId, index: read.index });
-      } else {
-        const response: ReadIndexResponse = {
-          type: 'ReadIndexResponse',
-          from: this.id,
-          to: read.from,
-          term: this.term,
-          requestId: read.requestId,
-          readIndex: read.index,
-          ok: true,
-        };
-        this.send(response);
-      }
+  private releaseRead(read: PendingRead): void {
+    if (read.from === this.id) {
+      this.readStates.push({ requestId: read.requestId, index: read.index });
+      return;
     }
+    const response: ReadIndexResponse = {
+      type: 'ReadIndexResponse',
+      from: this.id,
+      to: read.from,
+      term: this.term,
+      requestId: read.requestId,
+      readIndex: read.index,
+      ok: true,
+    };
+    this.send(response);
   }
 
   private committedInCurrentTerm(): boolean {
@@ -419,8 +392,12 @@ export class Raft {
     this.uncommittedBytes = 0;
     this.leadTransferee = null;
     this.transferElapsed = 0;
-    this.reads = new ReadIndexTracker();
-    this.deferredReads = [];
+    // The lease ends one tick before followers would vote again: clocks may drift by that much.
+    this.reads = new LeaderReads(
+      this.readHost,
+      this.config.electionTicks - 1,
+      this.mutations.skipReadIndexRound === true,
+    );
     this.tracker.votes.clear();
     this.tracker.progress.clear();
     // Raft §5.2: randomized timeouts in [T, 2T) make split votes rare.
@@ -765,14 +742,14 @@ export class Raft {
         progress.heardFrom();
         if (m.readRound > progress.ackedRound) {
           progress.ackedRound = m.readRound;
-          this.releaseReads(this.reads.confirm(this.confirmedRound()));
+          this.reads.confirmed();
         }
         // Even with nothing new to send, an empty AppendEntries makes a follower that lost our
         // last messages reject it, which moves it back to probing and repairs the gap.
         if (progress.matchIndex < this.log.lastIndex()) this.replicateTo(m.from, true);
         return;
       case 'ReadIndexRequest':
-        this.handleRead({ requestId: m.requestId, from: m.from, lease: m.lease });
+        this.reads.request({ requestId: m.requestId, from: m.from, lease: m.lease }, this.now);
         return;
       default:
         return;
@@ -801,9 +778,7 @@ export class Raft {
   /** Leader duties that wait on the commit index: deferred reads, leaving joint, stepping down. */
   private afterCommit(): void {
     if (this.role !== 'leader' || !this.committedInCurrentTerm()) return;
-    const deferred = this.deferredReads;
-    this.deferredReads = [];
-    for (const read of deferred) this.handleRead(read);
+    this.reads.ownTermCommitted(this.now);
     if (this.log.latestConfigIndex() > this.log.commitIndex) return;
     if (isJoint(this.log.membership())) {
       // Thesis §4.3: once C_old,new is committed the leader moves on to C_new by itself.
@@ -902,7 +877,6 @@ export class Raft {
 
   private broadcastHeartbeat(): void {
     const readRound = this.reads.startRound(this.now);
-    if (this.isSoleVoter()) this.releaseReads(this.reads.confirm(readRound));
     for (const [id, progress] of this.tracker.progress) {
       if (id === this.id) continue;
       this.send({
