@@ -92,6 +92,21 @@ describe('a three-node cluster', () => {
     await cluster.settle(cluster.leader()!.read('linearizable'));
   });
 
+  it('answers Timeout (outcome unknown) when the leader does not answer a forwarded proposal in time', async () => {
+    // A leader that never answers: the forward only ends when the driver gives up and aborts it.
+    const unanswered = (_leader: unknown, _data: unknown, signal: AbortSignal) =>
+      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    cluster = await TestCluster.started(['a', 'b', 'c'], { forward: unanswered, proposalTimeoutMs: 1_000 });
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    const started = cluster.clock.now();
+    const error = await cluster.settle(follower.propose(text('x')).catch((e: unknown) => e));
+    expect(isRaftNodeError(error, 'Timeout')).toBe(true);
+    expect(cluster.clock.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(follower.metrics().proposalsForwarded).toBe(1);
+  });
+
   it('rejects a follower proposal with NotLeader and the leader URL when it cannot forward', async () => {
     cluster = await TestCluster.started(['a', 'b', 'c'], { forward: undefined });
     const leader = cluster.leader()!;
