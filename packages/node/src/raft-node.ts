@@ -140,7 +140,7 @@ export class RaftNode {
         seed: options.seed,
         logger: options.logger,
       },
-      persisted,
+      { ...persisted, snapshot: persisted.snapshot === null ? null : withoutData(persisted.snapshot) },
     );
     const snapshotIndex = persisted.snapshot?.meta.index ?? 0;
     this.#applied = snapshotIndex;
@@ -600,7 +600,7 @@ export class RaftNode {
       throw error;
     }
     try {
-      this.#core.compact(snapshot);
+      this.#core.compact(withoutData(snapshot));
     } catch (error) {
       if (!isRaftError(error, 'SnapshotOutOfDate')) throw error;
     }
@@ -718,4 +718,13 @@ function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pr
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/**
+ * The core keeps the latest snapshot to send it to followers that need it, but this driver never
+ * sends it from there: the transport streams it from storage in chunks (`snapshotHooks`). So the
+ * core gets the snapshot's metadata only, and a large state never sits in memory twice.
+ */
+function withoutData(snapshot: Snapshot): Snapshot {
+  return { meta: snapshot.meta, data: new Uint8Array(0) };
 }
