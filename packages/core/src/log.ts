@@ -215,11 +215,15 @@ export class RaftLog {
     this.pendingSnapshot = snapshot;
   }
 
-  /** The application persisted and restored `pendingSnapshot`. */
-  snapshotApplied(): void {
-    if (this.pendingSnapshot === null) return;
-    this.appliedIndex = this.pendingSnapshot.meta.index;
-    this.pendingSnapshot = null;
+  /**
+   * The application persisted and restored the snapshot at `index` that a Ready handed out. A
+   * newer one may have arrived from the leader meanwhile (etcd-io/raft's stableSnapTo checks the
+   * same): it stays pending, since the application has not seen it yet.
+   */
+  snapshotApplied(index: Index): void {
+    if (index > this.appliedIndex) this.appliedIndex = index;
+    if (this.pendingSnapshot !== null && this.pendingSnapshot.meta.index === index)
+      this.pendingSnapshot = null;
   }
 
   /** Drops entries up to a snapshot the application took of its own applied state. */

@@ -249,6 +249,61 @@ describe('thesis §10.2.1 leader persistence', () => {
   });
 });
 
+describe('thesis §10.2.1 with Raft §5.2: no message of a term before the term is durable', () => {
+  it('a leader that wins in the Ready that carries its new term holds even its replication back', () => {
+    const node = new RawNode({ id: 'a' as NodeId, preVote: false }, bootstrapState(members('a', 'b', 'c')));
+    node.campaign();
+    // The vote arrives before the candidate's own term and vote were handed out to be written.
+    node.step({
+      type: 'RequestVoteResponse',
+      from: 'b' as NodeId,
+      to: 'a' as NodeId,
+      term: 2 as Term,
+      granted: true,
+      preVote: false,
+    });
+    expect(node.status().role).toBe('leader');
+    const won = node.ready();
+    expect(won.hardState).toMatchObject({ term: 2, votedFor: 'a' });
+    expect(won.mustSync).toBe(true);
+    expect(won.messages).toEqual([]);
+    expect(won.messagesAfterPersist.map((m) => m.type)).toContain('AppendEntries');
+    node.advance();
+    // Its term is durable now: what it sends may leave in parallel with its own writes again.
+    node.tick();
+    const next = node.ready();
+    expect(next.messages.map((m) => m.type)).toContain('Heartbeat');
+  });
+});
+
+describe('Raft §7 log compaction', () => {
+  it('a second snapshot stepped while the first is being persisted is handed out next, not lost', () => {
+    const b = new RawNode({ id: 'b' as NodeId }, bootstrapState(members('a', 'b', 'c')));
+    const install = (index: number): Message => ({
+      type: 'InstallSnapshot',
+      from: 'a' as NodeId,
+      to: 'b' as NodeId,
+      term: 2 as Term,
+      snapshot: {
+        meta: { index: index as Index, term: 2 as Term, membership: members('a', 'b', 'c') },
+        data: bytes(`state at ${index}`),
+      },
+    });
+    b.step(install(10));
+    const first = b.ready();
+    expect(first.snapshot?.meta.index).toBe(10);
+    // The leader's next snapshot arrives before the application finished with the first.
+    b.step(install(20));
+    b.advance();
+    expect(b.status().appliedIndex).toBe(10);
+    const second = b.ready();
+    expect(second.snapshot?.meta.index).toBe(20);
+    b.advance();
+    expect(b.status()).toMatchObject({ appliedIndex: 20, commitIndex: 20 });
+    expect(b.hasReady()).toBe(false);
+  });
+});
+
 describe('thesis §6.4.1 leases across restarts', () => {
   it('a restarted node refuses votes for an election timeout, as if it had just heard from a leader', () => {
     const c = electedCluster();

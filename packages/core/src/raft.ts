@@ -35,6 +35,8 @@ export interface Mutations {
   readonly skipLogUpToDateCheck?: boolean;
   /** Serve reads without confirming leadership with a quorum round (stale reads). */
   readonly skipReadIndexRound?: boolean;
+  /** Let a leader's messages leave before its new term and vote are durable (breaks Election Safety). */
+  readonly sendBeforeTermDurable?: boolean;
 }
 
 type CampaignKind = 'preElection' | 'election' | 'transfer';

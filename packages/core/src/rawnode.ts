@@ -24,7 +24,8 @@ interface Outstanding {
   readonly hardState: HardState;
   readonly lastEntry: { index: Index; term: Term } | null;
   readonly appliedTo: Index | null;
-  readonly snapshot: boolean;
+  /** The index of the snapshot it handed out, if any. */
+  readonly snapshotIndex: Index | null;
 }
 
 const emptyHardState: HardState = { term: 0 as Term, votedFor: null, commitIndex: 0 as Index };
@@ -87,9 +88,11 @@ export class RawNode {
   private persistedHardState: HardState;
   private lastSoftState: SoftState;
   private outstanding: Outstanding | null = null;
+  private readonly sendBeforeTermDurable: boolean;
 
   constructor(config: RaftConfig, state: PersistedState, options: RawNodeOptions = {}) {
     this.raft = new Raft(resolveConfig(config), state, options.mutations);
+    this.sendBeforeTermDurable = options.mutations?.sendBeforeTermDurable === true;
     this.persistedHardState = state.hardState;
     this.lastSoftState = this.softState();
   }
@@ -171,20 +174,27 @@ export class RawNode {
     const committedEntries = raft.log.nextCommitted(Number.POSITIVE_INFINITY);
     const lastEntry = entries.at(-1);
     const lastCommitted = committedEntries.at(-1);
+    // Raft §5.1 with §5.2: a node may leave nothing of a term behind it that it could forget. A
+    // leader's early `messages` (thesis §10.2.1) are safe only once its term and vote are durable:
+    // a leader that won in this very Ready (alone, or on votes it just counted) and crashed before
+    // its hard state reached the disk would restart at its old term and could vote for a rival in
+    // the term it already led. Until then every message waits for the write.
+    const termDurable =
+      hardState.term === this.persistedHardState.term &&
+      hardState.votedFor === this.persistedHardState.votedFor;
+    const sendEarly = termDurable || this.sendBeforeTermDurable;
     const ready: Ready = {
       softState: sameSoftState(softState, this.lastSoftState) ? null : softState,
       hardState: sameHardState(hardState, this.persistedHardState) ? null : hardState,
       entries,
       snapshot,
-      messages: raft.messages,
-      messagesAfterPersist: raft.messagesAfterPersist,
+      messages: sendEarly ? raft.messages : [],
+      messagesAfterPersist: sendEarly
+        ? raft.messagesAfterPersist
+        : [...raft.messages, ...raft.messagesAfterPersist],
       committedEntries,
       readStates: raft.readStates,
-      mustSync:
-        entries.length > 0 ||
-        snapshot !== null ||
-        hardState.term !== this.persistedHardState.term ||
-        hardState.votedFor !== this.persistedHardState.votedFor,
+      mustSync: entries.length > 0 || snapshot !== null || !termDurable,
     };
     raft.messages = [];
     raft.messagesAfterPersist = [];
@@ -194,7 +204,7 @@ export class RawNode {
       hardState,
       lastEntry: lastEntry === undefined ? null : { index: lastEntry.index, term: lastEntry.term },
       appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
-      snapshot: snapshot !== null,
+      snapshotIndex: snapshot === null ? null : snapshot.meta.index,
     };
     return ready;
   }
@@ -205,7 +215,7 @@ export class RawNode {
     if (done === null) throw new Error('advance() called without an outstanding ready()');
     this.outstanding = null;
     this.persistedHardState = done.hardState;
-    if (done.snapshot) this.raft.log.snapshotApplied();
+    if (done.snapshotIndex !== null) this.raft.log.snapshotApplied(done.snapshotIndex);
     if (done.lastEntry !== null) this.raft.persisted(done.lastEntry.index, done.lastEntry.term);
     if (done.appliedTo !== null) this.raft.log.appliedTo(done.appliedTo);
   }

@@ -23,7 +23,8 @@ export interface ReadState {
  * 1. `messages` may be sent at once, in parallel with step 2. Only a leader produces them
  *    (replication and heartbeats): thesis §10.2.1 lets a leader write its log in parallel with
  *    replicating it, because the core counts the leader toward a commit quorum only after
- *    `advance()` reports its own entries durable.
+ *    `advance()` reports its own entries durable. A Ready whose term or vote is not yet durable has
+ *    no `messages`: everything waits for step 2, so no message of a term leaves before the term.
  * 2. Persist `snapshot`, then `entries`, then `hardState`, durably (one fsync covers them all).
  *    `entries[0].index` may be at or below the stored last index: the stored suffix from there on
  *    conflicts and is replaced. A `snapshot` replaces every stored entry up to its index, and the

@@ -1,6 +1,8 @@
 /**
  * Runs simulator seeds offline: `npm run sim -- --seeds 100000 [--mix chaos] [--nodes 5]
  * [--ticks 400] [--from 1] [--seed N] [--raft '{"preVote":false}'] [--trace] [--keep-going]`.
+ * `--minutes M` soaks instead: seeds from `--from` (by default a fresh random start, printed)
+ * for M minutes, every failure reported (`npm run sim:soak -- --minutes 60`).
  * Exits 1 when a seed fails,
  * after printing the seed, how to replay it and its last events.
  */
@@ -13,12 +15,13 @@ import { describeFailure, planFor, runSeed } from './sim/sweep.ts';
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1000' },
-    from: { type: 'string', default: '1' },
+    from: { type: 'string' },
     seed: { type: 'string' },
     mix: { type: 'string' },
     nodes: { type: 'string' },
     ticks: { type: 'string' },
     raft: { type: 'string' },
+    minutes: { type: 'string' },
     trace: { type: 'boolean', default: false },
     'keep-going': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -27,7 +30,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    `usage: sim [--seeds N] [--from S] [--seed S] [--mix ${Object.keys(mixes).join('|')}] [--nodes N] [--ticks T] [--raft JSON] [--trace] [--keep-going]`,
+    `usage: sim [--seeds N | --minutes M] [--from S] [--seed S] [--mix ${Object.keys(mixes).join('|')}] [--nodes N] [--ticks T] [--raft JSON] [--trace] [--keep-going]`,
   );
   process.exit(0);
 }
@@ -47,8 +50,16 @@ if (values.mix !== undefined && !Object.hasOwn(mixes, values.mix)) {
   process.exit(2);
 }
 const single = integer('seed', values.seed);
-const first = single ?? integer('from', values.from)!;
-const count = single === undefined ? integer('seeds', values.seeds)! : 1;
+const minutes = integer('minutes', values.minutes);
+// A soak explores seeds no earlier run chose: CI's sweep covers the low ones.
+const freshStart = () => 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+const first =
+  single ??
+  (minutes !== undefined && values.from === undefined ? freshStart() : (integer('from', values.from) ?? 1));
+const count = single === undefined ? (minutes === undefined ? integer('seeds', values.seeds)! : Infinity) : 1;
+const deadline = minutes === undefined ? Infinity : performance.now() + minutes * 60_000;
+const keepGoing = values['keep-going'] || minutes !== undefined;
+if (minutes !== undefined) console.log(`soaking ${minutes} min from seed ${first}`);
 const nodes = integer('nodes', values.nodes);
 const ticks = integer('ticks', values.ticks);
 /** Core settings for every node, e.g. `{"preVote":false,"checkQuorum":false}`. */
@@ -90,7 +101,9 @@ function addStats(stats: SimStats): void {
   add('client unknown outcomes', c.unknown);
   for (const [code, n] of Object.entries(c.refused)) add(`client refused ${code}`, n);
 }
-for (let seed = first; seed < first + count; seed++) {
+let last = first - 1;
+for (let seed = first; seed < first + count && performance.now() < deadline; seed++) {
+  last = seed;
   const plan = {
     ...planFor(seed, options),
     ...(raft !== undefined ? { raft } : {}),
@@ -108,7 +121,7 @@ for (let seed = first; seed < first + count; seed++) {
   } else {
     failed++;
     console.log(describeFailure(plan, result.failure, values.trace ? Number.POSITIVE_INFINITY : 80));
-    if (!values['keep-going']) break;
+    if (!keepGoing) break;
   }
   const done = seed - first + 1;
   if (done % 1000 === 0)
@@ -117,7 +130,7 @@ for (let seed = first; seed < first + count; seed++) {
 const seconds = (performance.now() - started) / 1000;
 for (const [name, n] of [...totals].filter(([, n]) => n > 0)) console.log(`  ${name}: ${n}`);
 console.log(
-  `${failed === 0 ? 'ok' : 'FAILED'}: seeds ${first}..${first + count - 1}, ${failed} failed, ${seconds.toFixed(1)}s; ` +
+  `${failed === 0 ? 'ok' : 'FAILED'}: seeds ${first}..${last}, ${failed} failed, ${seconds.toFixed(1)}s; ` +
     `worst election ${worstElection} ticks, worst commit ${worstCommit} ticks after healing`,
 );
 process.exit(failed === 0 ? 0 : 1);

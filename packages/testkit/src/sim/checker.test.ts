@@ -89,6 +89,7 @@ describe('SafetyChecker', () => {
     c.observeHardState(n2, vote(4, n1));
     // Its own vote counts even before it is durable: a sole voter wins before persisting.
     c.observeElected(n1, 4, config([n1, n2, n3]));
+    c.observeLeader(n1, 4);
     expect(violation(() => c.observeElected(n3, 5, config([n1, n2, n3])))).toBe('MinorityLeader');
     c.observeHardState(n2, vote(6, n3));
     // Two of four is no majority: a single added voter moves the bar.

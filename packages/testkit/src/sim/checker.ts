@@ -1,4 +1,4 @@
-import type { Entry, HardState, Membership, NodeId, SnapshotMeta, Term } from '@raftkit/core';
+import type { Entry, HardState, Membership, Message, NodeId, SnapshotMeta, Term } from '@raftkit/core';
 import type { Digest } from './digest.ts';
 import { bytesEqual, extendDigest } from './digest.ts';
 import type { MemoryDisk } from './disk.ts';
@@ -67,7 +67,27 @@ export class SafetyChecker {
     return Math.max(0, this.#committed.length - 1);
   }
 
-  /** Election Safety: at most one leader per term, over the whole run. */
+  /**
+   * `node` sends `message` while `durableTerm` is the term on its disk. Pre-Vote speaks of a term
+   * not yet entered, so it is exempt; any other message of a term the node could still forget in
+   * a crash lets it act twice in that term (lead it, restart at the old term, vote for a rival).
+   */
+  observeSend(node: NodeId, message: Message, durableTerm: number): void {
+    const preVote =
+      (message.type === 'RequestVote' || message.type === 'RequestVoteResponse') && message.preVote;
+    if (!preVote && message.term > durableTerm) {
+      this.#fail(
+        'UndurableTerm',
+        `${node} sent ${message.type} of term ${message.term} to ${message.to} with term ${durableTerm} on its disk`,
+      );
+    }
+  }
+
+  /**
+   * Election Safety: at most one leader per term, over the whole run. Called once the leader's
+   * term and vote are durable: before that it can send nothing of the term (`observeSend`), and
+   * a crash erases a leadership nobody saw.
+   */
   observeLeader(node: NodeId, term: number): void {
     const other = this.#leaders.get(term);
     if (other === undefined) this.#leaders.set(term, node);
@@ -120,7 +140,6 @@ export class SafetyChecker {
    * committed yet may still win, without its own vote, to commit it (thesis §4.2.2).
    */
   observeElected(node: NodeId, term: number, membership: Membership): void {
-    this.observeLeader(node, term);
     const { voters, votersOutgoing } = membership;
     const votes = this.#votes.get(term);
     // Its own vote, if it is a voter, may still be on its way to disk (a sole voter wins

@@ -14,6 +14,11 @@ export type FailureKind =
   | 'SnapshotMismatch'
   /** A node replaced an entry it had persisted as committed. */
   | 'CommittedTruncated'
+  /**
+   * A node sent a message of a term (other than a Pre-Vote's) before that term was durable on its
+   * disk: a crash could let it act in that term again, e.g. vote for a rival in a term it led.
+   */
+  | 'UndurableTerm'
   /** A node persisted votes for two candidates in one term (Raft §5.2). */
   | 'DoubleVote'
   /**

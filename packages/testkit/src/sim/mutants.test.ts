@@ -38,6 +38,7 @@ const cases: readonly MutantCase[] = [
     kinds: ['LeaderIncomplete', 'StateMachineDivergence', 'CommittedTruncated'],
   },
   { mutation: 'skipReadIndexRound', mix: 'chaos', nodes: 5, ticks: 400, kinds: ['StaleRead'] },
+  { mutation: 'sendBeforeTermDurable', mix: 'membership', nodes: 1, ticks: 400, kinds: ['UndurableTerm'] },
   // The same bug seen the way a user would: a deposed leader answers reads from its own state,
   // and the recorded history has no linearization. The read-index check is off to prove it.
   {

@@ -178,7 +178,7 @@ export class SimNode {
       const ready = this.#guard(() => this.core.ready());
       this.#observe(ready);
       // Step 1: leader replication may leave before its own write is durable (thesis §10.2.1).
-      for (const message of ready.messages) this.#host.send(message);
+      for (const message of ready.messages) this.#send(message);
       const durable = ready.snapshot !== null || ready.entries.length > 0 || ready.hardState !== null;
       const delay = durable ? this.#host.fsyncDelay() : 0;
       if (delay > 0) {
@@ -188,6 +188,11 @@ export class SimNode {
       }
       await this.#finish(ready);
     }
+  }
+
+  #send(message: Message): void {
+    this.#host.checker.observeSend(this.id, message, this.durable.hardState.term);
+    this.#host.send(message);
   }
 
   /** The simulated fsync of the held-back Ready completed. */
@@ -216,10 +221,7 @@ export class SimNode {
       this.#term = status.term;
       this.#host.record({ kind: 'role', node: this.id, role: status.role, term: status.term });
     }
-    if (status.role === 'leader') {
-      this.#host.checker.observeLeader(this.id, status.term);
-      this.#host.checker.observeLeaderLog(this.id, status.term, this.#log);
-    }
+    if (status.role === 'leader') this.#host.checker.observeLeaderLog(this.id, status.term, this.#log);
   }
 
   #applyToLog(log: MemoryDisk, write: DiskWrite): void {
@@ -244,11 +246,13 @@ export class SimNode {
       if (ready.hardState !== null) checker.observeHardState(this.id, ready.hardState);
       this.#host.record({ kind: 'persist', node: this.id, detail: describeWrite(ready) });
     }
+    // The Ready's role and term (`#observe` saw them) are durable now: a leader counts as one.
+    if (this.#role === 'leader') checker.observeLeader(this.id, this.#term);
     for (const message of ready.messagesAfterPersist) {
       if (message.type === 'RequestVoteResponse' && message.granted && !message.preVote) {
         checker.observeVoteSent(this.id, message.term, message.to, this.durable.hardState.term);
       }
-      this.#host.send(message);
+      this.#send(message);
     }
     if (ready.snapshot !== null) this.#restore(ready.snapshot);
     if (ready.committedEntries.length > 0) {

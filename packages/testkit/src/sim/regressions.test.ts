@@ -147,6 +147,20 @@ describe('core bugs the simulator found', () => {
     }
   });
 
+  // Raft §5.2 with thesis §10.2.1: a leader may replicate before its own write is durable, but not
+  // before its term and vote are. In membership seed 212849, n3, the sole voter once n2's
+  // self-removal was appended, won term 6 alone and sent AppendEntries of term 6 in the Ready
+  // that carried the term; it crashed before that write, restarted at term 5 and granted n2 its
+  // vote in term 6: two leaders of one term. The same seed with that order restored (the
+  // mutation) must still be caught, so this stays a test of the check as well as of the fix.
+  it('membership seed 212849: a leader that won in a Ready sends nothing of its term until the term is durable', async () => {
+    const plan = planFor(212849, { mix: 'membership', ticks: 600 });
+    const fixed = await runSeed(plan);
+    expect(fixed.ok ? 'ok' : fixed.failure.message).toBe('ok');
+    const broken = await runSeed({ ...plan, mutations: { sendBeforeTermDurable: true } });
+    expect(broken.ok ? null : broken.failure.kind).toBe('UndurableTerm');
+  });
+
   for (const { mix, seeds } of selfRemovalSeeds) {
     it(`${mix} seeds ${seeds.join(', ')} stay safe and live (a self-removed leader used to block elections)`, async () => {
       const failures: string[] = [];
