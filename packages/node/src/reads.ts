@@ -1,6 +1,7 @@
 import type { ReadMode } from '@raftkit/core';
 import { AppliedWaiters } from './applied-waiters.ts';
 import { RaftNodeError } from './errors.ts';
+import { RequestIds } from './request-ids.ts';
 
 interface Asked {
   readonly mode: ReadMode;
@@ -24,7 +25,8 @@ export interface ReadTimers {
  * arrive between two heartbeats share one round.
  */
 export class PendingReads {
-  #nextId = 1;
+  /** Unique across this node's restarts, not just in this process: see `RequestIds`. */
+  readonly #ids = new RequestIds();
   readonly #asked = new Map<number, Asked>();
   readonly #applying: AppliedWaiters;
 
@@ -47,7 +49,7 @@ export class PendingReads {
       this.onFailed();
       return Promise.reject(new RaftNodeError('Busy', `${this.limit} reads already waiting`));
     }
-    const requestId = this.#nextId++;
+    const requestId = this.#ids.next();
     const served = new Promise<void>((resolve, reject) => {
       this.#asked.set(requestId, {
         mode,

@@ -1,7 +1,7 @@
 import type { HardState, Membership, StorageIdentity } from '@raftkit/core';
 import { StorageError } from '@raftkit/core';
 import { type DataDirState, type Problem, readDataDir, type TornTail } from './data-dir.ts';
-import { isProcessAlive, LOCK_FILE } from './dir-lock.ts';
+import { LOCK_FILE, ownerMayBeAlive, parseLockOwner, systemProcesses } from './dir-lock.ts';
 import { type FsOps, nodeFsOps } from './fs-ops.ts';
 import { IDENTITY_FILE } from './identity-file.ts';
 import { readSnapshotData, SNAPSHOT_FILE, SnapshotFormatError } from './snapshot-file.ts';
@@ -36,8 +36,6 @@ export interface FsCheckReport {
   readonly leftovers: readonly string[];
   readonly unknownFiles: readonly string[];
 }
-
-const decoder = new TextDecoder();
 
 /**
  * Verifies a stopped node's data directory without changing it: identity, every WAL frame's
@@ -107,15 +105,16 @@ export async function checkFsDataDir(dir: string, fs: FsOps = nodeFsOps): Promis
 
   let lock: FsCheckReport['lock'] = null;
   if (names.includes(LOCK_FILE)) {
-    try {
-      const owner = JSON.parse(decoder.decode(await fs.readFile(`${dir}/${LOCK_FILE}`))) as {
-        pid: number;
-        host: string;
-      };
-      lock = { pid: owner.pid, host: owner.host, alive: isProcessAlive(owner.pid) };
-    } catch {
-      lock = { pid: Number.NaN, host: 'unreadable', alive: false };
-    }
+    const path = `${dir}/${LOCK_FILE}`;
+    const owner = parseLockOwner(await fs.readFile(path).catch(() => new Uint8Array(0)));
+    lock =
+      owner === null
+        ? { pid: Number.NaN, host: 'unreadable', alive: false }
+        : {
+            pid: owner.pid,
+            host: owner.host,
+            alive: ownerMayBeAlive(path, owner, systemProcesses.self(), systemProcesses),
+          };
   }
 
   const log = state.log;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import process from 'node:process';
 import { StorageError } from '@raftkit/core';
@@ -5,40 +6,131 @@ import type { FsOps } from './fs-ops.ts';
 
 /**
  * `LOCK`: one process per data directory. Created with exclusive create (`wx`), which every
- * runtime and file system supports, unlike `flock` (not exposed by Deno's or Bun's `node:fs`).
- * It holds the owner's pid and host. A lock left by a process that died (same host, pid no longer
- * alive) is stale and taken over; one from another host is never presumed stale, since we cannot
- * see its processes. Two processes racing to take over the same stale lock is not excluded; a
- * reused pid keeps a stale lock looking alive: both rare, both fail safe (`Locked`, remove the
- * file by hand after checking).
+ * runtime and file system supports, unlike `flock` (not exposed by Node's, Deno's or Bun's
+ * `node:fs`). It names its owner precisely enough to tell, after a crash, that the owner is gone:
+ * a node killed with `kill -9` must restart by itself, with no one removing the file by hand.
+ *
+ * A pid alone cannot say that. The pid may answer `kill -0` as a zombie nobody reaped; it may have
+ * been handed to another process after a reboot; and in a container the node is pid 1 in every
+ * incarnation, so the new process finds its own pid in the lock. So the owner also records the
+ * kernel's boot id and its own start time (both from `/proc`, where the system has it): a lock
+ * from another boot is stale, and so is one whose pid now belongs to a process that started at
+ * another time, or to none, or to a zombie. A lock bearing our own pid is ours only if this
+ * process took it (it remembers which it holds); otherwise an earlier incarnation left it.
+ *
+ * One from another host is never presumed stale, since we cannot see its processes. Without
+ * `/proc` (not Linux) a lock of a live pid is presumed held. Left open: two
+ * processes racing to take over one stale lock, and two containers of one host name in separate
+ * pid namespaces sharing one directory (each sees the other's pid as its own or as nobody's):
+ * don't share a data directory between containers.
  */
 export const LOCK_FILE = 'LOCK';
 
 export interface LockOwner {
   readonly pid: number;
   readonly host: string;
+  /** The kernel's boot id (`/proc/sys/kernel/random/boot_id`), where known. */
+  readonly boot?: string;
+  /** The process's start time in clock ticks since boot (`/proc/<pid>/stat`), where known. */
+  readonly started?: string;
 }
 
-/** Whether a process with this pid exists: signal 0 checks without delivering anything. */
-export function isProcessAlive(pid: number): boolean {
+/** What the system says of a pid now: `gone` covers no such process and a zombie (it can no longer write). */
+export type ProcessLookup =
+  | { readonly state: 'gone' }
+  | { readonly state: 'running'; readonly started?: string };
+
+/** How the lock sees processes; tests replace it. */
+export interface ProcessTable {
+  /** This process, as it writes itself into a lock. */
+  self(): LockOwner;
+  lookup(pid: number): ProcessLookup;
+}
+
+function procStat(pid: number): { state: string; started: string } | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as { code?: string }).code === 'EPERM';
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    const started = fields[19];
+    return state === undefined || started === undefined ? null : { state, started };
+  } catch {
+    return null;
   }
+}
+
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real process table: `/proc` where it exists, else `kill(pid, 0)`. */
+export const systemProcesses: ProcessTable = {
+  self() {
+    const boot = bootId();
+    const started = procStat(process.pid)?.started;
+    return {
+      pid: process.pid,
+      host: hostname(),
+      ...(boot !== undefined ? { boot } : {}),
+      ...(started !== undefined ? { started } : {}),
+    };
+  },
+  lookup(pid) {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      // EPERM: it exists but belongs to someone else.
+      if ((e as { code?: string }).code !== 'EPERM') return { state: 'gone' };
+    }
+    const stat = procStat(pid);
+    if (stat === null) return { state: 'running' };
+    return stat.state === 'Z' || stat.state === 'X'
+      ? { state: 'gone' }
+      : { state: 'running', started: stat.started };
+  },
+};
+
+/** Lock files this process holds: a lock bearing our pid that is not among them is an earlier incarnation's. */
+const heldHere = new Set<string>();
+
+/**
+ * Whether the owner of the lock at `path` may still be running; `me` is this process. A pid is
+ * unique among live processes, so a lock of our own pid is either one we hold (a second open of
+ * one directory) or one a dead process with our pid left behind.
+ */
+export function ownerMayBeAlive(
+  path: string,
+  owner: LockOwner,
+  me: LockOwner,
+  processes: ProcessTable,
+): boolean {
+  if (owner.host !== me.host) return true;
+  if (owner.boot !== undefined && me.boot !== undefined && owner.boot !== me.boot) return false;
+  if (owner.pid === me.pid) return heldHere.has(path);
+  const now = processes.lookup(owner.pid);
+  if (now.state === 'gone') return false;
+  // The pid was handed to a process that started at another time: the owner is gone.
+  return owner.started === undefined || now.started === undefined || owner.started === now.started;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function parseOwner(bytes: Uint8Array): LockOwner | null {
+export function parseLockOwner(bytes: Uint8Array): LockOwner | null {
   try {
-    const raw = JSON.parse(decoder.decode(bytes)) as Partial<LockOwner>;
-    return typeof raw.pid === 'number' && typeof raw.host === 'string'
-      ? { pid: raw.pid, host: raw.host }
-      : null;
+    const raw = JSON.parse(decoder.decode(bytes)) as Partial<Record<keyof LockOwner, unknown>>;
+    if (typeof raw.pid !== 'number' || typeof raw.host !== 'string') return null;
+    return {
+      pid: raw.pid,
+      host: raw.host,
+      ...(typeof raw.boot === 'string' ? { boot: raw.boot } : {}),
+      ...(typeof raw.started === 'string' ? { started: raw.started } : {}),
+    };
   } catch {
     return null;
   }
@@ -47,10 +139,10 @@ function parseOwner(bytes: Uint8Array): LockOwner | null {
 export async function acquireLock(
   fs: FsOps,
   dir: string,
-  alive: (pid: number) => boolean = isProcessAlive,
+  processes: ProcessTable = systemProcesses,
 ): Promise<void> {
   const path = `${dir}/${LOCK_FILE}`;
-  const me: LockOwner = { pid: process.pid, host: hostname() };
+  const me = processes.self();
   for (let attempt = 0; ; attempt++) {
     try {
       const file = await fs.open(path, 'wx+');
@@ -60,13 +152,14 @@ export async function acquireLock(
       } finally {
         await file.close();
       }
+      heldHere.add(path);
       return;
     } catch (e) {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
     }
-    const owner = parseOwner(await fs.readFile(path));
+    const owner = parseLockOwner(await fs.readFile(path));
     // An unreadable lock may be one being written this instant: never presume it stale.
-    const stale = owner !== null && owner.host === me.host && owner.pid !== me.pid && !alive(owner.pid);
+    const stale = owner !== null && !ownerMayBeAlive(path, owner, me, processes);
     if (!stale || attempt > 0) {
       const who = owner === null ? 'an unknown owner' : `pid ${owner.pid} on ${owner.host}`;
       throw new StorageError('Locked', `${path}: data directory is in use by ${who}`, { file: path });
@@ -76,5 +169,7 @@ export async function acquireLock(
 }
 
 export async function releaseLock(fs: FsOps, dir: string): Promise<void> {
-  await fs.unlink(`${dir}/${LOCK_FILE}`);
+  const path = `${dir}/${LOCK_FILE}`;
+  heldHere.delete(path);
+  await fs.unlink(path);
 }

@@ -1,5 +1,4 @@
 import { readFile, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, HardState, Logger } from '@raftkit/core';
 import { index, nodeId, StorageError } from '@raftkit/core';
@@ -250,22 +249,6 @@ describe('opening', () => {
     const before = await listDir(dir);
     expect(await errorOf(open(dir))).toMatchObject({ kind: 'Corrupt', file: join(dir, IDENTITY_FILE) });
     expect(await listDir(dir)).toEqual(before);
-  });
-
-  it('takes over a lock whose process died, but not a live one or one from another host', async () => {
-    const dir = await dirs.make();
-    await (await open(dir)).close();
-    const lock = (pid: number, host = hostname()) =>
-      writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid, host }));
-    await lock(4_000_000);
-    expect(await errorOf(open(dir, { isProcessAlive: () => true }))).toMatchObject({ kind: 'Locked' });
-    await lock(4_000_000, 'some-other-host');
-    expect(await errorOf(open(dir, { isProcessAlive: () => false }))).toMatchObject({ kind: 'Locked' });
-    await lock(4_000_000);
-    const store = await open(dir, { isProcessAlive: () => false });
-    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
-    await store.close();
-    expect(await listDir(dir)).not.toContain(LOCK_FILE);
   });
 
   it('removes temp files an interrupted write left, and reports a cut tail to the logger', async () => {

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import type { Logger, StorageIdentity } from '@raftkit/core';
 import { StorageError, silentLogger } from '@raftkit/core';
 import { problemError, readDataDir } from './data-dir.ts';
-import { acquireLock, isProcessAlive, LOCK_FILE, releaseLock } from './dir-lock.ts';
+import { acquireLock, LOCK_FILE, type ProcessTable, releaseLock } from './dir-lock.ts';
 import { type FsOps, nodeFsOps } from './fs-ops.ts';
 import { FsStorage, type RecoveryReport } from './fs-storage.ts';
 import {
@@ -28,8 +28,8 @@ export interface FsStorageOptions {
   readonly onRecovery?: (report: RecoveryReport) => void;
   /** File-system operations; tests inject faults through this. Default: `node:fs/promises`. */
   readonly fs?: FsOps;
-  /** Whether a pid is alive, to detect a stale lock. Default: `process.kill(pid, 0)`. */
-  readonly isProcessAlive?: (pid: number) => boolean;
+  /** How the directory lock sees processes, to tell a stale lock. Default: the system's (`/proc`, `kill -0`). */
+  readonly processes?: ProcessTable;
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -95,7 +95,7 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
   }
 
   try {
-    await acquireLock(fs, dir, options.isProcessAlive ?? isProcessAlive);
+    await acquireLock(fs, dir, options.processes);
   } catch (cause) {
     throw ioError(dir, 'taking the directory lock', cause);
   }

@@ -13,7 +13,7 @@ export type Runtime = 'node' | 'bun' | 'deno';
 export const NODE = process.versions.bun === undefined ? process.execPath : 'node';
 
 /** How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript. */
-const COMMANDS: Record<Runtime, (args: string[]) => [string, string[]]> = {
+export const SERVE_COMMANDS: Record<Runtime, (args: string[]) => [string, string[]]> = {
   node: (args) => [NODE, [join(ROOT, 'apps/node/dist/cli.js'), 'serve', ...args]],
   bun: (args) => [join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'apps/bun/src/main.ts'), ...args]],
   deno: (args) => [
@@ -92,7 +92,7 @@ export class ServerProcess {
   /** Starts the process and waits until it answers /health. */
   async start(fetchImpl: typeof fetch = fetch): Promise<void> {
     const { spec } = this;
-    const [command, args] = COMMANDS[spec.runtime]([
+    const [command, args] = SERVE_COMMANDS[spec.runtime]([
       '--id',
       spec.id,
       '--listen',
