@@ -27,6 +27,12 @@ export interface Transport {
   removePeer(id: NodeId): void;
   /** Drops queued messages, aborts requests and snapshot transfers in progress. Idempotent. */
   close(): Promise<void>;
+  /**
+   * The largest entry (its data, in bytes) one message can carry, where the transport has a limit.
+   * An entry past it could be appended but never replicated, and would stall the log behind it:
+   * the driver refuses such proposals.
+   */
+  readonly maxEntryBytes?: number;
 }
 
 /**

@@ -211,6 +211,14 @@ export class RaftNode {
     }
     this.#assertRunning();
     options.signal?.throwIfAborted();
+    const limit = this.#transport.maxEntryBytes;
+    if (limit !== undefined && data.byteLength > limit) {
+      // Appended, it could never reach a follower, and every later entry would wait behind it.
+      throw new RaftNodeError(
+        'EntryTooLarge',
+        `a ${data.byteLength}-byte entry is larger than the transport carries (${limit} bytes)`,
+      );
+    }
     this.#assertRoomForProposal();
     this.#metrics.counters.proposals++;
     if (this.#core.role !== 'leader') return this.#forward(data, options.signal);

@@ -116,4 +116,23 @@ describe('a three-node cluster', () => {
     expect(isRaftNodeError(error, 'NotLeader')).toBe(true);
     expect(error).toMatchObject({ leader: leader.id, leaderUrl: TestCluster.url(leader.id) });
   });
+
+  // Issue 9, item 4: one entry larger than a peer message was appended, never replicated, and
+  // every later write timed out behind it. Such a proposal is refused before it reaches the log.
+  it('refuses an entry the transport cannot carry, on the leader and on a follower, and keeps replicating', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    for (const transport of cluster.transports.values()) transport.maxEntryBytes = 64;
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    const huge = new Uint8Array(65).fill(1);
+    for (const node of [leader, follower]) {
+      const error = await node.propose(huge).catch((e: unknown) => e);
+      expect(isRaftNodeError(error, 'EntryTooLarge')).toBe(true);
+    }
+    const { index } = await cluster.settle(leader.propose(new Uint8Array(64).fill(2)));
+    await cluster.until(
+      () => cluster!.followers().every((n) => n.status().appliedIndex >= index),
+      'all apply',
+    );
+  });
 });

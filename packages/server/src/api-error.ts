@@ -82,6 +82,7 @@ const FROM_DRIVER: Readonly<Record<RaftNodeErrorCode, ApiErrorCode>> = {
   LearnerCatchingUp: 'LearnerCatchingUp',
   InvalidConfigChange: 'InvalidConfigChange',
   InvalidTransferTarget: 'BadRequest',
+  EntryTooLarge: 'PayloadTooLarge',
 };
 
 /** Any thrown value as an `ApiError`: typed errors by their code, anything else is a 500. */

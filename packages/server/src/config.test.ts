@@ -101,4 +101,25 @@ describe('serve configuration', () => {
     ]);
     expect(problems(['--bogus'])).toEqual([expect.stringMatching(/bogus/)]);
   });
+
+  // Issue 9, item 4: a value that fits no peer message was accepted, appended, never replicated,
+  // and every later write timed out behind it.
+  it('refuses a value limit whose writes could not fit one peer message', () => {
+    const base = ['--id', 'a', '--secret', secret];
+    expect(problems([...base, '--max-value-bytes', String(10 * 1024 * 1024)])).toEqual([
+      expect.stringMatching(
+        /--max-value-bytes .* must be at most \d+ with a peer message limit of 8388608 bytes/,
+      ),
+    ]);
+    expect(problems([...base, '--max-value-bytes', String(3 * 1024 * 1024)])).toEqual([]);
+    expect(
+      problems([
+        ...base,
+        '--max-value-bytes',
+        String(3 * 1024 * 1024),
+        '--max-body-bytes',
+        String(4 * 1024 * 1024),
+      ]),
+    ).toEqual([expect.stringMatching(/must be at most/)]);
+  });
 });

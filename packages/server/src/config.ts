@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_BODY_BYTES, maxEntryBytesFor } from '@raftkit/transport-http';
+import { DEFAULT_LIMITS, maxCommandBytes } from './limits.ts';
 
 /** Everything `raftkit serve` (and each app) needs, after validation. */
 export interface ServeConfig {
@@ -186,6 +188,20 @@ export function parseServeConfig(
     );
   }
   const maxValueBytes = positive('max-value-bytes');
+  if (maxValueBytes !== null) {
+    // A write travels in one log entry (a cas with two values), and one entry must fit one peer
+    // message: a larger value could be appended but never replicated, stalling every later write.
+    const bodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const entryBytes = maxEntryBytesFor(bodyBytes);
+    const { maxKeyBytes } = DEFAULT_LIMITS;
+    if (maxCommandBytes({ maxKeyBytes, maxValueBytes }) > entryBytes) {
+      const largest = Math.floor((entryBytes - maxCommandBytes({ maxKeyBytes, maxValueBytes: 0 })) / 2);
+      problems.push(
+        `${where('max-value-bytes')} must be at most ${largest} with a peer message limit of ${bodyBytes} bytes ` +
+          `(${where('max-body-bytes')}): a cas carries two values in one log entry, which must fit one peer message`,
+      );
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {

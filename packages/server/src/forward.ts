@@ -7,7 +7,7 @@ import { ApiError, errorResponse, toApiError } from './api-error.ts';
 import { readBody } from './body.ts';
 import type { ForwardAuthenticator } from './forward-auth.ts';
 import { decodeCommand } from './kv/command.ts';
-import type { Limits } from './limits.ts';
+import { type Limits, maxCommandBytes } from './limits.ts';
 import type { ServerNode } from './server-node.ts';
 
 /** Plain CBOR (no cbor-x records or typed-array tags): the result is whatever the state machine returned. */
@@ -69,11 +69,10 @@ export function createForwarder(options: {
 
 /** The leader's side: checks the MAC and the command, then proposes it as if it were local. */
 export function forwardRoutes(node: ServerNode, auth: ForwardAuthenticator, limits: Limits): Hono {
-  // The largest command a client route can build: a cas with two full values and its framing.
-  const maxCommandBytes = 16 + limits.maxKeyBytes + 2 * limits.maxValueBytes;
+  const commandLimit = maxCommandBytes(limits);
   return new Hono().post(FORWARD_PATH, async (c) => {
     try {
-      const data = await readBody(c.req.raw, maxCommandBytes, 'the forwarded command');
+      const data = await readBody(c.req.raw, commandLimit, 'the forwarded command');
       const failure = await auth.verify(c.req.raw.headers, data);
       if (failure !== null) {
         throw new ApiError(

@@ -11,6 +11,10 @@ export interface Limits {
   readonly maxJsonBytes: number;
 }
 
+/** The largest command a client route can build: a cas with a full key, two full values, and framing. */
+export const maxCommandBytes = (limits: Pick<Limits, 'maxKeyBytes' | 'maxValueBytes'>): number =>
+  16 + limits.maxKeyBytes + 2 * limits.maxValueBytes;
+
 export const DEFAULT_LIMITS: Limits = {
   maxKeyBytes: 1024,
   maxValueBytes: 1024 * 1024,

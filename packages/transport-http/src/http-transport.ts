@@ -6,7 +6,7 @@ import { encodeCbor } from './codec.ts';
 import type { TransportMetrics } from './metrics.ts';
 import { emptyMetrics } from './metrics.ts';
 import type { HttpTransportOptions, ResolvedOptions } from './options.ts';
-import { resolveOptions } from './options.ts';
+import { maxEntryBytesFor, resolveOptions } from './options.ts';
 import type { SenderContext } from './peer-sender.ts';
 import { PeerSender } from './peer-sender.ts';
 import { RequestPoster } from './poster.ts';
@@ -36,8 +36,12 @@ export class HttpTransport implements Transport {
   private readonly incomingSnapshots: IncomingSnapshots;
   private closed = false;
 
+  /** See `Transport.maxEntryBytes`: what fits one request of at most `maxBodyBytes`. */
+  readonly maxEntryBytes: number;
+
   constructor(options: HttpTransportOptions) {
     this.options = resolveOptions(options);
+    this.maxEntryBytes = maxEntryBytesFor(this.options.maxBodyBytes);
     const signer = new RequestSigner(
       new RequestAuthenticator(options.secret),
       new ReplayGuard(this.options.authWindowMs, this.options.maxReplayEntries),

@@ -5,6 +5,7 @@ export { HttpTransport } from './http-transport.ts';
 export type { DropReason, RejectReason, SendErrorKind, TransportMetrics } from './metrics.ts';
 export { REJECT_STATUS } from './metrics.ts';
 export type { FetchFunction, HttpTransportOptions } from './options.ts';
+export { DEFAULT_MAX_BODY_BYTES, maxEntryBytesFor } from './options.ts';
 export { Rejected } from './rejected.ts';
 export { ReplayGuard } from './replay-guard.ts';
 export {

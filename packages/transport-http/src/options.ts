@@ -48,13 +48,25 @@ export interface HttpTransportOptions {
 
 export type ResolvedOptions = Required<Omit<HttpTransportOptions, 'secret'>>;
 
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Room around one entry's data in a request that carries it alone: the batch and group framing,
+ * the AppendEntries fields and both node ids (ids and group ids are short; this bounds them
+ * generously).
+ */
+const ENTRY_FRAMING_BYTES = 4 * 1024;
+
+/** The largest entry one request of at most `maxBodyBytes` can carry (`Transport.maxEntryBytes`). */
+export const maxEntryBytesFor = (maxBodyBytes: number): number => maxBodyBytes - ENTRY_FRAMING_BYTES;
+
 /** Room the chunk map needs around the data: keys, ids, offsets, the offer's membership. */
 const SNAPSHOT_FRAMING_BYTES = 64 * 1024;
 
 export function resolveOptions(options: HttpTransportOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
     id: options.id,
-    maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxQueueMessages: options.maxQueueMessages ?? 4096,
     maxQueueBytes: options.maxQueueBytes ?? 32 * 1024 * 1024,
     requestTimeoutMs: options.requestTimeoutMs ?? 5000,

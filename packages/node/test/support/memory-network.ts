@@ -102,6 +102,8 @@ export class MemoryNetwork {
 
 export class MemoryTransport implements Transport {
   readonly peers = new Map<NodeId, string>();
+  /** Unlimited unless a test sets it, as a size-limited transport would. */
+  maxEntryBytes?: number;
 
   constructor(
     readonly self: NodeId,
