@@ -60,6 +60,7 @@ export class HttpTransport implements Transport {
       this.handlers,
       this.incomingSnapshots,
       this.counters,
+      (from) => this.peers.get(from)?.heard(),
     );
     this.app = new Hono()
       .post(MESSAGES_PATH, (c) => receiver.messages(c.req.raw))

@@ -23,6 +23,8 @@ export class PeerSender {
   private running = false;
   private failures = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Ends the back-off in progress, if any. */
+  private wake: (() => void) | null = null;
   private readonly closing = new AbortController();
 
   constructor(
@@ -72,6 +74,17 @@ export class PeerSender {
   /** Resolves once the queue is empty and no request is in flight. */
   idle(): Promise<void> {
     return this.running ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+  }
+
+  /**
+   * The peer just reached us, so it is up: a back-off after failed sends to it ends now. A node
+   * restarted after a crash would otherwise wait out the leader's longest back-off (a second by
+   * default) before it heard anything, and serve nothing until then.
+   */
+  heard(): void {
+    if (this.failures === 0) return;
+    this.failures = 0;
+    this.wake?.();
   }
 
   /** Drops what is queued and aborts the request in flight. */
@@ -126,7 +139,10 @@ export class PeerSender {
     return items;
   }
 
-  /** After a failure, wait (doubling per failure, capped) so a down peer is not hammered; `close` cuts it short. */
+  /**
+   * After a failure, wait (doubling per failure, capped) so a down peer is not hammered; `close`
+   * and `heard` cut it short.
+   */
   private backOff(): Promise<void> {
     const { retryBackoffMs, maxRetryBackoffMs } = this.context.options;
     const delay = Math.min(retryBackoffMs * 2 ** Math.min(this.failures - 1, 30), maxRetryBackoffMs);
@@ -135,8 +151,10 @@ export class PeerSender {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
+        this.wake = null;
         resolve();
       };
+      this.wake = done;
       const timer = setTimeout(done, delay);
       signal.addEventListener('abort', done);
     });

@@ -25,6 +25,8 @@ export class PeerReceiver {
     private readonly handlers: ReadonlyMap<string, TransportHandler>,
     private readonly snapshots: IncomingSnapshots,
     private readonly metrics: TransportMetrics,
+    /** An authenticated batch arrived from `from`: it is up, whatever our last send to it said. */
+    private readonly heardFrom: (from: NodeId) => void,
   ) {}
 
   /**
@@ -37,6 +39,7 @@ export class PeerReceiver {
       const { from, body } = await this.authenticate(request, 'messages');
       const batch = parse(() => parseBatch(decodeCbor(body)));
       this.checkAddress(from, batch.from, batch.to);
+      this.heardFrom(from);
       this.metrics.batchesReceived++;
       this.metrics.bytesReceived += body.length;
       for (const { groupId, messages } of batch.groups) {

@@ -75,6 +75,12 @@ function holdNextRequest(): { gate: Deferred; arrived: Promise<void> } {
   return { gate, arrived: arrived.promise };
 }
 
+/** Polls `condition` for a few seconds (far less than any back-off the test configures). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(condition()).toBe(true);
+}
+
 const heartbeats = (n: number, from = A, to = B): Message[] =>
   Array.from({ length: n }, (_, i) => heartbeat(from, to, i + 1));
 
@@ -194,6 +200,29 @@ describe('sending messages', () => {
     await a.flush();
     expect(a.metrics().sendErrors.network).toBe(1);
     expect(a.metrics().messagesSent).toBe(0);
+  });
+
+  // Issue 9, item 5: a node restarted after a crash heard nothing from the leader until the
+  // leader's back-off towards it (up to a second) ran out, and served no read until then.
+  it('ends the back-off towards a peer as soon as that peer reaches us', async () => {
+    await start({ retryBackoffMs: 30_000, maxRetryBackoffMs: 30_000 });
+    const aServer = await serveLoopback((request) => a.app.fetch(request));
+    try {
+      b.setPeer(A, aServer.url);
+      intercept = async () => {
+        throw new Error('B is down');
+      };
+      a.send('g1', heartbeats(1));
+      await until(() => a.metrics().sendErrors.status + a.metrics().sendErrors.network === 1);
+      intercept = async (request) => request;
+      a.send('g1', [heartbeat(A, B, 2)]);
+      // B is back and speaks first: A's next send to it leaves now, not in 30 seconds.
+      b.send('g1', [heartbeat(B, A, 1)]);
+      await until(() => bg1.received.length === 1);
+      expect(bg1.received[0]).toMatchObject({ type: 'Heartbeat', readRound: 2 });
+    } finally {
+      await aServer.close();
+    }
   });
 
   it('counts a request the peer refuses as a status error', async () => {
