@@ -1,15 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { Supervised } from './supervisor.ts';
 
 /**
  * `npm start`: a local 3-node cluster on 127.0.0.1:7001-7003 (override the first port with
- * RAFTKIT_BASE_PORT) with fs storage under ./data/n1..n3. Prints each node's URL and the leader;
- * Ctrl-C stops all three. Running it again resumes from the data directories. The cluster secret
- * is made once and kept in ./data/cluster-secret, since all three must agree on it.
+ * RAFTKIT_BASE_PORT) with fs storage under ./data/n1..n3. Prints each node's URL, then every
+ * change of leader as it happens. A node that dies (try `kill -9` on one) is restarted with
+ * back-off while the other two keep serving, and rejoins from its data directory. Ctrl-C stops
+ * all three. Running it again resumes from the data directories. The cluster secret is made once
+ * and kept in ./data/cluster-secret, since all three must agree on it.
  */
 const dataRoot = resolve(process.env.RAFTKIT_DATA_ROOT ?? 'data');
 const basePort = Number(process.env.RAFTKIT_BASE_PORT ?? 7001);
@@ -17,69 +19,82 @@ const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
 const ids = ['n1', 'n2', 'n3'];
 const url = (i: number) => `http://127.0.0.1:${basePort + i}`;
 const members = ids.map((id, i) => `${id}=${url(i)}`).join(',');
+const log = (line: string) => console.log(line);
 
 await mkdir(dataRoot, { recursive: true });
 const secret = await clusterSecret(join(dataRoot, 'cluster-secret'));
 
-const children: ChildProcess[] = ids.map((id, i) =>
-  spawn(
-    process.execPath,
-    [
-      cli,
-      'serve',
-      '--id',
-      id,
-      '--listen',
-      `127.0.0.1:${basePort + i}`,
-      '--members',
-      members,
-      '--data-dir',
-      join(dataRoot, id),
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RAFTKIT_SECRET: secret } },
-  ),
+const nodes = ids.map(
+  (id, i) =>
+    new Supervised({
+      name: id,
+      command: process.execPath,
+      args: [
+        cli,
+        'serve',
+        '--id',
+        id,
+        '--listen',
+        `127.0.0.1:${basePort + i}`,
+        '--members',
+        members,
+        '--data-dir',
+        join(dataRoot, id),
+      ],
+      env: { ...process.env, RAFTKIT_SECRET: secret },
+      log,
+    }),
 );
+for (const [i, id] of ids.entries()) log(`${id}: ${url(i)}`);
+for (const node of nodes) node.start();
 
 let stopping = false;
-const stopAll = () => {
-  if (stopping) return;
-  stopping = true;
-  console.log('stopping the cluster...');
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-};
-process.on('SIGINT', stopAll);
-process.on('SIGTERM', stopAll);
-// Report the URLs and, once elected, the leader, while the children run.
-void (async () => {
-  for (const [i, id] of ids.entries()) console.log(`${id}: ${url(i)}`);
-  while (!stopping) {
-    const leader = await fetch(`${url(0)}/v1/status`)
-      .then((r) => r.json() as Promise<{ leader: string | null }>)
-      .then((s) => s.leader)
-      .catch(() => null);
-    if (leader !== null) {
-      console.log(`leader: ${leader} (${url(ids.indexOf(leader))}); Ctrl-C stops the cluster`);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-})();
+const stopped = new Promise<void>((resolve) => {
+  const stopAll = () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping the cluster...');
+    void Promise.all(nodes.map((node) => node.stop())).then(() => resolve());
+  };
+  process.on('SIGINT', stopAll);
+  process.on('SIGTERM', stopAll);
+});
 
-await Promise.all(
-  children.map(
-    (child, i) =>
-      new Promise<void>((done) =>
-        child.once('exit', (code, signal) => {
-          if (!stopping) {
-            console.error(`${ids[i]} exited (${signal ?? code}); stopping the others`);
-            stopAll();
-            process.exitCode = 1;
-          }
-          done();
-        }),
-      ),
-  ),
-).then(() => console.log('cluster stopped'));
+/** What the nodes that answer say of the leader: the one of the highest term any of them knows. */
+async function currentLeader(): Promise<{ leader: string; term: number } | null> {
+  const views = await Promise.all(
+    ids.map((_, i) =>
+      fetch(`${url(i)}/v1/status`, { signal: AbortSignal.timeout(1000) })
+        .then((r) => r.json() as Promise<{ leader: string | null; term: number }>)
+        .catch(() => null),
+    ),
+  );
+  let best: { leader: string; term: number } | null = null;
+  for (const view of views) {
+    if (view?.leader != null && (best === null || view.term > best.term))
+      best = { leader: view.leader, term: view.term };
+  }
+  return best;
+}
+
+// Report every change of leader while the cluster runs (nothing until the first election).
+let shown: string | null = null;
+while (!stopping) {
+  const now = await currentLeader();
+  const line: string | null =
+    now !== null
+      ? `leader: ${now.leader} (${url(ids.indexOf(now.leader))}) in term ${now.term}; Ctrl-C stops the cluster`
+      : shown === null
+        ? null
+        : 'no leader (an election is under way, or no quorum is reachable)';
+  if (line !== null && line !== shown) {
+    log(line);
+    shown = line;
+  }
+  await Promise.race([stopped, new Promise((r) => setTimeout(r, 250))]);
+}
+await stopped;
+log('cluster stopped');
 
 async function clusterSecret(path: string): Promise<string> {
   try {

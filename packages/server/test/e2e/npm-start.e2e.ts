@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, freePort, NODE, ROOT, tempDir } from './harness.ts';
 
@@ -78,5 +78,48 @@ describe('npm start', () => {
     expect(read).toBe('kept');
     process.kill(second.child.pid!, 'SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  // Issue 12: one node's death used to stop all three ("n3 exited (SIGKILL); stopping the others").
+  it('keeps serving when a node is killed, restarts it, and prints each change of leader', async () => {
+    const data = await tempDir('npm-start-kill');
+    cleanups.push(data.remove);
+    const base = await freeRun();
+    const urls = [0, 1, 2].map((i) => `http://127.0.0.1:${base + i}`);
+    const cluster = startCluster(base, data.path);
+    const leaderLines = () => cluster.output.join('').match(/^leader: n[123] .*$/gm) ?? [];
+    await eventually('the leader line', async () => (leaderLines().length > 0 ? true : undefined));
+    const status = await (await fetch(`${urls[0]}/v1/status`)).json();
+    const leader = status.leader as string;
+    const members = status.members as { id: string }[];
+    expect(members).toHaveLength(3);
+    // The supervisor's children are the nodes: the leader is the one serving its port.
+    const serving = execFileSync('pgrep', ['-P', String(cluster.child.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
+    const victim = serving.find((pid) =>
+      execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).includes(
+        `--id ${leader} `,
+      ),
+    );
+    expect(victim).toBeDefined();
+    process.kill(victim!, 'SIGKILL');
+    const survivor = urls[Number(leader.slice(1)) % 3]!;
+    const put = await eventually('a write through a survivor', async () => {
+      const response = await fetch(`${survivor}/v1/kv/after-kill`, { method: 'PUT', body: 'yes' });
+      return response.ok ? response.status : undefined;
+    });
+    expect(put).toBe(200);
+    expect(cluster.output.join('')).toMatch(new RegExp(`${leader} exited \\(SIGKILL\\); restarting`));
+    await eventually('the killed node back', async () => {
+      const response = await fetch(`${urls[Number(leader.slice(1)) - 1]}/health`);
+      return response.ok ? true : undefined;
+    });
+    // A new term's leader is printed when it is elected, not only the first one.
+    await eventually('a second leader line', async () => (leaderLines().length >= 2 ? true : undefined));
+    expect(leaderLines().at(-1)).not.toBe(leaderLines()[0]);
+    process.kill(cluster.child.pid!, 'SIGINT');
+    expect(await cluster.exited).toBe(0);
   });
 });

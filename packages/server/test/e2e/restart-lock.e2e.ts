@@ -11,13 +11,18 @@ import { eventually, freePort, processScope, ROOT, type Runtime, SECRET, SERVE_C
  */
 const scope = processScope();
 const started: ChildProcess[] = [];
+/** Outer pids of namespaces' first processes: killing one kills and reaps all inside it. */
+const namespaceInits: number[] = [];
 afterEach(async () => {
+  for (const pid of namespaceInits.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  // Each unshare reaps its namespace's first process and exits; nsenter, its child.
   for (const child of started.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exitOf(child);
   }
   await scope.cleanup();
 });
@@ -67,9 +72,11 @@ describe('a node killed with kill -9 restarts by itself', () => {
       const [command, args] = await serveArgs(runtime, dataDir, port);
       for (let incarnation = 0; incarnation < 2; incarnation++) {
         const unshare = run('unshare', ['-fp', '--mount-proc', command, ...args]);
+        const init = await childOf(unshare.pid!);
+        namespaceInits.push(init);
         await healthy(port);
         // The node is pid 1 inside; outside it is unshare's child. Killing it ends the namespace.
-        process.kill(await childOf(unshare.pid!), 'SIGKILL');
+        process.kill(init, 'SIGKILL');
         await exitOf(unshare);
       }
     });
@@ -84,6 +91,7 @@ describe('a node killed with kill -9 restarts by itself', () => {
     const init = run('unshare', ['-fp', '--mount-proc', 'sh', '-c', `${quoted} & exec sleep 600`]);
     await healthy(port);
     const sleep = await childOf(init.pid!);
+    namespaceInits.push(sleep);
     const first = await childOf(sleep);
     process.kill(first, 'SIGKILL');
     await eventually('the killed node to be a zombie', async () =>
