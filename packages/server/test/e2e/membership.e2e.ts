@@ -93,5 +93,16 @@ describe('membership', () => {
     expect(await agreedLeader(remaining)).toBe(target);
     await put(leader, 'after-transfer', 'y');
     for (const node of remaining) expect(await get(node, 'after-transfer')).toBe('y');
+
+    // Admin calls sent to a follower reach the leader, as writes do (they used to answer 503
+    // NoLeader naming the leader, and retrying there never succeeded).
+    const current = await agreedLeader(remaining);
+    const follower = remaining.find((node) => node !== current)!;
+    const back = await json<{ leader: string }>(`${follower.url}/v1/leader/transfer`, {
+      method: 'POST',
+      body: JSON.stringify({ to: follower.spec.id }),
+    });
+    expect(back.leader).toBe(follower.spec.id);
+    expect(await agreedLeader(remaining)).toBe(follower);
   });
 });
