@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkKey } from '../src/kv/key.ts';
 import { type SingleNode, startSingleNode } from './single-node.ts';
 
 let s: SingleNode;
@@ -55,6 +56,32 @@ describe('KV routes', () => {
     expect((await s.app.request('/v1/kv/c/cas', { method: 'POST', body: '{' })).status).toBe(400);
     expect((await cas('c', { expected: 1, value: 'x' })).status).toBe(400);
     expect((await cas('c', { value: 'x' })).status).toBe(400);
+  });
+
+  // Issue 12: `%FF` and `%ZZ` were stored literally, so two URLs named one key.
+  it('refuses keys that are not valid percent-encoded UTF-8, and "." and "..", with 400', async () => {
+    for (const key of ['%FF', '%ZZ', 'a%', '%E2%82', '%C0%AF']) {
+      for (const response of [
+        await put(key, 'x'),
+        await s.app.request(`/v1/kv/${key}`),
+        await cas(key, { expected: null, value: 'v' }),
+      ]) {
+        expect(response.status, key).toBe(400);
+        expect(await response.json()).toMatchObject({ error: { code: 'BadRequest' } });
+      }
+    }
+    expect((await s.app.request('/v1/kv?prefix=%FF')).status).toBe(400);
+    // URL normalization makes the dot segments name the paths around them: no key is reached,
+    // and the rules refuse those keys wherever else they come from.
+    expect((await put('.', 'x')).status).toBe(404);
+    expect((await put('%2E', 'x')).status).toBe(404);
+    for (const key of ['.', '..']) expect(() => checkKey(key, 16)).toThrow(/not allowed/);
+    // One key, however its URL spells it: escapes decode as UTF-8, `%2F` is a slash in the key.
+    expect((await put('caf%C3%A9', 'v1')).status).toBe(200);
+    expect(await (await s.app.request('/v1/kv/caf%c3%a9')).text()).toBe('v1');
+    expect((await put('a%2Fb', 'slash')).status).toBe(200);
+    const listed = (await (await s.app.request('/v1/kv?prefix=a%2F')).json()) as { keys: string[] };
+    expect(listed.keys).toEqual(['a/b']);
   });
 
   it('refuses keys and values over the limits with 413, writing nothing', async () => {

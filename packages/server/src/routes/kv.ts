@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { ApiError } from '../api-error.ts';
 import { readBody, readJsonObject } from '../body.ts';
 import { encodeCommand, type KvCommand } from '../kv/command.ts';
+import { keyInPath, queryText } from '../kv/key.ts';
 import type { KvApplyResult, KvStateMachine } from '../kv/kv-state-machine.ts';
 import type { Limits } from '../limits.ts';
 import type { ReadConsistency, ServerNode } from '../server-node.ts';
@@ -13,17 +14,8 @@ const MAX_PAGE = 1000;
 
 /** `/v1/kv`: reads from the local state machine after the driver says it may; writes through Raft. */
 export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): Hono {
-  const checkedKey = (raw: string): string => {
-    if (raw.length === 0) throw new ApiError('BadRequest', 'the key must not be empty');
-    const bytes = utf8.encode(raw).length;
-    if (bytes > limits.maxKeyBytes) {
-      throw new ApiError(
-        'PayloadTooLarge',
-        `the key is ${bytes} bytes, over the limit of ${limits.maxKeyBytes}`,
-      );
-    }
-    return raw;
-  };
+  /** The key of `/:key` (`fromEnd` 0) or `/:key/cas` (1), by the rules of `kv/key.ts`. */
+  const keyOf = (url: string, fromEnd = 0): string => keyInPath(url, fromEnd, limits.maxKeyBytes);
 
   const propose = async (command: KvCommand, signal: AbortSignal) => {
     const { index, result } = await node.propose(encodeCommand(command), { signal });
@@ -40,8 +32,8 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
 
   return new Hono()
     .get('/', async (c) => {
-      const prefix = c.req.query('prefix') ?? '';
-      const after = c.req.query('after') ?? null;
+      const prefix = queryText(c.req.url, 'prefix') ?? '';
+      const after = queryText(c.req.url, 'after') ?? null;
       const limitText = c.req.query('limit');
       const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
@@ -55,25 +47,25 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
       return c.json({ keys, next: more ? keys[keys.length - 1]! : null });
     })
     .get('/:key', async (c) => {
-      const key = checkedKey(c.req.param('key'));
+      const key = keyOf(c.req.url);
       await awaitRead(c.req.query('consistency'), c.req.raw.signal);
       const value = kv.get(key);
       if (value === undefined) throw new ApiError('NotFound', `no key ${JSON.stringify(key)}`);
       return c.body(value as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
     })
     .put('/:key', async (c) => {
-      const key = checkedKey(c.req.param('key'));
+      const key = keyOf(c.req.url);
       const value = await readBody(c.req.raw, limits.maxValueBytes, 'the value');
       const { index } = await propose({ op: 'put', key, value }, c.req.raw.signal);
       return c.json({ index });
     })
     .delete('/:key', async (c) => {
-      const key = checkedKey(c.req.param('key'));
+      const key = keyOf(c.req.url);
       const { index } = await propose({ op: 'delete', key }, c.req.raw.signal);
       return c.json({ index });
     })
     .post('/:key/cas', async (c) => {
-      const key = checkedKey(c.req.param('key'));
+      const key = keyOf(c.req.url, 1);
       // Two values and the JSON around them.
       const body = await readJsonObject(c.req.raw, 2 * limits.maxValueBytes + 1024);
       const expected = optionalText(body, 'expected');
