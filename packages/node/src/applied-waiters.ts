@@ -1,4 +1,4 @@
-import { RaftNodeError } from './errors.ts';
+import { RaftNodeError, type RaftNodeErrorCode } from './errors.ts';
 
 interface Waiter {
   readonly index: number;
@@ -11,7 +11,11 @@ interface Waiter {
 export class AppliedWaiters {
   #waiters: Waiter[] = [];
 
-  constructor(private readonly onTimeout: () => void) {}
+  constructor(
+    private readonly onTimeout: () => void,
+    /** What a waiter past its deadline fails with: `Timeout` for a write (it may still apply), a read's own code for a read. */
+    private readonly timeoutCode: RaftNodeErrorCode = 'Timeout',
+  ) {}
 
   get size(): number {
     return this.#waiters.length;
@@ -33,7 +37,7 @@ export class AppliedWaiters {
       this.#settle((w) => {
         if (w.deadline > now) return null;
         this.onTimeout();
-        return new RaftNodeError('Timeout', `index ${w.index} was not applied in time`);
+        return new RaftNodeError(this.timeoutCode, `index ${w.index} was not applied here in time`);
       });
     }
   }

@@ -6,7 +6,7 @@ import type { NodeId } from '@raftkit/core';
  * Whether the operation may still take effect matters to a client deciding to retry:
  * - `NotLeader`, `Busy`, `ConfigChangeInProgress`, `LearnerCatchingUp`, `InvalidConfigChange`,
  *   `TransferInProgress`,
- *   `InvalidTransferTarget`, `EntryTooLarge` and `Dropped` mean it did not and will not happen;
+ *   `InvalidTransferTarget`, `EntryTooLarge`, `ReadUnavailable` and `Dropped` mean it did not and will not happen;
  * - `Timeout`, `Stopped` and `Fatal` mean the outcome is unknown: it may have been applied.
  */
 export type RaftNodeErrorCode =
@@ -30,6 +30,12 @@ export type RaftNodeErrorCode =
   | 'TransferInProgress'
   /** `transferLeadership` to a node that is not another voter. */
   | 'InvalidTransferTarget'
+  /**
+   * A linearizable or lease read was not served in time: no quorum confirmed it (none reachable),
+   * or this node did not catch up to its read index. A read changes nothing, so unlike a write's
+   * `Timeout` there is no unknown outcome: retry it.
+   */
+  | 'ReadUnavailable'
   /** The entry is larger than the transport can carry to a peer (`Transport.maxEntryBytes`): it could never replicate. */
   | 'EntryTooLarge'
   /** The node hit a storage or state-machine failure and stopped; `cause` holds it. */

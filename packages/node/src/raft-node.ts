@@ -232,6 +232,17 @@ export class RaftNode {
     options.signal?.throwIfAborted();
     this.#metrics.counters.reads++;
     if (consistency === 'stale') return;
+    // Fail fast, as a write does: with no leader known nothing can confirm the read.
+    if (this.#core.leader === null) {
+      this.#metrics.counters.readsFailed++;
+      throw new RaftNodeError(
+        'NotLeader',
+        'no leader is known: the read cannot be confirmed; retry shortly',
+        {
+          leader: null,
+        },
+      );
+    }
     const served = this.#reads.add(consistency === 'lease' ? 'lease' : 'quorum', this.#options.clock.now());
     this.#kick();
     return withSignal(served, options.signal);
@@ -561,6 +572,14 @@ export class RaftNode {
     }
     if (soft.leader !== this.#leader) {
       this.#leader = soft.leader;
+      // Nobody is left to confirm the reads still waiting: fail them now, not at their deadline.
+      if (soft.leader === null) {
+        this.#reads.abandonUnconfirmed(
+          new RaftNodeError('NotLeader', 'the leader was lost before a quorum confirmed the read', {
+            leader: null,
+          }),
+        );
+      }
       this.#events.emit('leader', { leader: soft.leader, term });
       if (this.#transfer !== null && soft.leader === this.#transfer.to) {
         this.#transfer.resolve();

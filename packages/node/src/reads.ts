@@ -36,7 +36,7 @@ export class PendingReads {
     private readonly request: (requestId: number, mode: ReadMode) => void,
     private readonly onFailed: () => void,
   ) {
-    this.#applying = new AppliedWaiters(onFailed);
+    this.#applying = new AppliedWaiters(onFailed, 'ReadUnavailable');
   }
 
   get size(): number {
@@ -83,7 +83,7 @@ export class PendingReads {
         this.#asked.delete(requestId);
         this.onFailed();
         asked.reject(
-          new RaftNodeError('Timeout', 'no read index in time (no leader, or no quorum reachable)'),
+          new RaftNodeError('ReadUnavailable', 'no quorum confirmed the read in time: it was not served'),
         );
       } else if (asked.retryAt <= now) {
         asked.retryAt = now + this.timers.retryMs;
@@ -91,6 +91,15 @@ export class PendingReads {
       }
     }
     this.#applying.expire(now);
+  }
+
+  /** Fails the reads still waiting for a read index (those with one may still be served). */
+  abandonUnconfirmed(error: unknown): void {
+    for (const asked of this.#asked.values()) {
+      this.onFailed();
+      asked.reject(error);
+    }
+    this.#asked.clear();
   }
 
   rejectAll(error: unknown): void {

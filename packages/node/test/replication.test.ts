@@ -79,14 +79,22 @@ describe('a three-node cluster', () => {
     expect(leader.metrics().reads).toBe(2);
   });
 
-  it('times out a linearizable read while no quorum is reachable, then serves reads again', async () => {
-    cluster = await TestCluster.started(['a', 'b', 'c'], { readTimeoutMs: 300 });
+  // Issue 12: such a read waited its whole timeout and then claimed Timeout ("may have been
+  // applied"), an outcome a read cannot have. It is refused as not served (ReadUnavailable) at its
+  // deadline, or as soon as the node knows no leader (NotLeader), and new reads fail at once.
+  it('refuses a linearizable read while no quorum is reachable, then serves reads again', async () => {
+    // Its deadline comes before CheckQuorum (an election timeout, 100 ms) can depose the leader.
+    cluster = await TestCluster.started(['a', 'b', 'c'], { readTimeoutMs: 50 });
     const leader = cluster.leader()!;
     const others = cluster.followers().map((n) => n.id);
     cluster.network.isolate(leader.id, others);
     const read = leader.read('linearizable');
     const error = await cluster.settle(read).catch((e: unknown) => e);
-    expect(isRaftNodeError(error, 'Timeout')).toBe(true);
+    expect(isRaftNodeError(error, 'ReadUnavailable')).toBe(true);
+    // CheckQuorum: the isolated leader steps down; it knows no leader and fails a read at once.
+    await cluster.until(() => leader.status().leader === null, 'the isolated leader steps down');
+    const refused = await leader.read('linearizable').catch((e: unknown) => e);
+    expect(isRaftNodeError(refused, 'NotLeader')).toBe(true);
     cluster.network.healAll();
     await cluster.until(() => cluster!.leader() !== null, 'a leader again');
     await cluster.settle(cluster.leader()!.read('linearizable'));

@@ -19,6 +19,8 @@ export type ApiErrorCode =
   | 'InvalidConfigChange'
   /** No leader is known (election under way, partition); retry after `Retry-After`. */
   | 'NoLeader'
+  /** A read was not served in time (no quorum confirmed it): nothing happened; retry after `Retry-After`. */
+  | 'ReadUnavailable'
   /** A bounded queue is full, or leadership is being handed over; retry after `Retry-After`. */
   | 'Busy'
   /** The node is stopping or stopped after a fatal error. */
@@ -37,6 +39,7 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 500 | 
   LearnerCatchingUp: 409,
   InvalidConfigChange: 400,
   NoLeader: 503,
+  ReadUnavailable: 503,
   Busy: 503,
   Unavailable: 503,
   Timeout: 504,
@@ -46,6 +49,7 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 500 | 
 /** Seconds a client should wait before retrying a 503 that is expected to clear on its own. */
 const RETRY_AFTER_SECONDS: Partial<Record<ApiErrorCode, number>> = {
   NoLeader: 1,
+  ReadUnavailable: 1,
   Busy: 1,
   Unavailable: 5,
   LearnerCatchingUp: 1,
@@ -83,6 +87,7 @@ const FROM_DRIVER: Readonly<Record<RaftNodeErrorCode, ApiErrorCode>> = {
   InvalidConfigChange: 'InvalidConfigChange',
   InvalidTransferTarget: 'BadRequest',
   EntryTooLarge: 'PayloadTooLarge',
+  ReadUnavailable: 'ReadUnavailable',
 };
 
 /** Any thrown value as an `ApiError`: typed errors by their code, anything else is a 500. */

@@ -10,7 +10,8 @@ const error = (description: string) => ({ description, content: json(ref('Error'
 const errors = {
   '401': error('Missing or wrong bearer token (when a client token is configured).'),
   '503': {
-    description: 'No leader is known, the node is busy or stopping; retry after `Retry-After` seconds.',
+    description:
+      'No leader is known, a read was not served in time (no quorum confirmed it), or the node is busy or stopping: nothing happened; retry after `Retry-After` seconds.',
     headers: { 'Retry-After': { schema: { type: 'integer' } } },
     content: json(ref('Error')),
   },
@@ -113,7 +114,6 @@ export const openApiDocument = {
           },
           '400': error('Bad limit or consistency.'),
           ...errors,
-          '504': error('No read index in time.'),
         },
       },
     },
@@ -135,7 +135,6 @@ export const openApiDocument = {
           '404': error('No such key.'),
           '413': error('Key over the size limit.'),
           ...errors,
-          '504': error('No read index in time.'),
         },
       },
       put: {
