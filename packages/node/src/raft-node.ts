@@ -545,8 +545,14 @@ export class RaftNode {
         throw new Error(`apply out of order: entry ${entry.index} after ${this.#applied}`);
       }
       let result: unknown;
-      if (entry.type === 'config') this.#urls.applied(decodeConfigChange(entry.data));
-      else if (entry.data.byteLength > 0) {
+      if (entry.type === 'config') {
+        const change = decodeConfigChange(entry.data);
+        this.#urls.applied(change);
+        this.#options.logger.info('membership change applied', {
+          index: entry.index,
+          changes: change.changes.map((c) => `${c.kind} ${c.id}`).join(', '),
+        });
+      } else if (entry.data.byteLength > 0) {
         result = this.#stateMachine.apply(entry);
         this.#bytesSinceSnapshot += entry.data.byteLength;
       }
@@ -649,7 +655,7 @@ export class RaftNode {
     const message = cause instanceof Error ? cause.message : String(cause);
     const error = new RaftNodeError('Fatal', `node ${this.id} stopped: ${message}`, { cause });
     this.#fatal = error;
-    this.#options.logger.warn('fatal error: node stopped', { id: this.id, error: message });
+    this.#options.logger.error('fatal error: node stopped', { id: this.id, error: message });
     if (this.#state === 'stopped') return error;
     this.#events.emit('fatal', { error });
     this.#stopped ??= this.#shutdown(error);

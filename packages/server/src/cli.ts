@@ -5,6 +5,7 @@ import { checkSqliteDataDir, renderSqliteCheck } from '@raftkit/storage-sqlite';
 import { ApiClientError, apiJson, apiRequest } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
 import { type Listen, startServer } from './launch.ts';
+import { createLogger } from './log.ts';
 
 /** Where the CLI writes and how it ends; the runtime's process, or a test's capture. */
 export interface CliIo {
@@ -13,6 +14,8 @@ export interface CliIo {
   readonly err: (line: string) => void;
   /** Resolves on Ctrl-C / SIGTERM; `serve` stops the node then. */
   readonly shutdownSignal: () => Promise<void>;
+  /** Whether `err` goes to a terminal: logs are pretty there, JSON lines otherwise. */
+  readonly errIsTerminal?: boolean;
 }
 
 const USAGE = `Usage: raftkit <command> [flags]
@@ -72,7 +75,19 @@ async function serve(argv: readonly string[], listen: Listen, io: CliIo): Promis
     return 0;
   }
   const config = parseServeConfig(argv, io.env);
-  const server = await startServer(config, listen, io.out);
+  const log = createLogger({
+    level: config.logLevel,
+    format: config.logFormat ?? (io.errIsTerminal === true ? 'pretty' : 'json'),
+    write: io.err,
+    base: { node: config.id },
+  });
+  if (config.secretOnCommandLine) {
+    log.warn(
+      'the cluster secret was given with --secret: every user can read it in the process list; use RAFTKIT_SECRET or --secret-file',
+    );
+  }
+  const server = await startServer(config, listen, log);
+  log.info('serving', { url: config.advertiseUrl, storage: config.storage, dataDir: config.dataDir });
   io.out(
     `raftkit node ${config.id} serving ${config.advertiseUrl} (storage ${config.storage} in ${config.dataDir})`,
   );

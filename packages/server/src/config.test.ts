@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseServeConfig } from './config.ts';
 
@@ -121,5 +124,47 @@ describe('serve configuration', () => {
         String(4 * 1024 * 1024),
       ]),
     ).toEqual([expect.stringMatching(/must be at most/)]);
+  });
+
+  it('reads the secret from a file, refusing both or an unreadable file, and notes a secret on the command line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'raftkit-config-'));
+    try {
+      const file = join(dir, 'secret');
+      await writeFile(file, `${secret}\n`);
+      expect(parseServeConfig(['--id', 'n1', '--secret-file', file], {})).toMatchObject({
+        secret,
+        secretOnCommandLine: false,
+      });
+      expect(parseServeConfig(['--id', 'n1', '--secret', secret], {}).secretOnCommandLine).toBe(true);
+      expect(parseServeConfig(['--id', 'n1'], { RAFTKIT_SECRET: secret }).secretOnCommandLine).toBe(false);
+      expect(problems(['--id', 'n1', '--secret', secret, '--secret-file', file])).toEqual([
+        expect.stringMatching(/either .*--secret-file/),
+      ]);
+      expect(problems(['--id', 'n1', '--secret-file', join(dir, 'missing')])).toEqual([
+        expect.stringMatching(/cannot read .*ENOENT/),
+        expect.stringMatching(/is required/),
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a log level and format, refusing others', () => {
+    expect(parseServeConfig(['--id', 'n1', '--secret', secret], {})).toMatchObject({
+      logLevel: 'info',
+      logFormat: null,
+    });
+    expect(
+      parseServeConfig(
+        ['--id', 'n1', '--secret', secret, '--log-level', 'debug', '--log-format', 'json'],
+        {},
+      ),
+    ).toMatchObject({ logLevel: 'debug', logFormat: 'json' });
+    expect(
+      problems(['--id', 'n1', '--secret', secret, '--log-level', 'loud', '--log-format', 'xml']),
+    ).toEqual([
+      expect.stringMatching(/--log-level .* must be one of debug, info, warn, error/),
+      expect.stringMatching(/--log-format .* must be json or pretty/),
+    ]);
   });
 });

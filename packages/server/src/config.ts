@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_BODY_BYTES, maxEntryBytesFor } from '@raftkit/transport-http';
 import { DEFAULT_LIMITS, maxCommandBytes } from './limits.ts';
+import { LOG_LEVELS, type LogFormat, type LogLevel } from './log.ts';
 
 /** Everything `raftkit serve` (and each app) needs, after validation. */
 export interface ServeConfig {
@@ -18,12 +20,17 @@ export interface ServeConfig {
   readonly dataDir: string;
   readonly storage: 'fs' | 'sqlite';
   readonly secret: string;
+  /** The secret came on the command line, where `ps` shows it: worth a warning. */
+  readonly secretOnCommandLine: boolean;
   readonly clientToken: string | null;
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   readonly tickMs: number;
   readonly snapshotEntries: number | null;
   readonly maxBodyBytes: number | null;
   readonly maxValueBytes: number | null;
+  readonly logLevel: LogLevel;
+  /** Null: pretty when the log goes to a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat | null;
 }
 
 /** Bad configuration: `problems` says what to fix, one line each. */
@@ -57,6 +64,10 @@ export const SERVE_FLAGS = {
     env: 'RAFTKIT_SECRET',
     help: 'cluster secret shared by all members, at least 16 bytes (required)',
   },
+  'secret-file': {
+    env: 'RAFTKIT_SECRET_FILE',
+    help: 'file holding the cluster secret, instead of --secret (a command line is visible to every user in ps)',
+  },
   'client-token': { env: 'RAFTKIT_CLIENT_TOKEN', help: 'bearer token clients must present (default: none)' },
   'tls-cert': { env: 'RAFTKIT_TLS_CERT', help: 'PEM certificate file: serve HTTPS (with --tls-key)' },
   'tls-key': { env: 'RAFTKIT_TLS_KEY', help: 'PEM private key file' },
@@ -66,6 +77,11 @@ export const SERVE_FLAGS = {
   'max-value-bytes': {
     env: 'RAFTKIT_MAX_VALUE_BYTES',
     help: 'largest value a client may write (default 1 MiB)',
+  },
+  'log-level': { env: 'RAFTKIT_LOG_LEVEL', help: 'debug, info (default), warn or error' },
+  'log-format': {
+    env: 'RAFTKIT_LOG_FORMAT',
+    help: 'json (one object a line) or pretty; default pretty on a terminal, else json',
   },
 } as const;
 
@@ -163,7 +179,19 @@ export function parseServeConfig(
   if (storage !== 'fs' && storage !== 'sqlite')
     problems.push(`${where('storage')} must be fs or sqlite, got ${JSON.stringify(storage)}`);
 
-  const secret = get('secret');
+  const secretFile = get('secret-file');
+  let secret = get('secret');
+  if (secretFile !== undefined) {
+    if (secret !== undefined)
+      problems.push(`give either ${where('secret')} or ${where('secret-file')}, not both`);
+    try {
+      secret = readFileSync(secretFile, 'utf8').trim();
+    } catch (error) {
+      problems.push(
+        `${where('secret-file')}: cannot read ${secretFile} (${(error as { code?: string }).code ?? String(error)})`,
+      );
+    }
+  }
   if (secret === undefined)
     problems.push(`${where('secret')} is required: the same random string (16+ bytes) on every member`);
   else if (new TextEncoder().encode(secret).length < 16)
@@ -203,6 +231,15 @@ export function parseServeConfig(
     }
   }
 
+  const logLevel = get('log-level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    problems.push(
+      `${where('log-level')} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
+    );
+  const logFormat = get('log-format') ?? null;
+  if (logFormat !== null && logFormat !== 'json' && logFormat !== 'pretty')
+    problems.push(`${where('log-format')} must be json or pretty, got ${JSON.stringify(logFormat)}`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     id: id!,
@@ -216,12 +253,15 @@ export function parseServeConfig(
     dataDir: get('data-dir') ?? `./data/${id}`,
     storage: storage as 'fs' | 'sqlite',
     secret: secret!,
+    secretOnCommandLine: typeof values.secret === 'string',
     clientToken: get('client-token') ?? null,
     tls,
     tickMs,
     snapshotEntries,
     maxBodyBytes,
     maxValueBytes,
+    logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat | null,
   };
 }
 

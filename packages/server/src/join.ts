@@ -1,3 +1,4 @@
+import type { Logger } from '@raftkit/core';
 import { ApiClientError, apiJson } from './client.ts';
 import type { ServeConfig } from './config.ts';
 import type { NodeStatus, ServerNode } from './server-node.ts';
@@ -8,10 +9,7 @@ import type { NodeStatus, ServerNode } from './server-node.ts';
  * before it is up cannot stall the cluster. Returns the members' URLs: a joining node learns them
  * from the log only once it has received the log, and must answer the leader before that.
  */
-export async function joinCluster(
-  config: ServeConfig,
-  log: (line: string) => void,
-): Promise<ReadonlyMap<string, string>> {
+export async function joinCluster(config: ServeConfig, log: Logger): Promise<ReadonlyMap<string, string>> {
   const options = { token: config.clientToken };
   const status = await apiJson<NodeStatus>(config.join!, '/v1/status', {}, options);
   const urls = new Map(
@@ -20,7 +18,7 @@ export async function joinCluster(
     ),
   );
   if (status.members.some((member) => member.id === config.id)) {
-    log(`${config.id} is already a member of the cluster at ${config.join}`);
+    log.info('already a member', { id: config.id, cluster: config.join });
     return urls;
   }
   await apiJson(
@@ -29,7 +27,7 @@ export async function joinCluster(
     { method: 'POST', json: { id: config.id, url: config.advertiseUrl, role: 'learner' } },
     options,
   );
-  log(`${config.id} added as a learner through ${config.join}`);
+  log.info('added as a learner', { id: config.id, through: config.join });
   return urls;
 }
 
@@ -38,11 +36,7 @@ export async function joinCluster(
  * commit while it catches up. The leader judges "caught up" (it refuses the promotion with
  * `LearnerCatchingUp` until then), so this retries until it is accepted.
  */
-export async function promoteWhenCaughtUp(
-  config: ServeConfig,
-  node: ServerNode,
-  log: (line: string) => void,
-): Promise<void> {
+export async function promoteWhenCaughtUp(config: ServeConfig, node: ServerNode, log: Logger): Promise<void> {
   const options = { token: config.clientToken };
   for (;;) {
     const status = node.status();
@@ -64,7 +58,7 @@ export async function promoteWhenCaughtUp(
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  log(`${config.id} is a voter`);
+  log.info('promoted to voter', { id: config.id });
 }
 
 /** Refusals that clear on their own: not caught up yet, another change in flight, no leader. */

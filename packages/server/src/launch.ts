@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type NodeId, nodeId, type Storage } from '@raftkit/core';
+import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
@@ -43,11 +43,7 @@ export interface RunningServer {
  * the runtime's `listen`. With `--join`, the node is added through a running member as a learner
  * first (so the cluster keeps its quorum while the newcomer catches up), then promoted.
  */
-export async function startServer(
-  config: ServeConfig,
-  listen: Listen,
-  log: (line: string) => void,
-): Promise<RunningServer> {
+export async function startServer(config: ServeConfig, listen: Listen, log: Logger): Promise<RunningServer> {
   const id = nodeId(config.id);
   const tls =
     config.tls === null
@@ -58,10 +54,11 @@ export async function startServer(
         };
   const knownPeers = config.join === null ? new Map<string, string>() : await joinCluster(config, log);
 
-  const storage = await openStorage(config);
+  const storage = await openStorage(config, log);
   const transport = new HttpTransport({
     id,
     secret: config.secret,
+    logger: log,
     ...(config.maxBodyBytes === null
       ? {}
       : // Snapshot chunks must leave the transport's framing room (64 KiB) inside the body limit.
@@ -84,6 +81,7 @@ export async function startServer(
       tickMs: config.tickMs,
       ...(config.snapshotEntries === null ? {} : { snapshotEvery: { entries: config.snapshotEntries } }),
       forward: createForwarder({ id, auth: forwardAuth, memberUrl }),
+      logger: log,
     });
   } catch (error) {
     await transport.close();
@@ -91,6 +89,13 @@ export async function startServer(
     throw error;
   }
   const started = node;
+  let leader = started.status().leader;
+  started.on('leader', (change) => {
+    if (change.leader === null) log.info('leader lost', { was: leader, term: change.term });
+    else log.info('leader changed', { from: leader, to: change.leader, term: change.term });
+    leader = change.leader;
+  });
+  started.on('fatal', ({ error }) => log.error('node stopped on a fatal error', { error: error.message }));
   // Until the log tells it who the members are, a joining node could not answer the leader.
   for (const [peer, url] of knownPeers)
     if (started.memberUrl(nodeId(peer)) === undefined) transport.setPeer(nodeId(peer), url);
@@ -114,7 +119,7 @@ export async function startServer(
   const fatal = new Promise<Error>((resolve) => started.on('fatal', ({ error }) => resolve(error)));
   if (config.join !== null && config.joinRole === 'voter') {
     promoteWhenCaughtUp(config, started, log).catch((error: unknown) =>
-      log(`promotion failed: ${String(error)}`),
+      log.error('promotion to voter failed', { error: String(error) }),
     );
   }
   let stopping: Promise<void> | undefined;
@@ -143,9 +148,9 @@ function valueLimit(config: ServeConfig): number {
   return config.maxBodyBytes === null ? fallback : Math.min(fallback, Math.floor(config.maxBodyBytes / 4));
 }
 
-function openStorage(config: ServeConfig): Promise<Storage> {
+function openStorage(config: ServeConfig, logger: Logger): Promise<Storage> {
   const identity = { clusterId: config.clusterId, nodeId: nodeId(config.id) };
   return config.storage === 'sqlite'
     ? openSqliteStorage({ dir: config.dataDir, identity })
-    : openFsStorage({ dir: config.dataDir, identity });
+    : openFsStorage({ dir: config.dataDir, identity, logger });
 }

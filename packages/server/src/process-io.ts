@@ -6,6 +6,7 @@ export const processIo: CliIo = {
   env: process.env,
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  errIsTerminal: process.stderr.isTTY === true,
   shutdownSignal: () =>
     new Promise((resolve) => {
       process.once('SIGINT', () => resolve());

@@ -266,6 +266,7 @@ describe('opening', () => {
       debug() {},
       info() {},
       warn: (message, fields) => warnings.push({ message, fields }),
+      error() {},
     };
     const reopened = await open(dir, { logger });
     expect(await listDir(dir)).not.toContain('snapshot.7.tmp');

@@ -83,8 +83,17 @@ export class PeerSender {
    */
   heard(): void {
     if (this.failures === 0) return;
-    this.failures = 0;
+    this.recovered();
     this.wake?.();
+  }
+
+  private recovered(): void {
+    if (this.failures === 0) return;
+    this.context.options.logger.info('peer reachable again', {
+      peer: this.id,
+      failedRequests: this.failures,
+    });
+    this.failures = 0;
   }
 
   /** Drops what is queued and aborts the request in flight. */
@@ -106,11 +115,12 @@ export class PeerSender {
           metrics.messagesSent += items.length;
           metrics.batchesSent++;
           metrics.bytesSent += body.length;
-          this.failures = 0;
+          this.recovered();
         } else if (outcome === 'aborted') {
           metrics.dropped.closed += items.length;
         } else {
           metrics.sendErrors[outcome]++;
+          if (this.failures === 0) options.logger.warn('peer unreachable', { peer: this.id, error: outcome });
           this.failures++;
           await this.backOff();
         }

@@ -18,7 +18,7 @@ export const SERVE_COMMANDS: Record<Runtime, (args: string[]) => [string, string
   bun: (args) => [join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'apps/bun/src/main.ts'), ...args]],
   deno: (args) => [
     join(ROOT, 'node_modules/.bin/deno'),
-    ['run', '-A', join(ROOT, 'apps/deno/main.ts'), ...args],
+    ['run', '--unstable-no-legacy-abort', '-A', join(ROOT, 'apps/deno/main.ts'), ...args],
   ],
 };
 
