@@ -27,9 +27,13 @@ export type ApiErrorCode =
   | 'Unavailable'
   /** No answer in time: the write may or may not have been applied. */
   | 'Timeout'
+  /** The client session named by a write expired (or never existed): nothing was applied. */
+  | 'SessionExpired'
+  /** A session write whose number was acknowledged already, or is too old to recognize: nothing was applied. */
+  | 'StaleRequest'
   | 'Internal';
 
-const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 500 | 503 | 504>> = {
+const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 410 | 413 | 500 | 503 | 504>> = {
   BadRequest: 400,
   Unauthorized: 401,
   NotFound: 404,
@@ -43,6 +47,8 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 500 | 
   Busy: 503,
   Unavailable: 503,
   Timeout: 504,
+  SessionExpired: 410,
+  StaleRequest: 409,
   Internal: 500,
 };
 

@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { probeRoutes } from './routes/probes.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import type { ServerNode } from './server-node.ts';
 
 export interface ServerAppOptions {
@@ -46,6 +47,7 @@ export function createServerApp(options: ServerAppOptions): Hono {
     for (const path of ['/v1/*', '/ready', '/metrics', '/openapi.json']) app.use(path, auth);
   }
   app.route('/v1/kv', kvRoutes(node, options.kv, limits));
+  app.route('/v1/sessions', sessionRoutes(node));
   app.route('/v1', clusterRoutes(node, limits));
   app.route('/', probeRoutes(node, options.extraMetrics ?? (() => '')));
   app.get('/openapi.json', (c) => c.json(openApiDocument));

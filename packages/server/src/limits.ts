@@ -11,9 +11,12 @@ export interface Limits {
   readonly maxJsonBytes: number;
 }
 
-/** The largest command a client route can build: a cas with a full key, two full values, and framing. */
+/**
+ * The largest command a client route can build: a cas with a full key and two full values, in a
+ * client session (33 bytes of session header), and the cas framing (10 bytes), rounded up.
+ */
 export const maxCommandBytes = (limits: Pick<Limits, 'maxKeyBytes' | 'maxValueBytes'>): number =>
-  16 + limits.maxKeyBytes + 2 * limits.maxValueBytes;
+  64 + limits.maxKeyBytes + 2 * limits.maxValueBytes;
 
 export const DEFAULT_LIMITS: Limits = {
   maxKeyBytes: 1024,

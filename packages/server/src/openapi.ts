@@ -19,9 +19,35 @@ const errors = {
 const writeErrors = {
   ...errors,
   '400': error('Malformed request.'),
+  '409': error('In a session: the request number was acknowledged already, or is too old to recognize.'),
+  '410': error('In a session: the session expired or never existed; nothing was applied.'),
   '413': error('Key or value over the size limit (checked before the body is read).'),
-  '504': error('No answer in time: the write may or may not have been applied.'),
+  '504': error(
+    'No answer in time: the write may or may not have been applied; in a session, retry it as is.',
+  ),
 } as const;
+
+/** Exactly-once writes: all three or none (see `POST /v1/sessions`). */
+const sessionHeaders = [
+  {
+    name: 'raftkit-session',
+    in: 'header',
+    description: 'A session id from `POST /v1/sessions`.',
+    schema: { type: 'integer' },
+  },
+  {
+    name: 'raftkit-seq',
+    in: 'header',
+    description: 'This write’s number in the session: 1, 2, 3, ...',
+    schema: { type: 'integer' },
+  },
+  {
+    name: 'raftkit-acked',
+    in: 'header',
+    description: 'Every number below this one has been answered: the server may forget them. Default 1.',
+    schema: { type: 'integer' },
+  },
+];
 
 const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string', minLength: 1 } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -140,15 +166,21 @@ export const openApiDocument = {
       put: {
         summary:
           'Write a value (the raw request body). Any node accepts it; followers forward to the leader.',
+        parameters: sessionHeaders,
         requestBody: { content: { 'application/octet-stream': {} } },
         responses: { '200': indexResponse, ...writeErrors },
       },
-      delete: { summary: 'Delete a key.', responses: { '200': indexResponse, ...writeErrors } },
+      delete: {
+        summary: 'Delete a key.',
+        parameters: sessionHeaders,
+        responses: { '200': indexResponse, ...writeErrors },
+      },
     },
     '/v1/kv/{key}/cas': {
       parameters: [keyParam],
       post: {
         summary: 'Compare and swap: `null` expected means absent, `null` value means delete.',
+        parameters: sessionHeaders,
         requestBody: {
           content: json({
             type: 'object',
@@ -158,13 +190,32 @@ export const openApiDocument = {
         },
         responses: {
           '200': indexResponse,
+          ...writeErrors,
           '409': {
-            description: 'The current value differs from `expected`; it is returned (null: absent).',
+            description:
+              'The current value differs from `expected`; it is returned (null: absent). In a session, also a request number acknowledged already (code `StaleRequest`).',
             content: json({
               allOf: [ref('Error'), { properties: { current: { type: ['string', 'null'] } } }],
             }),
           },
-          ...writeErrors,
+        },
+      },
+    },
+    '/v1/sessions': {
+      post: {
+        summary:
+          'Open a client session for exactly-once writes (Raft dissertation §6.3): number each write in it, and a retried write is applied at most once, answered with its first outcome (`raftkit-duplicate: true`).',
+        responses: {
+          '200': {
+            description: 'The session id, and how long it lives unused.',
+            content: json({
+              type: 'object',
+              required: ['session', 'ttlMs'],
+              properties: { session: { type: 'integer' }, ttlMs: { type: 'integer' } },
+            }),
+          },
+          ...errors,
+          '504': error('No answer in time: a session may have been opened; open another.'),
         },
       },
     },

@@ -119,3 +119,78 @@ describe('KV routes', () => {
     expect((await s.app.request('/v1/kv?limit=0')).status).toBe(400);
   });
 });
+
+describe('client sessions', () => {
+  const inSession = (session: number, seq: number, extra: Record<string, string> = {}) => ({
+    'raftkit-session': String(session),
+    'raftkit-seq': String(seq),
+    ...extra,
+  });
+
+  it('answer a retried write with its first outcome, applying it once', async () => {
+    const opened = await s.app.request('/v1/sessions', { method: 'POST' });
+    expect(opened.status).toBe(200);
+    const { session } = (await opened.json()) as { session: number };
+    const first = await s.app.request('/v1/kv/once', {
+      method: 'PUT',
+      body: 'v1',
+      headers: inSession(session, 1),
+    });
+    expect(first.headers.get('raftkit-duplicate')).toBeNull();
+    const { index } = (await first.json()) as { index: number };
+    await put('once', 'changed');
+    const retry = await s.app.request('/v1/kv/once', {
+      method: 'PUT',
+      body: 'v1',
+      headers: inSession(session, 1),
+    });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('raftkit-duplicate')).toBe('true');
+    expect(await retry.json()).toEqual({ index });
+    expect(await (await s.app.request('/v1/kv/once')).text()).toBe('changed');
+    // A cas retried answers as the first time, even though it would fail now.
+    const swap = () =>
+      s.app.request('/v1/kv/once/cas', {
+        method: 'POST',
+        headers: inSession(session, 2),
+        body: JSON.stringify({ expected: 'changed', value: 'swapped' }),
+      });
+    expect((await swap()).status).toBe(200);
+    expect((await swap()).status).toBe(200);
+    // Whatever the retry carries, number 1 answers as the put it was.
+    const sameNumber = await s.app.request('/v1/kv/once', {
+      method: 'DELETE',
+      headers: inSession(session, 1),
+    });
+    expect(sameNumber.headers.get('raftkit-duplicate')).toBe('true');
+    expect(await sameNumber.json()).toEqual({ index });
+    // Once the client says it has every answer below 3, numbers 1 and 2 are forgotten and refused.
+    const acked = await s.app.request('/v1/kv/once', {
+      method: 'DELETE',
+      headers: inSession(session, 1, { 'raftkit-seq': '3', 'raftkit-acked': '3' }),
+    });
+    expect(acked.status).toBe(200);
+    const tooOld = await s.app.request('/v1/kv/once', { method: 'DELETE', headers: inSession(session, 2) });
+    expect(tooOld.status).toBe(409);
+    expect(await tooOld.json()).toMatchObject({ error: { code: 'StaleRequest' } });
+  });
+
+  it('refuse partial or malformed session headers with 400 and an unknown session with 410', async () => {
+    for (const headers of [
+      { 'raftkit-session': '5' },
+      inSession(5, 0),
+      inSession(5, 1, { 'raftkit-acked': '2' }),
+      inSession(-1, 1),
+    ]) {
+      expect((await s.app.request('/v1/kv/x', { method: 'PUT', body: 'v', headers })).status).toBe(400);
+    }
+    const unknown = await s.app.request('/v1/kv/x', {
+      method: 'PUT',
+      body: 'v',
+      headers: inSession(999_999, 1),
+    });
+    expect(unknown.status).toBe(410);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'SessionExpired' } });
+    expect((await s.app.request('/v1/kv/x')).status).toBe(404);
+  });
+});

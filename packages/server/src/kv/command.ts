@@ -8,9 +8,12 @@
  *   cas:    [3][u32 key length][key utf-8][flags][u32 expected length][expected][value ...]
  *           flags bit 0: `expected` present (absent = "the key must not exist"),
  *           flags bit 1: `value` present (absent = "delete the key").
- * Lengths are big-endian.
+ *   open a client session:    [4][f64 time]
+ *   a write in a session:     [5][f64 session][f64 seq][f64 acked][f64 time][put, delete or cas as above]
+ * Lengths are big-endian; the f64 fields hold safe integers (time in ms since the epoch, stamped
+ * by the node that took the client's request; see `sessions.ts`).
  */
-export type KvCommand =
+export type KvWrite =
   | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
   | { readonly op: 'delete'; readonly key: string }
   | {
@@ -20,9 +23,24 @@ export type KvCommand =
       readonly value: Uint8Array | null;
     };
 
+export type KvCommand =
+  | KvWrite
+  | { readonly op: 'openSession'; readonly time: number }
+  | {
+      readonly op: 'session';
+      readonly session: number;
+      readonly seq: number;
+      readonly acked: number;
+      readonly time: number;
+      readonly write: KvWrite;
+    };
+
 const OP_PUT = 1;
 const OP_DELETE = 2;
 const OP_CAS = 3;
+const OP_OPEN_SESSION = 4;
+const OP_IN_SESSION = 5;
+const SESSION_HEADER_BYTES = 1 + 4 * 8;
 const HAS_EXPECTED = 1;
 const HAS_VALUE = 2;
 
@@ -31,6 +49,29 @@ const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeCommand(command: KvCommand): Uint8Array {
+  if (command.op === 'openSession') {
+    const out = new Uint8Array(9);
+    out[0] = OP_OPEN_SESSION;
+    new DataView(out.buffer).setFloat64(1, command.time);
+    return out;
+  }
+  if (command.op === 'session') {
+    // The inner write is encoded once and copied once, behind the session header.
+    const inner = encodeWrite(command.write);
+    const out = new Uint8Array(SESSION_HEADER_BYTES + inner.length);
+    const view = new DataView(out.buffer);
+    out[0] = OP_IN_SESSION;
+    view.setFloat64(1, command.session);
+    view.setFloat64(9, command.seq);
+    view.setFloat64(17, command.acked);
+    view.setFloat64(25, command.time);
+    out.set(inner, SESSION_HEADER_BYTES);
+    return out;
+  }
+  return encodeWrite(command);
+}
+
+function encodeWrite(command: KvWrite): Uint8Array {
   const key = utf8.encode(command.key);
   switch (command.op) {
     case 'put': {
@@ -68,6 +109,33 @@ export function encodeCommand(command: KvCommand): Uint8Array {
 
 /** Throws `KvCommandError` for bytes that are not a command this version writes. */
 export function decodeCommand(data: Uint8Array): KvCommand {
+  if (data.length === 0) throw new KvCommandError('empty command');
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const number = (at: number, what: string): number => {
+    const n = view.getFloat64(at);
+    if (!Number.isSafeInteger(n) || n < 0) throw new KvCommandError(`${what} is not a non-negative integer`);
+    return n;
+  };
+  if (data[0] === OP_OPEN_SESSION) {
+    if (data.length !== 9) throw new KvCommandError('open-session command of the wrong length');
+    return { op: 'openSession', time: number(1, 'time') };
+  }
+  if (data[0] === OP_IN_SESSION) {
+    if (data.length < SESSION_HEADER_BYTES + 1) throw new KvCommandError('session command too short');
+    const write = decodeWrite(data.subarray(SESSION_HEADER_BYTES));
+    return {
+      op: 'session',
+      session: number(1, 'session'),
+      seq: number(9, 'seq'),
+      acked: number(17, 'acked'),
+      time: number(25, 'time'),
+      write,
+    };
+  }
+  return decodeWrite(data);
+}
+
+function decodeWrite(data: Uint8Array): KvWrite {
   if (data.length === 0) throw new KvCommandError('empty command');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const op = data[0];

@@ -1,17 +1,24 @@
 import type { Entry } from '@raftkit/core';
-import { decodeCommand } from './command.ts';
+import { decodeCommand, type KvWrite } from './command.ts';
+import { ClientSessions, type SessionOutcome } from './sessions.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.ts';
 import { SortedKeys } from './sorted-keys.ts';
 
 /**
- * What applying a command returns; it resolves the proposer's promise, possibly on another node
+ * What applying a write returns; it resolves the proposer's promise, possibly on another node
  * (forwarded proposals carry it back), so it is plain data.
  * `cas` reports whether it swapped and, when not, the value it found (null: absent).
  */
-export type KvApplyResult =
+export type KvWriteResult =
   | null
   | { readonly swapped: true }
   | { readonly swapped: false; readonly current: Uint8Array | null };
+
+/**
+ * What applying any command returns: a plain write's result, the id of a session just opened,
+ * or how a write in a session went (see `sessions.ts`).
+ */
+export type KvApplyResult = KvWriteResult | { readonly session: number } | SessionOutcome<KvWriteResult>;
 
 /**
  * The replicated key-value map. Deterministic: the result of a command depends only on the
@@ -20,11 +27,30 @@ export type KvApplyResult =
 export class KvStateMachine {
   readonly #values = new Map<string, Uint8Array>();
   readonly #keys = new SortedKeys();
+  readonly #sessions = new ClientSessions<KvWriteResult>();
 
   apply(entry: Entry): KvApplyResult {
     // A new leader's no-op (Raft §8) carries no command.
     if (entry.data.length === 0) return null;
     const command = decodeCommand(entry.data);
+    switch (command.op) {
+      case 'openSession':
+        return { session: this.#sessions.open(entry.index, command.time) };
+      case 'session':
+        return this.#sessions.write(
+          command.session,
+          command.seq,
+          command.acked,
+          command.time,
+          entry.index,
+          () => this.#write(command.write),
+        );
+      default:
+        return this.#write(command);
+    }
+  }
+
+  #write(command: KvWrite): KvWriteResult {
     switch (command.op) {
       case 'put':
         this.#put(command.key, command.value);
@@ -50,21 +76,28 @@ export class KvStateMachine {
     return this.#keys.size;
   }
 
+  /** Open client sessions (exactly-once writes). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
   /** Up to `limit` keys starting with `prefix`, strictly after `after`, in order. */
   list(prefix: string, after: string | null, limit: number): string[] {
     return this.#keys.range(prefix, after, limit);
   }
 
+  /** The map and the session table: a write retried after a restore is still recognized. */
   snapshot(): Uint8Array {
-    return encodeSnapshot(this.#keys.all(), this.#values);
+    return encodeSnapshot(this.#keys.all(), this.#values, this.#sessions.export());
   }
 
-  /** Replaces the whole map. Validates everything before changing anything. */
+  /** Replaces the whole map and the session table. Validates everything before changing anything. */
   restore(data: Uint8Array): void {
-    const pairs = decodeSnapshot(data);
+    const { pairs, sessions } = decodeSnapshot(data);
     this.#values.clear();
     for (const [key, value] of pairs) this.#values.set(key, value);
     this.#keys.reset(pairs.map(([key]) => key));
+    this.#sessions.import(sessions);
   }
 
   #put(key: string, value: Uint8Array): void {

@@ -1,11 +1,13 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { ApiError } from '../api-error.ts';
 import { readBody, readJsonObject } from '../body.ts';
-import { encodeCommand, type KvCommand } from '../kv/command.ts';
+import { encodeCommand, type KvWrite } from '../kv/command.ts';
 import { keyInPath, queryText } from '../kv/key.ts';
-import type { KvApplyResult, KvStateMachine } from '../kv/kv-state-machine.ts';
+import type { KvStateMachine, KvWriteResult } from '../kv/kv-state-machine.ts';
+import type { SessionOutcome } from '../kv/sessions.ts';
 import type { Limits } from '../limits.ts';
 import type { ReadConsistency, ServerNode } from '../server-node.ts';
+import { DUPLICATE_HEADER, sessionOf } from './sessions.ts';
 
 const utf8 = new TextEncoder();
 const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'lease', 'stale'];
@@ -17,9 +19,36 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
   /** The key of `/:key` (`fromEnd` 0) or `/:key/cas` (1), by the rules of `kv/key.ts`. */
   const keyOf = (url: string, fromEnd = 0): string => keyInPath(url, fromEnd, limits.maxKeyBytes);
 
-  const propose = async (command: KvCommand, signal: AbortSignal) => {
-    const { index, result } = await node.propose(encodeCommand(command), { signal });
-    return { index, result: result as KvApplyResult };
+  /**
+   * Proposes a write; in the client's session when the request names one (exactly-once: a
+   * retried write answers with its first outcome, marked by the `raftkit-duplicate` header).
+   */
+  const write = async (c: Context, command: KvWrite) => {
+    const signal = c.req.raw.signal;
+    const session = sessionOf(c.req.raw.headers);
+    if (session === null) {
+      const { index, result } = await node.propose(encodeCommand(command), { signal });
+      return { index, result: result as KvWriteResult };
+    }
+    const { result } = await node.propose(
+      encodeCommand({ op: 'session', ...session, time: Date.now(), write: command }),
+      { signal },
+    );
+    const outcome = result as SessionOutcome<KvWriteResult>;
+    if (outcome.status === 'expired') {
+      throw new ApiError(
+        'SessionExpired',
+        `session ${session.session} expired or never existed: open a new one`,
+      );
+    }
+    if (outcome.status === 'stale') {
+      throw new ApiError(
+        'StaleRequest',
+        `request ${session.seq} of session ${session.session} was acknowledged already, or is too old to recognize`,
+      );
+    }
+    if (outcome.status === 'duplicate') c.header(DUPLICATE_HEADER, 'true');
+    return { index: outcome.index, result: outcome.result };
   };
 
   const awaitRead = async (consistency: string | undefined, signal: AbortSignal) => {
@@ -56,12 +85,12 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
     .put('/:key', async (c) => {
       const key = keyOf(c.req.url);
       const value = await readBody(c.req.raw, limits.maxValueBytes, 'the value');
-      const { index } = await propose({ op: 'put', key, value }, c.req.raw.signal);
+      const { index } = await write(c, { op: 'put', key, value });
       return c.json({ index });
     })
     .delete('/:key', async (c) => {
       const key = keyOf(c.req.url);
-      const { index } = await propose({ op: 'delete', key }, c.req.raw.signal);
+      const { index } = await write(c, { op: 'delete', key });
       return c.json({ index });
     })
     .post('/:key/cas', async (c) => {
@@ -73,7 +102,7 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
       if (value !== null && value.length > limits.maxValueBytes) {
         throw new ApiError('PayloadTooLarge', `the value exceeds the limit of ${limits.maxValueBytes} bytes`);
       }
-      const { index, result } = await propose({ op: 'cas', key, expected, value }, c.req.raw.signal);
+      const { index, result } = await write(c, { op: 'cas', key, expected, value });
       if (result === null || !result.swapped) {
         const current = result === null ? null : result.current;
         throw new ApiError('CasMismatch', 'the current value differs from the expected one', {
