@@ -206,13 +206,16 @@ export class RaftkitClient {
     return (await response.json()) as { leader: string | null };
   }
 
-  /** Opens a session for exactly-once writes (see `ClientSession`). */
+  /**
+   * Opens a session for exactly-once writes (see `ClientSession`). Retried like a read: an open
+   * whose answer was lost leaves an unused session behind, which expires by itself.
+   */
   async session(options: CallOptions = {}): Promise<ClientSession> {
     const response = await this.request({
       method: 'POST',
       path: '/v1/sessions',
       target: 'leader',
-      idempotent: false,
+      idempotent: true,
       ...signalOf(options),
     });
     const { session, ttlMs } = (await response.json()) as { session: number; ttlMs: number };
