@@ -67,7 +67,7 @@ export interface Call {
    */
   readonly idempotent: boolean;
   readonly signal?: AbortSignal;
-  /** Only this node, e.g. for its own status. */
+  /** Only this node, e.g. for its own status; then no retries, so a node that is down shows. */
   readonly url?: string;
 }
 
@@ -161,7 +161,7 @@ export class RaftkitClient {
     return (await response.json()) as { keys: string[]; next: string | null };
   }
 
-  /** One node's status: the first endpoint by default, or the one at `url`. */
+  /** One node's status: any endpoint's by default, or, asked once with no retry, the one at `url`. */
   async status(options: CallOptions & { url?: string } = {}): Promise<NodeStatus> {
     const url = options.url === undefined ? undefined : normalizeUrl(options.url);
     const response = await this.request({
@@ -287,7 +287,8 @@ export class RaftkitClient {
    * network failure of a call that is not idempotent, is `OutcomeUnknownError`.
    */
   async request(call: Call): Promise<Response> {
-    const { retries, timeoutMs } = this.#options;
+    const { timeoutMs } = this.#options;
+    const retries = call.url === undefined ? this.#options.retries : 0;
     let lastError: RaftkitError | null = null;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (call.signal?.aborted)
@@ -402,7 +403,13 @@ export function normalizeUrl(url: string): string {
   return withScheme.replace(/\/+$/, '');
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** A failure's message, with the system's reason where fetch hides it in `cause` (ECONNREFUSED, ...). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const reason = typeof cause?.code === 'string' ? cause.code : cause?.message;
+  return typeof reason === 'string' ? `${error.message} (${reason})` : error.message;
+}
 
 async function errorBody(response: Response): Promise<Record<string, unknown>> {
   try {

@@ -2,10 +2,12 @@ import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { checkFsDataDir, renderFsCheckReport } from '@raftkit/storage-fs';
 import { checkSqliteDataDir, renderSqliteCheck } from '@raftkit/storage-sqlite';
-import { ApiClientError, apiJson, apiRequest } from './client.ts';
+import { CLIENT_COMMANDS, CLIENT_FLAGS, CLIENT_USAGE, clientCommand } from './cli-client.ts';
+import { ApiClientError } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
 import { type Listen, startServer } from './launch.ts';
 import { createLogger } from './log.ts';
+import { VERSION } from './version.ts';
 
 /** Where the CLI writes and how it ends; the runtime's process, or a test's capture. */
 export interface CliIo {
@@ -18,31 +20,29 @@ export interface CliIo {
   readonly errIsTerminal?: boolean;
 }
 
-const USAGE = `Usage: raftkit <command> [flags]
+const USAGE = `Usage: raftkit <command> [flags]      (raftkit <command> --help for each)
 
 Commands:
-  serve                 run a node (raftkit serve --help for its flags)
-  status                print a node's status
-  get <key>             print a value (--consistency linearizable|lease|stale)
-  put <key> [value]     write a value (read from stdin when absent)
-  del <key>             delete a key
-  check [--data-dir D]  verify a stopped node's data directory (fs or sqlite, detected)
+  serve                     run a node (raftkit serve --help for its flags)
+${CLIENT_USAGE}
+  check --data-dir D        verify a stopped node's data directory (fs or sqlite, detected)
 
-Client flags: --url (RAFTKIT_URL, default http://127.0.0.1:7001), --token (RAFTKIT_CLIENT_TOKEN)
-`;
+${CLIENT_FLAGS}
+Other flags: --version, --help`;
 
 /** Runs one command; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], listen: Listen, io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command !== undefined && CLIENT_COMMANDS.has(command)) return await clientCommand(command, rest, io);
     switch (command) {
       case 'serve':
         return await serve(rest, listen, io);
-      case 'status':
-      case 'get':
-      case 'put':
-      case 'del':
-        return await client(command, rest, io);
+      case '--version':
+      case '-v':
+      case 'version':
+        io.out(`raftkit ${VERSION}`);
+        return 0;
       case 'check':
         return await check(rest, io);
       case undefined:
@@ -64,7 +64,11 @@ export async function runCli(argv: readonly string[], listen: Listen, io: CliIo)
       io.err(error.message);
       return error.status === 404 ? 4 : 1;
     }
-    io.err(`raftkit ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // One line for a person (a port in use, a foreign data directory, ...); RAFTKIT_DEBUG=1 adds the stack.
+    const detail = error instanceof Error ? error.message : String(error);
+    io.err(`raftkit ${command}: ${detail}`);
+    if (io.env.RAFTKIT_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
+      io.err(error.stack);
     return 1;
   }
 }
@@ -102,46 +106,26 @@ async function serve(argv: readonly string[], listen: Listen, io: CliIo): Promis
   return outcome;
 }
 
-async function client(
-  command: 'status' | 'get' | 'put' | 'del',
-  argv: readonly string[],
-  io: CliIo,
-): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { url: { type: 'string' }, token: { type: 'string' }, consistency: { type: 'string' } },
-    allowPositionals: true,
-  });
-  const url = values.url ?? io.env.RAFTKIT_URL ?? 'http://127.0.0.1:7001';
-  const options = { token: values.token ?? io.env.RAFTKIT_CLIENT_TOKEN ?? null };
-  const key = positionals[0];
-  if (command !== 'status' && key === undefined) throw new ConfigError([`raftkit ${command} needs a key`]);
-  const path = `/v1/kv/${encodeURIComponent(key ?? '')}`;
-  switch (command) {
-    case 'status':
-      io.out(JSON.stringify(await apiJson(url, '/v1/status', {}, options), null, 2));
-      return 0;
-    case 'get': {
-      const query =
-        values.consistency === undefined ? '' : `?consistency=${encodeURIComponent(values.consistency)}`;
-      const response = await apiRequest(url, path + query, {}, options);
-      io.out(new TextDecoder().decode(await response.arrayBuffer()));
-      return 0;
-    }
-    case 'put': {
-      const body = positionals[1] ?? (await readStdin());
-      io.out(JSON.stringify(await (await apiRequest(url, path, { method: 'PUT', body }, options)).json()));
-      return 0;
-    }
-    case 'del':
-      io.out(JSON.stringify(await apiJson(url, path, { method: 'DELETE' }, options)));
-      return 0;
-  }
-}
-
 /** Verifies a stopped node's data directory; the store is detected from its files. */
+const CHECK_HELP = `raftkit check --data-dir DIR
+  Verifies a stopped node's data directory (fs or sqlite, detected from its files): every record's
+  checksum, the log's order and terms, the snapshot. Exit 0 when sound, 1 with the problems found.`;
+
 async function check(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { 'data-dir': { type: 'string' } } });
+  let values: { 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    throw new ConfigError([`raftkit check: ${(error as Error).message} (see raftkit check --help)`]);
+  }
+  if (values.help === true) {
+    io.out(CHECK_HELP);
+    return 0;
+  }
   const dir = values['data-dir'] ?? io.env.RAFTKIT_DATA_DIR;
   if (dir === undefined) throw new ConfigError(['raftkit check needs --data-dir (or RAFTKIT_DATA_DIR)']);
   const names = await readdir(dir);
@@ -153,11 +137,4 @@ async function check(argv: readonly string[], io: CliIo): Promise<number> {
   const report = await checkFsDataDir(dir);
   io.out(renderFsCheckReport(report));
   return report.problems.length === 0 ? 0 : 1;
-}
-
-async function readStdin(): Promise<Uint8Array<ArrayBuffer>> {
-  const { stdin } = await import('node:process');
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stdin) chunks.push(chunk as Uint8Array);
-  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
 }

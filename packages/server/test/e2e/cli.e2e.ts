@@ -57,7 +57,12 @@ describe('the raftkit command', () => {
       await agreedLeader([node]);
       const url = ['--url', node.url];
 
-      expect((await raftkit(['put', 'greeting', 'hello', ...url])).stdout).toMatch(/"index":\d+/);
+      expect((await raftkit(['put', 'greeting', 'hello', ...url])).stdout).toMatch(/^OK \(index \d+\)$/m);
+      expect(
+        JSON.parse((await raftkit(['put', 'greeting', 'hello', '--output', 'json', ...url])).stdout),
+      ).toEqual({
+        index: expect.any(Number),
+      });
       expect((await raftkit(['put', 'piped', ...url], 'from stdin')).code).toBe(0);
       expect(await raftkit(['get', 'greeting', ...url])).toMatchObject({ code: 0, stdout: 'hello\n' });
       expect(await raftkit(['get', 'piped', '--consistency', 'stale', ...url])).toMatchObject({
@@ -65,8 +70,35 @@ describe('the raftkit command', () => {
       });
       expect((await raftkit(['del', 'greeting', ...url])).code).toBe(0);
       expect((await raftkit(['get', 'greeting', ...url])).code).toBe(4);
-      const shown = JSON.parse((await raftkit(['status', ...url])).stdout) as { id: string; role: string };
-      expect(shown).toMatchObject({ id: 'c1', role: 'leader' });
+      // cas: exit 1 with the value found when it does not match; the URL may omit its scheme.
+      const hostPort = ['--url', node.url.replace('http://', '')];
+      expect(await raftkit(['cas', 'piped', 'x', '--expected', 'nope', ...hostPort])).toMatchObject({
+        code: 1,
+        stdout: 'not swapped: the key holds "from stdin"\n',
+      });
+      expect((await raftkit(['cas', 'piped', 'y', '--expected', 'from stdin', ...hostPort])).code).toBe(0);
+      expect((await raftkit(['list', ...url])).stdout).toBe('piped\n');
+      const table = (await raftkit(['status', ...url])).stdout.split('\n');
+      expect(table[0]).toMatch(/^ID\s+URL\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+HEALTH$/);
+      expect(table[1]).toMatch(
+        new RegExp(`^c1\\s+${node.url}\\s+leader\\s+\\d+\\s+\\d+\\s+\\d+\\s+0\\s+ok$`),
+      );
+      const shown = JSON.parse((await raftkit(['status', '--output', 'json', ...url])).stdout) as {
+        id: string;
+        role: string;
+      }[];
+      expect(shown).toMatchObject([{ id: 'c1', role: 'leader', health: 'ok' }]);
+      expect((await raftkit(['member', 'list', ...url])).stdout).toMatch(/^c1\s+voter\s+http/m);
+      // Usage errors: one line, exit 2, no stack; and a cluster that does not answer: exit 3.
+      const unknownFlag = await raftkit(['get', 'k', '--bogus', ...url]);
+      expect(unknownFlag.code).toBe(2);
+      expect(unknownFlag.stderr).not.toMatch(/\n\s+at /);
+      expect(
+        (await raftkit(['get', 'k', '--url', `http://127.0.0.1:${await freePort()}`, '--timeout', '500']))
+          .code,
+      ).toBe(3);
+      expect((await raftkit(['--version'])).stdout).toMatch(/^raftkit \d+\.\d+\.\d+\n$/);
+      expect((await raftkit(['cas', '--help'])).stdout).toMatch(/^raftkit cas <key> <value>/);
 
       await node.kill('SIGTERM');
       const checked = await raftkit(['check', '--data-dir', dir.path]);
