@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { ApiError, errorResponse, toApiError } from './api-error.ts';
 import { bearerAuth } from './client-auth.ts';
 import { forwardRoutes } from './forward.ts';
@@ -9,7 +10,13 @@ import { openApiDocument } from './openapi.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { probeRoutes } from './routes/probes.ts';
-import { sessionRoutes } from './routes/sessions.ts';
+import {
+  ACKED_HEADER,
+  DUPLICATE_HEADER,
+  SEQUENCE_HEADER,
+  SESSION_HEADER,
+  sessionRoutes,
+} from './routes/sessions.ts';
 import type { ServerNode } from './server-node.ts';
 
 export interface ServerAppOptions {
@@ -24,6 +31,11 @@ export interface ServerAppOptions {
   /** When set, every client route but `/health` requires `Authorization: Bearer <token>`. */
   readonly clientToken?: string;
   readonly limits?: Partial<Limits>;
+  /**
+   * Browser origins allowed to call the client API from another origin (CORS), e.g. a web app
+   * using `@raftkit/client`. Default: none (same-origin only).
+   */
+  readonly corsOrigins?: readonly string[];
   /** More Prometheus text for `/metrics` (e.g. the transport's counters). */
   readonly extraMetrics?: () => string;
 }
@@ -42,6 +54,19 @@ export function createServerApp(options: ServerAppOptions): Hono {
   if (options.peerRoutes !== undefined) app.route('/', options.peerRoutes);
   if (options.forwardAuth !== undefined) app.route('/', forwardRoutes(node, options.forwardAuth, limits));
 
+  if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
+    // Before the token check: a preflight request carries no credentials.
+    app.use(
+      '/v1/*',
+      cors({
+        origin: [...options.corsOrigins],
+        allowMethods: ['GET', 'PUT', 'POST', 'DELETE'],
+        allowHeaders: ['authorization', 'content-type', SESSION_HEADER, SEQUENCE_HEADER, ACKED_HEADER],
+        exposeHeaders: [DUPLICATE_HEADER, 'retry-after'],
+        maxAge: 600,
+      }),
+    );
+  }
   if (options.clientToken !== undefined) {
     const auth = bearerAuth(options.clientToken);
     for (const path of ['/v1/*', '/ready', '/metrics', '/openapi.json']) app.use(path, auth);

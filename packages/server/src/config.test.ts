@@ -149,6 +149,21 @@ describe('serve configuration', () => {
     }
   });
 
+  it('takes CORS origins, refusing what is not an origin', () => {
+    expect(
+      parseServeConfig(
+        ['--id', 'n1', '--secret', secret, '--cors-origin', 'https://a.example, http://b:8080'],
+        {},
+      ),
+    ).toMatchObject({ corsOrigins: ['https://a.example', 'http://b:8080'] });
+    expect(
+      problems(['--id', 'n1', '--secret', secret, '--cors-origin', 'https://a.example/path,nope']),
+    ).toEqual([
+      expect.stringMatching(/"https:\/\/a.example\/path" is not an origin/),
+      expect.stringMatching(/"nope" is not an origin/),
+    ]);
+  });
+
   it('takes a log level and format, refusing others', () => {
     expect(parseServeConfig(['--id', 'n1', '--secret', secret], {})).toMatchObject({
       logLevel: 'info',

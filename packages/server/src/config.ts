@@ -28,6 +28,8 @@ export interface ServeConfig {
   readonly snapshotEntries: number | null;
   readonly maxBodyBytes: number | null;
   readonly maxValueBytes: number | null;
+  /** Origins a browser may call the client API from (CORS); empty: same-origin only. */
+  readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
   /** Null: pretty when the log goes to a terminal, JSON otherwise. */
   readonly logFormat: LogFormat | null;
@@ -69,6 +71,10 @@ export const SERVE_FLAGS = {
     help: 'file holding the cluster secret, instead of --secret (a command line is visible to every user in ps)',
   },
   'client-token': { env: 'RAFTKIT_CLIENT_TOKEN', help: 'bearer token clients must present (default: none)' },
+  'cors-origin': {
+    env: 'RAFTKIT_CORS_ORIGIN',
+    help: 'browser origins (comma-separated, e.g. https://app.example) that may call the client API',
+  },
   'tls-cert': { env: 'RAFTKIT_TLS_CERT', help: 'PEM certificate file: serve HTTPS (with --tls-key)' },
   'tls-key': { env: 'RAFTKIT_TLS_KEY', help: 'PEM private key file' },
   'tick-ms': { env: 'RAFTKIT_TICK_MS', help: 'Raft tick in ms (default 100; election after 10 ticks)' },
@@ -231,6 +237,16 @@ export function parseServeConfig(
     }
   }
 
+  const corsOrigins = (get('cors-origin') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    if (!isHttpUrl(origin) || new URL(origin).origin !== origin)
+      problems.push(
+        `${where('cors-origin')}: ${JSON.stringify(origin)} is not an origin like https://app.example`,
+      );
+  }
   const logLevel = get('log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     problems.push(
@@ -260,6 +276,7 @@ export function parseServeConfig(
     snapshotEntries,
     maxBodyBytes,
     maxValueBytes,
+    corsOrigins,
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat | null,
   };

@@ -105,6 +105,7 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
     peerRoutes: transport.app,
     forwardAuth,
     ...(config.clientToken === null ? {} : { clientToken: config.clientToken }),
+    corsOrigins: config.corsOrigins,
     limits: { maxValueBytes: valueLimit(config) },
     extraMetrics: () => renderCounterTree('raftkit_transport', transport.metrics()),
   });
