@@ -22,5 +22,5 @@ const listenBun: Listen = async ({ fetch, hostname, port, tls }) => {
   return { port: server.port, close: () => server.stop(true) };
 };
 
-// `bun apps/bun/src/main.ts [flags]`: `raftkit serve` on Bun.
+// `bun --conditions=@raftkit/source apps/bun/src/main.ts [flags]`: `raftkit serve` on Bun.
 process.exit(await runCli(['serve', ...process.argv.slice(2)], listenBun, processIo));

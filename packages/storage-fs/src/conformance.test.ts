@@ -1,4 +1,4 @@
-import { describeStorage } from '@raftkit/testkit';
+import { describeStorage } from '@raftkit/testkit/vitest';
 import { openFsStorage } from './index.ts';
 
 describeStorage('fs', { open: (dir, identity) => openFsStorage({ dir, identity }) });

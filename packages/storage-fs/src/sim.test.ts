@@ -1,4 +1,4 @@
-import { describeSimulationOverStorage } from '@raftkit/testkit';
+import { describeSimulationOverStorage } from '@raftkit/testkit/vitest';
 import { openFsStorage } from './index.ts';
 
 // Simulator seeds over the WAL: every restart replays it from disk, joining nodes included.

@@ -1,4 +1,4 @@
-import { describeSimulationOverStorage } from '@raftkit/testkit';
+import { describeSimulationOverStorage } from '@raftkit/testkit/vitest';
 import { openSqliteStorage } from '../src/index.ts';
 
 // Simulator seeds over the database: every restart reopens it from disk, joining nodes included.

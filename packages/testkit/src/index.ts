@@ -15,10 +15,6 @@ export {
 export { type CheckOptions, checkModel, type Model, type ModelCheckResult } from './linearizability/model.ts';
 export { type ApplyCursor, SafetyChecker } from './sim/checker.ts';
 export type { ClientReadMode, Operation, Outcome } from './sim/clients.ts';
-export {
-  describeSimulationOverStorage,
-  type SimulationOverStorageOptions,
-} from './sim/describe-sim-storage.ts';
 export { type DiskWrite, MemoryDisk, type NodeDisk, StorageDisk } from './sim/disk.ts';
 export { type FailureKind, SimulationFailure } from './sim/failure.ts';
 export { toKvHistory } from './sim/history.ts';
@@ -36,9 +32,5 @@ export {
 export { KvStateMachine, type SimStateMachine } from './sim/state-machine.ts';
 export { describeFailure, planFor, runSeed, type SeedPlan, type SeedResult } from './sim/sweep.ts';
 export type { TransferStats } from './sim/transfers.ts';
-export {
-  describeStorage,
-  type StorageFactory,
-  type StorageSuiteOptions,
-} from './storage/describe-storage.ts';
+export type { StorageFactory } from './storage/describe-storage.ts';
 export { MemoryStorage } from './storage/memory-storage.ts';

@@ -12,13 +12,26 @@ export type Runtime = 'node' | 'bun' | 'deno';
 /** The Node binary: this process's own unless this process is Bun (the benchmark runs on it). */
 export const NODE = process.versions.bun === undefined ? process.execPath : 'node';
 
-/** How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript. */
+/**
+ * How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript
+ * (through the `@raftkit/source` export condition).
+ */
 export const SERVE_COMMANDS: Record<Runtime, (args: string[]) => [string, string[]]> = {
   node: (args) => [NODE, [join(ROOT, 'apps/node/dist/cli.js'), 'serve', ...args]],
-  bun: (args) => [join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'apps/bun/src/main.ts'), ...args]],
+  bun: (args) => [
+    join(ROOT, 'node_modules/.bin/bun'),
+    ['--conditions=@raftkit/source', join(ROOT, 'apps/bun/src/main.ts'), ...args],
+  ],
   deno: (args) => [
     join(ROOT, 'node_modules/.bin/deno'),
-    ['run', '--unstable-no-legacy-abort', '-A', join(ROOT, 'apps/deno/main.ts'), ...args],
+    [
+      'run',
+      '--unstable-no-legacy-abort',
+      '-A',
+      '--conditions=@raftkit/source',
+      join(ROOT, 'apps/deno/main.ts'),
+      ...args,
+    ],
   ],
 };
 

@@ -9,11 +9,11 @@ const registerTs = new URL('./register-ts.mjs', import.meta.url).href;
 function command(script: string): string[] {
   switch (currentRuntime()) {
     case 'node':
-      return [process.execPath, '--conditions=source', '--import', registerTs, script];
+      return [process.execPath, '--conditions=@raftkit/source', '--import', registerTs, script];
     case 'bun':
-      return [process.execPath, script];
+      return [process.execPath, '--conditions=@raftkit/source', script];
     case 'deno':
-      return [process.execPath, 'run', '-A', script];
+      return [process.execPath, 'run', '-A', '--conditions=@raftkit/source', script];
   }
 }
 
