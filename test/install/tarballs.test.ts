@@ -1,0 +1,206 @@
+// What a new user gets from npm: every published @raftkit package is packed as `npm publish`
+// would, installed from the tarballs into a fresh project outside the repository (third-party
+// dependencies from the registry), type-checked by strict compilers, imported on Node, Bun and
+// Deno, and used to run a 3-node cluster of a state machine of the consumer's own.
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./consumer/', import.meta.url));
+const BIN = join(ROOT, 'node_modules/.bin');
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+
+interface PackedFile {
+  readonly path: string;
+}
+interface Packed {
+  readonly name: string;
+  readonly filename: string;
+  readonly files: readonly PackedFile[];
+}
+interface Manifest {
+  readonly name: string;
+  readonly private?: boolean;
+  readonly exports: Record<string, string | Record<string, string>>;
+}
+
+/**
+ * Runs a command to completion and returns its stdout; a failure carries stderr. The timeout
+ * kills the child (by its pid, through execFile) rather than leave it running.
+ */
+function run(file: string, args: readonly string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, timeout: 90_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`${file} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+/** The workspaces `npm publish` would publish: every non-private `@raftkit/*` under packages/. */
+async function publishedPackages(): Promise<{ dir: string; manifest: Manifest }[]> {
+  const found: { dir: string; manifest: Manifest }[] = [];
+  for (const entry of await readdir(join(ROOT, 'packages'))) {
+    const dir = join('packages', entry);
+    const manifest = JSON.parse(await readFile(join(ROOT, dir, 'package.json'), 'utf8')) as Manifest;
+    if (manifest.private !== true && manifest.name.startsWith('@raftkit/')) found.push({ dir, manifest });
+  }
+  return found;
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+let work: string;
+let project: string;
+let packages: { dir: string; manifest: Manifest }[];
+let packed: Packed[];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'raftkit-install-'));
+  const tarballs = join(work, 'tarballs');
+  project = join(work, 'consumer');
+  await mkdir(tarballs);
+  packages = await publishedPackages();
+  const workspaces = packages.flatMap(({ dir }) => ['-w', dir]);
+  packed = JSON.parse(
+    await run('npm', ['pack', ...workspaces, '--json', '--pack-destination', tarballs], ROOT),
+  ) as Packed[];
+
+  await cp(FIXTURE, project, { recursive: true });
+  const dependencies: Record<string, string> = { '@hono/node-server': '^2.1.9' };
+  for (const p of packed) dependencies[p.name] = `file:${join(tarballs, p.filename)}`;
+  const manifest = {
+    name: 'raftkit-consumer',
+    private: true,
+    type: 'module',
+    dependencies,
+    devDependencies: { '@types/node': '^20.19.0' },
+    // cbor-x's optional native addon: raftkit imports `cbor-x/decode`, which never loads it.
+    allowScripts: { 'cbor-extract': false },
+  };
+  await writeFile(join(project, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const names = packed.map((p) => p.name);
+  for (const [file, prefix] of [
+    ['imports.mjs', ''],
+    ['imports-npm.mjs', 'npm:'],
+  ] as const) {
+    const lines = names.map((name, i) => `import * as m${i} from '${prefix}${name}';`);
+    const listing = names.map((name, i) => `'${name}': Object.keys(m${i}).sort()`).join(', ');
+    lines.push(`console.log(JSON.stringify({ ${listing} }));`);
+    await writeFile(join(project, file), `${lines.join('\n')}\n`);
+  }
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project);
+});
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+/** tsc for the nodenext config emits the JavaScript the cluster test runs: compile once. */
+let nodenext: Promise<string> | undefined;
+const compileNodenext = () => {
+  nodenext ??= run(process.execPath, [TSC, '-p', 'tsconfig.nodenext.json'], project);
+  return nodenext;
+};
+
+describe('the packed tarballs', () => {
+  it('hold built JavaScript, .d.ts types, README and LICENSE, and nothing else', () => {
+    expect(packed.map((p) => p.name).sort()).toEqual(packages.map((p) => p.manifest.name).sort());
+    for (const p of packed) {
+      const paths = p.files.map((f) => f.path);
+      const stray = paths.filter(
+        (path) =>
+          !['package.json', 'README.md', 'LICENSE'].includes(path) && !/^dist\/.+\.(js|d\.ts)$/.test(path),
+      );
+      expect({ name: p.name, stray }).toEqual({ name: p.name, stray: [] });
+      expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
+      // Every condition a consumer's tools can match points into the tarball; only the repo's
+      // own `@raftkit/source` condition names the TypeScript sources, which stay at home.
+      const manifest = packages.find((q) => q.manifest.name === p.name)!.manifest;
+      for (const [subpath, target] of Object.entries(manifest.exports)) {
+        const conditions = typeof target === 'string' ? { default: target } : target;
+        for (const [condition, file] of Object.entries(conditions)) {
+          if (condition === '@raftkit/source') continue;
+          expect({ subpath, condition, packed: paths.includes(file.replace(/^\.\//, '')) }).toEqual({
+            subpath,
+            condition,
+            packed: true,
+          });
+        }
+      }
+    }
+  });
+
+  it('install without vitest, better-sqlite3 or a native build of cbor-extract', async () => {
+    const modules = join(project, 'node_modules');
+    expect(await exists(join(modules, '@raftkit/testkit/package.json'))).toBe(true);
+    expect(await exists(join(modules, 'vitest'))).toBe(false);
+    expect(await exists(join(modules, 'better-sqlite3'))).toBe(false);
+    expect(await exists(join(modules, 'cbor-extract/build'))).toBe(false);
+  });
+
+  it('type-check under strict tsc with module nodenext, skipLibCheck off', async () => {
+    await compileNodenext();
+  });
+
+  it('type-check under strict tsc with moduleResolution bundler, skipLibCheck off', async () => {
+    await run(process.execPath, [TSC, '-p', 'tsconfig.bundler.json'], project);
+  });
+
+  it('type-check under deno check', async () => {
+    await run(join(BIN, 'deno'), ['check', 'cluster.ts', 'sqlite.ts'], project);
+  });
+
+  it('import with the same exports on Node, Bun and Deno (bare and npm: specifiers)', async () => {
+    const onNode = JSON.parse(await run(process.execPath, ['imports.mjs'], project)) as Record<
+      string,
+      string[]
+    >;
+    expect(Object.keys(onNode).sort()).toEqual(packed.map((p) => p.name).sort());
+    for (const [name, exported] of Object.entries(onNode)) {
+      expect({ name, empty: exported.length === 0 }).toEqual({ name, empty: false });
+    }
+    const others = [
+      [join(BIN, 'bun'), ['imports.mjs']],
+      [join(BIN, 'deno'), ['run', '-A', 'imports.mjs']],
+      [join(BIN, 'deno'), ['run', '-A', 'imports-npm.mjs']],
+    ] as const;
+    for (const [file, args] of others) {
+      expect(JSON.parse(await run(file, args, project))).toEqual(onNode);
+    }
+  });
+
+  it('open SQLite storage with the runtime own driver, or say that better-sqlite3 is missing', async () => {
+    await compileNodenext();
+    // node:sqlite is importable from Node 22.13 (22.5 behind a flag); before that, better-sqlite3.
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    const nodeHasSqlite = major > 22 || (major === 22 && minor >= 13);
+    expect((await run(process.execPath, ['dist/sqlite.js'], project)).trim()).toBe(
+      nodeHasSqlite ? 'opened' : 'SqliteDriverMissing',
+    );
+    expect((await run(join(BIN, 'bun'), ['sqlite.ts'], project)).trim()).toBe('opened');
+    expect((await run(join(BIN, 'deno'), ['run', '-A', 'sqlite.ts'], project)).trim()).toBe('opened');
+  });
+
+  it('run a 3-node cluster of a custom state machine from the public APIs', async () => {
+    await compileNodenext();
+    const report = JSON.parse(await run(process.execPath, ['dist/cluster.js'], project)) as {
+      results: number[];
+      states: Record<string, Record<string, number>>;
+    };
+    expect(report.results).toEqual([1, 1, 2, 3, 2]);
+    expect(report.states).toEqual({
+      n1: { apples: 3, pears: 2 },
+      n2: { apples: 3, pears: 2 },
+      n3: { apples: 3, pears: 2 },
+    });
+  });
+});
