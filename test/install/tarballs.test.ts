@@ -98,7 +98,21 @@ beforeAll(async () => {
     await writeFile(join(project, file), `${lines.join('\n')}\n`);
   }
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project);
+  await extractReadmeSnippets();
 });
+
+/**
+ * Every ```ts block of the installed READMEs becomes a file of the consumer project, so the
+ * type-checks below hold the READMEs to the same strict compilers as the consumer's own code.
+ */
+async function extractReadmeSnippets(): Promise<void> {
+  for (const p of packed) {
+    const readme = await readFile(join(project, 'node_modules', p.name, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```ts\n(.*?)^```$/gms)].map((match) => match[1]!);
+    const base = p.name.replace('@raftkit/', 'readme-');
+    for (const [i, code] of blocks.entries()) await writeFile(join(project, `${base}-${i + 1}.ts`), code);
+  }
+}
 
 afterAll(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
@@ -145,6 +159,11 @@ describe('the packed tarballs', () => {
     expect(await exists(join(modules, 'vitest'))).toBe(false);
     expect(await exists(join(modules, 'better-sqlite3'))).toBe(false);
     expect(await exists(join(modules, 'cbor-extract/build'))).toBe(false);
+  });
+
+  it('carry README snippets for the type-checks to hold to', async () => {
+    const snippets = (await readdir(project)).filter((file) => file.startsWith('readme-'));
+    expect(snippets.length).toBeGreaterThan(0);
   });
 
   it('type-check under strict tsc with module nodenext, skipLibCheck off', async () => {
