@@ -67,12 +67,29 @@ export function createForwarder(options: {
   };
 }
 
-/** The leader's side: checks the MAC and the command, then proposes it as if it were local. */
-export function forwardRoutes(node: ServerNode, auth: ForwardAuthenticator, limits: Limits): Hono {
-  const commandLimit = maxCommandBytes(limits);
+export interface ForwardRoutesOptions {
+  /** The largest forwarded command accepted; a bigger body is refused before it is read whole. */
+  readonly maxCommandBytes: number;
+  /**
+   * Throws for a body the state machine would not accept, so the leader never proposes it (the
+   * MAC proves who sent it, not that it is well formed). Default: every body is accepted.
+   */
+  readonly validate?: (data: Uint8Array) => unknown;
+}
+
+/**
+ * The leader's side of `createForwarder`, for any state machine: checks the MAC and the command,
+ * then proposes it as if it were local and answers with the state machine's result. Mount it
+ * wherever the leader serves its peers (e.g. `transport.app.route('/', routes)`).
+ */
+export function createForwardRoutes(
+  node: Pick<ServerNode, 'propose' | 'status'>,
+  auth: ForwardAuthenticator,
+  options: ForwardRoutesOptions,
+): Hono {
   return new Hono().post(FORWARD_PATH, async (c) => {
     try {
-      const data = await readBody(c.req.raw, commandLimit, 'the forwarded command');
+      const data = await readBody(c.req.raw, options.maxCommandBytes, 'the forwarded command');
       const failure = await auth.verify(c.req.raw.headers, data);
       if (failure !== null) {
         throw new ApiError(
@@ -81,9 +98,9 @@ export function forwardRoutes(node: ServerNode, auth: ForwardAuthenticator, limi
         );
       }
       try {
-        decodeCommand(data);
+        options.validate?.(data);
       } catch {
-        throw new ApiError('BadRequest', 'the forwarded body is not a KV command');
+        throw new ApiError('BadRequest', 'the forwarded body is not a command the state machine accepts');
       }
       // Only the leader proposes forwarded commands: a follower passing them on could bounce a
       // proposal between two nodes that each think the other leads.
@@ -95,6 +112,14 @@ export function forwardRoutes(node: ServerNode, auth: ForwardAuthenticator, limi
     } catch (error) {
       return errorResponse(toApiError(error));
     }
+  });
+}
+
+/** The KV server's forward route: only well-formed KV commands, no bigger than a client route builds. */
+export function forwardRoutes(node: ServerNode, auth: ForwardAuthenticator, limits: Limits): Hono {
+  return createForwardRoutes(node, auth, {
+    maxCommandBytes: maxCommandBytes(limits),
+    validate: decodeCommand,
   });
 }
 

@@ -3,7 +3,7 @@ export { createServerApp, type ServerAppOptions } from './app.ts';
 export { type CliIo, runCli } from './cli.ts';
 export { ApiClientError, apiJson, apiRequest } from './client.ts';
 export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';
-export { createForwarder, FORWARD_PATH } from './forward.ts';
+export { createForwarder, createForwardRoutes, FORWARD_PATH, type ForwardRoutesOptions } from './forward.ts';
 export { ForwardAuthenticator } from './forward-auth.ts';
 export { decodeCommand, encodeCommand, type KvCommand } from './kv/command.ts';
 export { type KvApplyResult, KvStateMachine } from './kv/kv-state-machine.ts';

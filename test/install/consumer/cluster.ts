@@ -1,13 +1,14 @@
 // A 3-node cluster in one process from the published packages only: fs storage, the HTTP
-// transport served by @hono/node-server on free loopback ports, and the Tally state machine.
-// Prints one JSON line for the install test to check.
+// transport served by @hono/node-server on loopback, followers forwarding proposals to the leader
+// through @raftkit/server's forwarder, and the Tally state machine. Prints one JSON line.
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { type NodeId, nodeId } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
+import { createForwarder, createForwardRoutes, ForwardAuthenticator } from '@raftkit/server';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { HttpTransport } from '@raftkit/transport-http';
 import { Tally } from './tally.ts';
@@ -15,22 +16,33 @@ import { Tally } from './tally.ts';
 const secret = 'install-test-cluster-secret';
 const ids: NodeId[] = ['n1', 'n2', 'n3'].map((id) => nodeId(id));
 
-/** Serves a fetch handler on 127.0.0.1, on a port the OS picks. */
-function listen(fetch: (request: Request) => Response | Promise<Response>) {
+/** A loopback port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Serves a fetch handler on 127.0.0.1:port. */
+function listen(port: number, fetch: (request: Request) => Response | Promise<Response>) {
   const server = createAdaptorServer({ fetch });
-  return new Promise<{ url: string; close: () => Promise<void> }>((resolve, reject) => {
+  return new Promise<() => Promise<void>>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
+    server.listen(port, '127.0.0.1', () =>
+      resolve(
+        () =>
           new Promise<void>((done) => {
             server.close(() => done());
             if ('closeAllConnections' in server) server.closeAllConnections();
           }),
-      });
-    });
+      ),
+    );
   });
 }
 
@@ -45,37 +57,42 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
 }
 
 const root = await mkdtemp(join(tmpdir(), 'raftkit-consumer-'));
-const peers = await Promise.all(
-  ids.map(async (id) => {
-    const transport = new HttpTransport({ id, secret });
-    return { id, transport, server: await listen((request) => transport.app.fetch(request)) };
-  }),
-);
-const members = Object.fromEntries(peers.map((peer) => [peer.id, peer.server.url]));
+const ports = await Promise.all(ids.map(() => freePort()));
+const members = Object.fromEntries(ids.map((id, i) => [id, `http://127.0.0.1:${ports[i]}`]));
 const nodes = await Promise.all(
-  peers.map(async (peer) => {
+  ids.map(async (id, i) => {
     const tally = new Tally();
+    const transport = new HttpTransport({ id, secret });
+    const auth = new ForwardAuthenticator(secret);
     const storage = await openFsStorage({
-      dir: join(root, peer.id),
-      identity: { clusterId: 'install-test', nodeId: peer.id },
+      dir: join(root, id),
+      identity: { clusterId: 'install-test', nodeId: id },
     });
-    const node = await RaftNode.start({
-      id: peer.id,
+    const node: RaftNode = await RaftNode.start({
+      id,
       storage,
-      transport: peer.transport,
+      transport,
       stateMachine: tally,
       bootstrap: { members },
       tickMs: 20,
+      forward: createForwarder({ id, auth, memberUrl: (leader) => node.memberUrl(leader) }),
     });
-    return { ...peer, tally, node };
+    // The leader's end of the forwarder, beside the peer routes: names of up to 64 bytes.
+    transport.app.route('/', createForwardRoutes(node, auth, { maxCommandBytes: 64 }));
+    const close = await listen(ports[i]!, (request) => transport.app.fetch(request));
+    return { id, transport, close, tally, node };
   }),
 );
 
 try {
   const leader = await until('a leader', () => nodes.find((n) => n.node.status().role === 'leader'));
+  await until('every node to know the leader', () =>
+    nodes.every((n) => n.node.status().leader === leader.id) ? true : undefined,
+  );
+  // Round robin over all three nodes: two of every three proposals go through a follower.
   const results: unknown[] = [];
-  for (const name of ['apples', 'pears', 'apples', 'apples', 'pears']) {
-    const { result } = await leader.node.propose(new TextEncoder().encode(name));
+  for (const [i, name] of ['apples', 'pears', 'apples', 'apples', 'pears'].entries()) {
+    const { result } = await nodes[i % nodes.length]!.node.propose(new TextEncoder().encode(name));
     results.push(result);
   }
   // A linearizable read on every node waits until it applied every write acknowledged above.
@@ -89,7 +106,7 @@ try {
   for (const n of nodes) await n.node.stop();
   for (const n of nodes) {
     await n.transport.close();
-    await n.server.close();
+    await n.close();
   }
   await rm(root, { recursive: true, force: true });
 }
