@@ -1,17 +1,40 @@
 // A 3-node cluster in one process from the published packages only: fs storage, the HTTP
 // transport served by @hono/node-server on loopback, followers forwarding proposals to the leader
-// through @raftkit/server's forwarder, and the Tally state machine. Prints one JSON line.
+// through @raftkit/server's forwarder, and the Tally state machine below. Prints one JSON line.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { type NodeId, nodeId } from '@raftkit/core';
-import { RaftNode } from '@raftkit/node';
+import { type Entry, type NodeId, nodeId } from '@raftkit/core';
+import { RaftNode, type StateMachine } from '@raftkit/node';
 import { createForwarder, createForwardRoutes, ForwardAuthenticator } from '@raftkit/server';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { HttpTransport } from '@raftkit/transport-http';
-import { Tally } from './tally.ts';
+
+/** A custom state machine: each entry is a UTF-8 name whose count goes up by one. */
+class Tally implements StateMachine {
+  readonly counts = new Map<string, number>();
+
+  apply(entry: Entry): number {
+    const name = new TextDecoder().decode(entry.data);
+    const count = (this.counts.get(name) ?? 0) + 1;
+    this.counts.set(name, count);
+    return count;
+  }
+
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify([...this.counts]));
+  }
+
+  restore(data: Uint8Array): void {
+    this.counts.clear();
+    if (data.length === 0) return;
+    for (const [name, count] of JSON.parse(new TextDecoder().decode(data)) as [string, number][]) {
+      this.counts.set(name, count);
+    }
+  }
+}
 
 const secret = 'install-test-cluster-secret';
 const ids: NodeId[] = ['n1', 'n2', 'n3'].map((id) => nodeId(id));
