@@ -179,15 +179,20 @@ export class RaftkitClient {
     return (await this.status(options)).members;
   }
 
-  async addMember(id: string, url: string, role: 'voter' | 'learner' = 'voter', options: CallOptions = {}) {
+  async addMember(
+    id: string,
+    url: string,
+    role: 'voter' | 'learner' = 'voter',
+    options: CallOptions = {},
+  ): Promise<{ members: readonly MemberStatus[] }> {
     return this.admin('POST', '/v1/members', { id, url, role }, options);
   }
 
-  async removeMember(id: string, options: CallOptions = {}) {
+  async removeMember(id: string, options: CallOptions = {}): Promise<{ members: readonly MemberStatus[] }> {
     return this.admin('DELETE', `/v1/members/${encodeURIComponent(id)}`, undefined, options);
   }
 
-  async promote(id: string, options: CallOptions = {}) {
+  async promote(id: string, options: CallOptions = {}): Promise<{ members: readonly MemberStatus[] }> {
     return this.admin('POST', `/v1/members/${encodeURIComponent(id)}/promote`, undefined, options);
   }
 
