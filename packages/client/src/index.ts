@@ -1,4 +1,5 @@
 export type {
+  Call,
   CallOptions,
   CasResult,
   ClientOptions,

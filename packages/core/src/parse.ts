@@ -19,7 +19,7 @@ function invalid(path: string, expectation: string): never {
   throw new RaftError('InvalidMessage', `${path} must be ${expectation}`);
 }
 
-export function parseRecord(value: unknown, path: string): Fields {
+export function parseRecord(value: unknown, path: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
     invalid(path, 'a map');
   }

@@ -1,14 +1,22 @@
 export { ApiError, type ApiErrorCode, errorResponse, toApiError } from './api-error.ts';
 export { createServerApp, type ServerAppOptions } from './app.ts';
 export { type CliIo, runCli } from './cli.ts';
-export { ApiClientError, apiJson, apiRequest } from './client.ts';
+export { ApiClientError, apiJson, apiRequest, type ClientOptions } from './client.ts';
 export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';
-export { createForwarder, createForwardRoutes, FORWARD_PATH, type ForwardRoutesOptions } from './forward.ts';
-export { ForwardAuthenticator } from './forward-auth.ts';
-export { decodeCommand, encodeCommand, type KvCommand } from './kv/command.ts';
-export { type KvApplyResult, KvStateMachine } from './kv/kv-state-machine.ts';
+export {
+  createForwarder,
+  createForwardRoutes,
+  type FetchFunction,
+  FORWARD_PATH,
+  type ForwardRoutesOptions,
+} from './forward.ts';
+export { ForwardAuthenticator, type ForwardAuthFailure } from './forward-auth.ts';
+export { decodeCommand, encodeCommand, type KvCommand, type KvWrite } from './kv/command.ts';
+export { type KvApplyResult, KvStateMachine, type KvWriteResult } from './kv/kv-state-machine.ts';
+export type { SessionOutcome } from './kv/sessions.ts';
 export { type Listen, type Listener, type ListenOptions, type RunningServer, startServer } from './launch.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
+export type { LogFormat, LogLevel } from './log.ts';
 export { openApiDocument } from './openapi.ts';
 export { processIo } from './process-io.ts';
 export type { MemberRole, ServerNode } from './server-node.ts';

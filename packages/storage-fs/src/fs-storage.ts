@@ -84,6 +84,7 @@ export class FsStorage implements Storage {
   /** Streamed snapshots still being written: their files close with the store. */
   private readonly writers = new Set<SnapshotFileWriter>();
 
+  /** @internal Made by `openFsStorage`, which recovers the directory first. */
   constructor(settings: FsStorageSettings, state: DataDirState, segments: Segment[], nextSeq: number) {
     this.dir = settings.dir;
     this.identity = settings.identity;

@@ -1,4 +1,4 @@
-export type { AuthHeaders } from './auth.ts';
+export type { AuthHeaders, SignedRequest } from './auth.ts';
 export { MIN_SECRET_BYTES, RequestAuthenticator, RequestSigner } from './auth.ts';
 export { readBoundedBody } from './body.ts';
 export { HttpTransport } from './http-transport.ts';

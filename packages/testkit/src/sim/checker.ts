@@ -25,7 +25,8 @@ export interface ApplyCursor {
 }
 
 /** A node's log as the checker may read it: its persisted or its in-memory copy. */
-type LogView = Pick<MemoryDisk, 'termAt' | 'entryAt' | 'snapshotIndex' | 'lastIndex' | 'hardState'>;
+/** What the checker reads of a node's log. */
+export type LogView = Pick<MemoryDisk, 'termAt' | 'entryAt' | 'snapshotIndex' | 'lastIndex' | 'hardState'>;
 
 export type Fail = (kind: FailureKind, detail: string) => never;
 
