@@ -1,3 +1,5 @@
+import { VERSION } from './version.ts';
+
 /**
  * The OpenAPI 3.1 description of the client API, served at `GET /openapi.json`. A test checks it
  * against the app both ways: every documented operation exists and answers with a documented
@@ -65,7 +67,12 @@ const membershipErrors = {
 
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'raftkit KV server', version: '1' },
+  info: {
+    title: 'raftkit KV server',
+    version: VERSION,
+    license: { name: 'MIT', identifier: 'MIT' },
+    description: 'The client API of a raftkit node: a replicated key-value store on Raft.',
+  },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
@@ -111,6 +118,7 @@ export const openApiDocument = {
   paths: {
     '/v1/kv': {
       get: {
+        operationId: 'listKeys',
         summary: 'List keys in order, a page at a time.',
         parameters: [
           { name: 'prefix', in: 'query', schema: { type: 'string' } },
@@ -146,6 +154,7 @@ export const openApiDocument = {
     '/v1/kv/{key}': {
       parameters: [keyParam],
       get: {
+        operationId: 'getValue',
         summary: 'Read a value.',
         parameters: [
           {
@@ -164,6 +173,7 @@ export const openApiDocument = {
         },
       },
       put: {
+        operationId: 'putValue',
         summary:
           'Write a value (the raw request body). Any node accepts it; followers forward to the leader.',
         parameters: sessionHeaders,
@@ -171,6 +181,7 @@ export const openApiDocument = {
         responses: { '200': indexResponse, ...writeErrors },
       },
       delete: {
+        operationId: 'deleteKey',
         summary: 'Delete a key.',
         parameters: sessionHeaders,
         responses: { '200': indexResponse, ...writeErrors },
@@ -179,6 +190,7 @@ export const openApiDocument = {
     '/v1/kv/{key}/cas': {
       parameters: [keyParam],
       post: {
+        operationId: 'compareAndSwap',
         summary: 'Compare and swap: `null` expected means absent, `null` value means delete.',
         parameters: sessionHeaders,
         requestBody: {
@@ -203,6 +215,7 @@ export const openApiDocument = {
     },
     '/v1/sessions': {
       post: {
+        operationId: 'openSession',
         summary:
           'Open a client session for exactly-once writes (Raft dissertation §6.3): number each write in it, and a retried write is applied at most once, answered with its first outcome (`raftkit-duplicate: true`).',
         responses: {
@@ -221,12 +234,14 @@ export const openApiDocument = {
     },
     '/v1/status': {
       get: {
+        operationId: 'getStatus',
         summary: 'This node’s view of the cluster.',
         responses: { '200': { description: 'Status.', content: json(ref('Status')) }, ...errors },
       },
     },
     '/v1/members': {
       post: {
+        operationId: 'addMember',
         summary: 'Add a member (voter or learner).',
         requestBody: {
           content: json({
@@ -244,17 +259,23 @@ export const openApiDocument = {
     },
     '/v1/members/{id}': {
       parameters: [idParam],
-      delete: { summary: 'Remove a member.', responses: { '200': membersResponse, ...membershipErrors } },
+      delete: {
+        operationId: 'removeMember',
+        summary: 'Remove a member.',
+        responses: { '200': membersResponse, ...membershipErrors },
+      },
     },
     '/v1/members/{id}/promote': {
       parameters: [idParam],
       post: {
+        operationId: 'promoteMember',
         summary: 'Promote a learner to voter.',
         responses: { '200': membersResponse, ...membershipErrors },
       },
     },
     '/v1/leader/transfer': {
       post: {
+        operationId: 'transferLeadership',
         summary: 'Hand leadership to another voter.',
         requestBody: {
           content: json({ type: 'object', required: ['to'], properties: { to: { type: 'string' } } }),
@@ -271,6 +292,7 @@ export const openApiDocument = {
     },
     '/health': {
       get: {
+        operationId: 'health',
         summary: 'The process is alive.',
         security: [],
         responses: { '200': { description: 'Alive.' } },
@@ -278,12 +300,14 @@ export const openApiDocument = {
     },
     '/ready': {
       get: {
+        operationId: 'ready',
         summary: 'A leader is known and everything committed is applied here.',
         responses: { '200': { description: 'Ready.' }, ...errors },
       },
     },
     '/metrics': {
       get: {
+        operationId: 'metrics',
         summary: 'Prometheus metrics.',
         responses: {
           '200': { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': {} } },
@@ -293,6 +317,7 @@ export const openApiDocument = {
     },
     '/openapi.json': {
       get: {
+        operationId: 'openApi',
         summary: 'This document.',
         responses: { '200': { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) }, ...errors },
       },

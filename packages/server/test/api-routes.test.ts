@@ -3,6 +3,7 @@ import { FORWARD_PATH } from '../src/forward.ts';
 import { ForwardAuthenticator } from '../src/forward-auth.ts';
 import { encodeCommand } from '../src/kv/command.ts';
 import { openApiDocument } from '../src/openapi.ts';
+import { VERSION } from '../src/version.ts';
 import { type SingleNode, startSingleNode } from './single-node.ts';
 
 const TOKEN = 'client-token-for-tests';
@@ -152,6 +153,18 @@ describe('OpenAPI description', () => {
       )
       .map((route) => `${route.method.toLowerCase()} ${toOpenApi(route.path)}`);
     expect(new Set(served)).toEqual(new Set(documented.map(({ method, path }) => `${method} ${path}`)));
+  });
+
+  it('names every operation uniquely and carries the package version and license', () => {
+    const operations = Object.values(openApiDocument.paths).flatMap((item) =>
+      Object.values(item as Record<string, { operationId?: string }>).filter(
+        (op) => typeof op === 'object' && 'responses' in op,
+      ),
+    );
+    const ids = operations.map((op) => op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(openApiDocument.info).toMatchObject({ version: VERSION, license: { name: 'MIT' } });
   });
 
   it('is served, and every documented operation answers with a documented status', async () => {
