@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import process from 'node:process';
 import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
-import { openFsStorage } from '@raftkit/storage-fs';
+import { type FsOps, nodeFsOps, openFsStorage, recordDurableImage } from '@raftkit/storage-fs';
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
 import { HttpTransport } from '@raftkit/transport-http';
 import { createServerApp } from './app.ts';
@@ -149,9 +150,21 @@ function valueLimit(config: ServeConfig): number {
   return config.maxBodyBytes === null ? fallback : Math.min(fallback, Math.floor(config.maxBodyBytes / 4));
 }
 
+/**
+ * Fault tests only: `RAFTKIT_TEST_DURABLE_IMAGE=<dir>` keeps the durable image of the data
+ * directory there (see `recordDurableImage`), so a test can kill the node and roll its files
+ * back to what a power loss would leave. Slow; never for production.
+ */
+function powerLossTestMode(dataDir: string, logger: Logger): { fs?: FsOps } {
+  const imageDir = process.env.RAFTKIT_TEST_DURABLE_IMAGE;
+  if (imageDir === undefined || imageDir === '') return {};
+  logger.warn('power-loss test mode: keeping the durable image of the data directory', { imageDir });
+  return { fs: recordDurableImage(nodeFsOps, dataDir, imageDir) };
+}
+
 function openStorage(config: ServeConfig, logger: Logger): Promise<Storage> {
   const identity = { clusterId: config.clusterId, nodeId: nodeId(config.id) };
   return config.storage === 'sqlite'
     ? openSqliteStorage({ dir: config.dataDir, identity })
-    : openFsStorage({ dir: config.dataDir, identity, logger });
+    : openFsStorage({ dir: config.dataDir, identity, logger, ...powerLossTestMode(config.dataDir, logger) });
 }

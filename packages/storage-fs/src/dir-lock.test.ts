@@ -110,3 +110,19 @@ describe('the system process table', () => {
     expect(systemProcesses.lookup(child.pid!).state).toBe('gone');
   });
 });
+
+describe('a lock left empty by a power loss', () => {
+  it('is taken over once it stays unreadable, but a lock being written is waited for', async () => {
+    const dir = await dirs.make();
+    await (await open(dir, table({}))).close();
+    // Created, its name made durable by a later directory sync, its bytes never synced.
+    await writeFile(join(dir, LOCK_FILE), '');
+    const store = await open(dir, table({}));
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toEqual(me);
+    await store.close();
+    // A live owner writing its lock this instant: its bytes arrive within the retries.
+    await writeFile(join(dir, LOCK_FILE), '');
+    setTimeout(() => void writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: 7, host: me.host })), 20);
+    expect(await outcome(open(dir, table({ 7: { state: 'running' } })))).toBe('Locked');
+  });
+});

@@ -157,14 +157,28 @@ export async function acquireLock(
     } catch (e) {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
     }
-    const owner = parseLockOwner(await fs.readFile(path));
-    // An unreadable lock may be one being written this instant: never presume it stale.
-    const stale = owner !== null && !ownerMayBeAlive(path, owner, me, processes);
+    const owner = await readOwner(fs, path);
+    // An unreadable lock that stays unreadable was left by a power loss: the file was created but
+    // its few bytes never reached the disk (nothing fsyncs them). Its owner died with the machine.
+    const stale = owner === 'unreadable' || !ownerMayBeAlive(path, owner, me, processes);
     if (!stale || attempt > 0) {
-      const who = owner === null ? 'an unknown owner' : `pid ${owner.pid} on ${owner.host}`;
+      const who = owner === 'unreadable' ? 'an unknown owner' : `pid ${owner.pid} on ${owner.host}`;
       throw new StorageError('Locked', `${path}: data directory is in use by ${who}`, { file: path });
     }
     await fs.unlink(path);
+  }
+}
+
+/**
+ * The owner a lock names. One being written this instant reads empty: it is read again a few
+ * times over a fifth of a second (its writer needs microseconds) before it is called unreadable.
+ */
+async function readOwner(fs: FsOps, path: string): Promise<LockOwner | 'unreadable'> {
+  for (let tries = 0; ; tries++) {
+    const owner = parseLockOwner(await fs.readFile(path));
+    if (owner !== null) return owner;
+    if (tries === 3) return 'unreadable';
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
