@@ -44,6 +44,13 @@ export interface MemberStatus {
   readonly role: 'voter' | 'learner';
   /** Known on the leader only: the highest index replicated to this member. */
   readonly matchIndex: number | null;
+  /** Known on the leader only: entries in the leader's log this member does not have yet. */
+  readonly lag: number | null;
+  /**
+   * Known on the leader only: milliseconds since a message from this member last arrived (null
+   * until one has, and for the leader itself).
+   */
+  readonly lastContactMs: number | null;
 }
 
 export interface NodeStatus {
@@ -92,6 +99,8 @@ export class RaftNode {
   readonly #forwarding = new Set<Forwarding>();
   readonly #metrics = new MetricsRecorder();
   readonly #events: Emitter;
+  /** When a message from each peer last arrived (clock ms): the leader's view of who is alive. */
+  readonly #lastContact = new Map<NodeId, number>();
 
   #state: 'running' | 'stopping' | 'stopped' = 'running';
   #stopped: Promise<void> | null = null;
@@ -286,12 +295,19 @@ export class RaftNode {
   status(): NodeStatus {
     const s = this.#core.status();
     const match = new Map(s.peers.map((p) => [p.id, p.matchIndex]));
-    const member = (id: NodeId, role: 'voter' | 'learner'): MemberStatus => ({
-      id,
-      url: this.#urls.url(id) ?? null,
-      role,
-      matchIndex: match.get(id) ?? null,
-    });
+    const now = this.#options.clock.now();
+    const member = (id: NodeId, role: 'voter' | 'learner'): MemberStatus => {
+      const matchIndex = match.get(id) ?? null;
+      const contact = id === this.id || matchIndex === null ? undefined : this.#lastContact.get(id);
+      return {
+        id,
+        url: this.#urls.url(id) ?? null,
+        role,
+        matchIndex,
+        lag: matchIndex === null ? null : Math.max(0, s.lastIndex - matchIndex),
+        lastContactMs: contact === undefined ? null : now - contact,
+      };
+    };
     const voters = [...new Set([...s.membership.voters, ...s.membership.votersOutgoing])];
     return {
       id: this.id,
@@ -360,8 +376,10 @@ export class RaftNode {
 
   #receive(messages: readonly Message[]): void {
     if (this.#state !== 'running') return;
+    const now = this.#options.clock.now();
     for (const message of messages) {
       this.#metrics.counters.messagesReceived++;
+      this.#lastContact.set(message.from, now);
       // Bounded work per tick: a flood is dropped rather than queued, and Raft resends what matters.
       if (this.#incomingThisTick >= this.#options.maxIncomingPerTick) {
         this.#metrics.counters.messagesDropped++;
