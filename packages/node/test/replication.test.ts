@@ -160,7 +160,8 @@ describe('a three-node cluster', () => {
     expect(view.get(other!.id)!.lastContactMs).toBeLessThanOrEqual(tickMs * 2);
     expect(view.get(cut!.id)!.lag).toBeGreaterThanOrEqual(2);
     expect(view.get(cut!.id)!.lastContactMs).toBeGreaterThanOrEqual(tickMs * 5);
-    for (const member of other!.status().members) expect(member).toMatchObject({ lag: null, lastContactMs: null });
+    for (const member of other!.status().members)
+      expect(member).toMatchObject({ lag: null, lastContactMs: null });
 
     cluster.network.healAll();
     await cluster.until(() => leader.status().members.every((m) => m.lag === 0), 'the cut member catches up');
