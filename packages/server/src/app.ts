@@ -1,3 +1,4 @@
+import type { TransportMetrics } from '@raftkit/transport-http';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { ApiError, errorResponse, toApiError } from './api-error.ts';
@@ -5,9 +6,13 @@ import { bearerAuth } from './client-auth.ts';
 import { forwardRoutes } from './forward.ts';
 import type { ForwardAuthenticator } from './forward-auth.ts';
 import type { KvStateMachine } from './kv/kv-state-machine.ts';
+import { LeaderHistory } from './leader-history.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { HttpMetrics } from './metrics/http-metrics.ts';
+import { nodeMetrics } from './metrics/node-metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { clusterRoutes } from './routes/cluster.ts';
+import { clusterViewRoutes } from './routes/cluster-view.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { probeRoutes } from './routes/probes.ts';
 import {
@@ -18,6 +23,8 @@ import {
   sessionRoutes,
 } from './routes/sessions.ts';
 import type { ServerNode } from './server-node.ts';
+import { nodeStats } from './stats.ts';
+import { uiRoutes } from './ui/ui-routes.ts';
 
 export interface ServerAppOptions {
   /** The driver (`RaftNode`), already started, applying to `kv`. */
@@ -28,7 +35,10 @@ export interface ServerAppOptions {
   readonly peerRoutes?: Hono;
   /** Mounts the route followers forward proposals to, authenticated with the cluster secret. */
   readonly forwardAuth?: ForwardAuthenticator;
-  /** When set, every client route but `/health` requires `Authorization: Bearer <token>`. */
+  /**
+   * When set, the API (`/v1/*`, `/openapi.json`) requires `Authorization: Bearer <token>`; the
+   * probes, `/metrics` and the dashboard's page stay open (the page asks for the token).
+   */
   readonly clientToken?: string;
   readonly limits?: Partial<Limits>;
   /**
@@ -36,8 +46,8 @@ export interface ServerAppOptions {
    * using `@raftkit/client`. Default: none (same-origin only).
    */
   readonly corsOrigins?: readonly string[];
-  /** More Prometheus text for `/metrics` (e.g. the transport's counters). */
-  readonly extraMetrics?: () => string;
+  /** The peer transport's counters, for `/metrics`. */
+  readonly transportMetrics?: () => TransportMetrics;
 }
 
 /**
@@ -48,6 +58,10 @@ export function createServerApp(options: ServerAppOptions): Hono {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const { node } = options;
   const app = new Hono();
+  const http = new HttpMetrics();
+  const leaders = new LeaderHistory(node);
+  const metrics = nodeMetrics({ node, leaders, http, ...transportOption(options) });
+  app.use('*', http.middleware);
   app.onError((error) => errorResponse(toApiError(error)));
   app.notFound(() => errorResponse(new ApiError('NotFound', 'no such route')));
 
@@ -69,12 +83,19 @@ export function createServerApp(options: ServerAppOptions): Hono {
   }
   if (options.clientToken !== undefined) {
     const auth = bearerAuth(options.clientToken);
-    for (const path of ['/v1/*', '/ready', '/metrics', '/openapi.json']) app.use(path, auth);
+    for (const path of ['/v1/*', '/openapi.json']) app.use(path, auth);
   }
   app.route('/v1/kv', kvRoutes(node, options.kv, limits));
   app.route('/v1/sessions', sessionRoutes(node));
   app.route('/v1', clusterRoutes(node, limits));
-  app.route('/', probeRoutes(node, options.extraMetrics ?? (() => '')));
+  const stats = () => nodeStats(node, leaders, http);
+  app.route('/v1', clusterViewRoutes({ node, stats, ...tokenOption(options) }));
+  app.route('/', probeRoutes(node, metrics));
+  app.route('/ui', uiRoutes());
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   return app;
 }
+
+const transportOption = ({ transportMetrics }: ServerAppOptions) =>
+  transportMetrics === undefined ? {} : { transport: transportMetrics };
+const tokenOption = ({ clientToken }: ServerAppOptions) => (clientToken === undefined ? {} : { clientToken });

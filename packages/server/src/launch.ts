@@ -12,7 +12,6 @@ import { ForwardAuthenticator } from './forward-auth.ts';
 import { joinCluster, promoteWhenCaughtUp } from './join.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
-import { renderCounterTree } from './metrics.ts';
 
 /** What a runtime adapter gets: a fetch handler to serve on `hostname:port`, with TLS when given. */
 export interface ListenOptions {
@@ -108,7 +107,7 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
     ...(config.clientToken === null ? {} : { clientToken: config.clientToken }),
     corsOrigins: config.corsOrigins,
     limits: { maxValueBytes: valueLimit(config) },
-    extraMetrics: () => renderCounterTree('raftkit_transport', transport.metrics()),
+    transportMetrics: () => transport.metrics(),
   });
   let listener: Listener;
   try {

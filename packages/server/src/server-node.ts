@@ -9,5 +9,13 @@ export type MemberRole = 'voter' | 'learner';
  */
 export type ServerNode = Pick<
   RaftNode,
-  'propose' | 'read' | 'addMember' | 'promote' | 'removeMember' | 'transferLeadership' | 'status' | 'metrics'
+  | 'propose'
+  | 'read'
+  | 'addMember'
+  | 'promote'
+  | 'removeMember'
+  | 'transferLeadership'
+  | 'status'
+  | 'metrics'
+  | 'on'
 >;

@@ -16,9 +16,14 @@ beforeAll(async () => {
 afterAll(() => s.stop());
 
 describe('client token', () => {
-  it('guards every route but /health, comparing the whole token', async () => {
-    expect((await s.app.request('/health')).status).toBe(200);
-    for (const path of ['/v1/status', '/v1/kv/a', '/v1/kv', '/ready', '/metrics', '/openapi.json']) {
+  it('leaves the probes, /metrics and the dashboard page open, as etcd and Consul do', async () => {
+    for (const path of ['/health', '/ready', '/metrics', '/ui', '/ui/dashboard.js', '/ui/chart.js']) {
+      expect((await s.app.request(path)).status, path).toBe(200);
+    }
+  });
+
+  it('guards the API, comparing the whole token', async () => {
+    for (const path of ['/v1/status', '/v1/stats', '/v1/cluster', '/v1/kv/a', '/v1/kv', '/openapi.json']) {
       for (const authorization of [
         undefined,
         'Bearer ',
@@ -46,24 +51,66 @@ describe('status, readiness and metrics', () => {
     >;
     expect(status).toMatchObject({ id: 'n1', role: 'leader', leader: 'n1' });
     expect(status.members).toEqual([
-      { id: 'n1', url: 'http://127.0.0.1:1', role: 'voter', matchIndex: expect.any(Number) },
+      {
+        id: 'n1',
+        url: 'http://127.0.0.1:1',
+        role: 'voter',
+        matchIndex: expect.any(Number),
+        lag: 0,
+        lastContactMs: null,
+      },
     ]);
     expect(status.appliedIndex).toBe(status.commitIndex);
   });
 
   it('is ready with a leader and everything applied', async () => {
-    expect((await s.app.request('/ready', { headers: auth })).status).toBe(200);
+    expect((await s.app.request('/ready')).status).toBe(200);
   });
 
-  it('exposes Prometheus text with role, term, indexes and latency histograms', async () => {
+  it('exposes Prometheus text: Raft state, driver counters, build info, HTTP and process figures', async () => {
     await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x', headers: auth });
-    const text = await (await s.app.request('/metrics', { headers: auth })).text();
-    expect(text).toContain('raftkit_role{role="leader"} 1');
-    expect(text).toMatch(/^raftkit_term [1-9]/m);
-    expect(text).toMatch(/^raftkit_proposals_total [1-9]/m);
-    expect(text).toMatch(/^raftkit_fsync_seconds_bucket\{le="\+Inf"\} [1-9]/m);
-    expect(text).toContain('raftkit_apply_seconds_count');
-    expect(text).toContain('raftkit_snapshots_taken_total');
+    await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x' });
+    const text = await (await s.app.request('/metrics')).text();
+    expect(text).toContain('raftkit_raft_role{role="leader"} 1');
+    expect(text).toMatch(/^raftkit_raft_term [1-9]/m);
+    expect(text).toMatch(/^raftkit_raft_leader_changes_total 1$/m);
+    expect(text).toMatch(/^raftkit_raft_proposals_total [1-9]/m);
+    expect(text).toMatch(/^raftkit_storage_fsync_duration_seconds_bucket\{le="\+Inf"\} [1-9]/m);
+    expect(text).toContain('raftkit_raft_apply_duration_seconds_count');
+    expect(text).toMatch(
+      /^raftkit_build_info\{version="0\.1\.0",runtime="(node|bun|deno)",runtime_version="[^"]+"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^raftkit_http_requests_total\{method="PUT",route="\/v1\/kv\/:key",code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^raftkit_http_requests_total\{method="PUT",route="\/v1\/kv\/:key",code="401"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^raftkit_http_request_duration_seconds_count\{method="PUT",route="\/v1\/kv\/:key",code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(text).toMatch(/^process_start_time_seconds [1-9]/m);
+    // Every family is described, and no sample lacks its family's TYPE line.
+    const families = [...text.matchAll(/^# TYPE (\S+) (counter|gauge|histogram)$/gm)].map((m) => m[1]!);
+    expect(families.length).toBeGreaterThan(30);
+    for (const family of families) expect(text).toMatch(new RegExp(`^# HELP ${family} \\S`, 'm'));
+    for (const [, name] of text.matchAll(/^([a-z_]+)[{ ]/gm)) {
+      expect(
+        families.some(
+          (f) => name === f || name === `${f}_bucket` || name === `${f}_sum` || name === `${f}_count`,
+        ),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('labels requests no route matched as one series, not by path', async () => {
+    await s.app.request('/no/such/path/1', { headers: auth });
+    await s.app.request('/no/such/path/2', { headers: auth });
+    const text = await (await s.app.request('/metrics')).text();
+    expect(text).toMatch(/^raftkit_http_requests_total\{method="GET",route="unmatched",code="404"\} 2$/m);
+    expect(text).not.toContain('/no/such');
   });
 });
 
@@ -149,7 +196,11 @@ describe('OpenAPI description', () => {
     const served = s.app.routes
       .filter(
         (route) =>
-          route.method !== 'ALL' && !route.path.startsWith('/internal/') && !route.path.startsWith('/raft/'),
+          route.method !== 'ALL' &&
+          !route.path.startsWith('/internal/') &&
+          !route.path.startsWith('/raft/') &&
+          // The dashboard's scripts: assets of the documented page, not API.
+          !route.path.startsWith('/ui/'),
       )
       .map((route) => `${route.method.toLowerCase()} ${toOpenApi(route.path)}`);
     expect(new Set(served)).toEqual(new Set(documented.map(({ method, path }) => `${method} ${path}`)));
