@@ -44,11 +44,11 @@ export interface MemberStatus {
   readonly role: 'voter' | 'learner';
   /** Known on the leader only: the highest index replicated to this member. */
   readonly matchIndex: number | null;
-  /** Known on the leader only: entries in the leader's log this member does not have yet. */
+  /** Known on the leader only, for the others: entries in the leader's log this member lacks. */
   readonly lag: number | null;
   /**
-   * Known on the leader only: milliseconds since a message from this member last arrived (null
-   * until one has, and for the leader itself).
+   * Known on the leader only, for the others: whole milliseconds since a message from this member
+   * last arrived (null until one has).
    */
   readonly lastContactMs: number | null;
 }
@@ -298,14 +298,15 @@ export class RaftNode {
     const now = this.#options.clock.now();
     const member = (id: NodeId, role: 'voter' | 'learner'): MemberStatus => {
       const matchIndex = match.get(id) ?? null;
-      const contact = id === this.id || matchIndex === null ? undefined : this.#lastContact.get(id);
+      const peer = id !== this.id && matchIndex !== null;
+      const contact = peer ? this.#lastContact.get(id) : undefined;
       return {
         id,
         url: this.#urls.url(id) ?? null,
         role,
         matchIndex,
-        lag: matchIndex === null ? null : Math.max(0, s.lastIndex - matchIndex),
-        lastContactMs: contact === undefined ? null : now - contact,
+        lag: peer ? Math.max(0, s.lastIndex - matchIndex) : null,
+        lastContactMs: contact === undefined ? null : Math.round(now - contact),
       };
     };
     const voters = [...new Set([...s.membership.voters, ...s.membership.votersOutgoing])];

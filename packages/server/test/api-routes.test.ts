@@ -56,7 +56,7 @@ describe('status, readiness and metrics', () => {
         url: 'http://127.0.0.1:1',
         role: 'voter',
         matchIndex: expect.any(Number),
-        lag: 0,
+        lag: null,
         lastContactMs: null,
       },
     ]);

@@ -39,7 +39,8 @@ export function drawChart(svg, points, { windowMs, now, format }) {
   svg.append(el('line', { class: 'axis', x1: left, y1: 6, x2: left, y2: bottom }));
   svg.append(el('text', { x: left - 4, y: 12, 'text-anchor': 'end' }, format(top)));
   svg.append(el('text', { x: left - 4, y: bottom, 'text-anchor': 'end' }, '0'));
-  svg.append(el('text', { x: left, y: height - 4 }, '-' + Math.round(windowMs / 60000) + ' min'));
+  const span = windowMs >= 120000 ? Math.round(windowMs / 60000) + ' min' : Math.round(windowMs / 1000) + ' s';
+  svg.append(el('text', { x: left, y: height - 4 }, '-' + span));
   svg.append(el('text', { x: width - 4, y: height - 4, 'text-anchor': 'end' }, 'now'));
   let path = '';
   let pen = 'M';

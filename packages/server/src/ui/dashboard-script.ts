@@ -9,7 +9,9 @@ export const DASHBOARD_SCRIPT = String.raw`
 import { drawChart } from '/ui/chart.js';
 
 const POLL_MS = 1000;
+/** The charts cover the time since the page opened, from 20 s up to the last 5 minutes. */
 const WINDOW_MS = 5 * 60 * 1000;
+const MIN_WINDOW_MS = 20 * 1000;
 const TOKEN_KEY = 'raftkit-client-token';
 const $ = (id) => document.getElementById(id);
 
@@ -144,8 +146,11 @@ function sample(view) {
 function drawCharts() {
   if (!lastView) return;
   const now = lastView.at;
-  drawChart($('write-rate'), rate, { windowMs: WINDOW_MS, now, format: (v) => v.toFixed(v < 10 ? 1 : 0) });
-  drawChart($('latency'), latency, { windowMs: WINDOW_MS, now, format: (v) => v.toFixed(v < 10 ? 1 : 0) });
+  const first = rate.length > 0 ? rate[0].t : now;
+  const windowMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, now - first));
+  const format = (v) => v.toFixed(v < 10 ? 1 : 0);
+  drawChart($('write-rate'), rate, { windowMs, now, format });
+  drawChart($('latency'), latency, { windowMs, now, format });
 }
 
 async function poll() {
