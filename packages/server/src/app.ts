@@ -60,7 +60,7 @@ export function createServerApp(options: ServerAppOptions): Hono {
   const app = new Hono();
   const http = new HttpMetrics();
   const leaders = new LeaderHistory(node);
-  const metrics = nodeMetrics({ node, leaders, http, ...transportOption(options) });
+  const metrics = nodeMetrics({ node, leaders, http, transport: options.transportMetrics });
   app.use('*', http.middleware);
   app.onError((error) => errorResponse(toApiError(error)));
   app.notFound(() => errorResponse(new ApiError('NotFound', 'no such route')));
@@ -89,13 +89,9 @@ export function createServerApp(options: ServerAppOptions): Hono {
   app.route('/v1/sessions', sessionRoutes(node));
   app.route('/v1', clusterRoutes(node, limits));
   const stats = () => nodeStats(node, leaders, http);
-  app.route('/v1', clusterViewRoutes({ node, stats, ...tokenOption(options) }));
+  app.route('/v1', clusterViewRoutes({ stats, clientToken: options.clientToken }));
   app.route('/', probeRoutes(node, metrics));
   app.route('/ui', uiRoutes());
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   return app;
 }
-
-const transportOption = ({ transportMetrics }: ServerAppOptions) =>
-  transportMetrics === undefined ? {} : { transport: transportMetrics };
-const tokenOption = ({ clientToken }: ServerAppOptions) => (clientToken === undefined ? {} : { clientToken });

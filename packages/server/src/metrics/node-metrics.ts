@@ -13,7 +13,7 @@ export function nodeMetrics(options: {
   readonly node: ServerNode;
   readonly leaders: LeaderHistory;
   readonly http: HttpMetrics;
-  readonly transport?: () => TransportMetrics;
+  readonly transport?: (() => TransportMetrics) | undefined;
 }): MetricsRegistry {
   const registry = new MetricsRegistry();
   registerBuildInfo(registry);

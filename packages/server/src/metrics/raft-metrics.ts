@@ -1,4 +1,4 @@
-import type { Histogram, RaftNodeMetrics } from '@raftkit/node';
+import type { RaftNodeMetrics } from '@raftkit/node';
 import type { ServerNode } from '../server-node.ts';
 import type { MetricsRegistry } from './registry.ts';
 
@@ -115,7 +115,10 @@ export function registerRaftMetrics(
     ]);
   });
   // The leader's view of each follower; a follower has none, so it reports no samples.
-  const peers = () => status().members.filter((m) => m.id !== status().id);
+  const peers = () => {
+    const { id, members } = status();
+    return members.filter((m) => m.id !== id);
+  };
   registry.gauge(
     {
       name: 'raftkit_raft_peer_match_index',
@@ -153,6 +156,6 @@ export function registerRaftMetrics(
     HistogramKey,
     (typeof HISTOGRAMS)[HistogramKey],
   ][]) {
-    registry.histogram({ name, help }, (): [object, Histogram][] => [[{}, node.metrics()[key]]]);
+    registry.histogram({ name, help }, () => [[{}, node.metrics()[key]]]);
   }
 }

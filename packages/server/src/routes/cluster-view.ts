@@ -1,6 +1,5 @@
 import type { MemberStatus, NodeStatus } from '@raftkit/node';
 import { Hono } from 'hono';
-import type { ServerNode } from '../server-node.ts';
 import type { NodeStats } from '../stats.ts';
 
 export type MemberHealth = 'ok' | 'unreachable' | 'no-leader' | 'applying' | 'stopping';
@@ -28,10 +27,9 @@ export interface ClusterView {
 }
 
 export interface ClusterViewOptions {
-  readonly node: ServerNode;
   readonly stats: () => NodeStats;
   /** Sent to the other members when client routes need it. */
-  readonly clientToken?: string;
+  readonly clientToken?: string | undefined;
   readonly fetch?: typeof fetch;
   /** How long one member may take to answer before it counts as unreachable. */
   readonly timeoutMs?: number;
