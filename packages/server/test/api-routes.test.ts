@@ -70,7 +70,9 @@ describe('status, readiness and metrics', () => {
   it('exposes Prometheus text: Raft state, driver counters, build info, HTTP and process figures', async () => {
     await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x', headers: auth });
     await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x' });
-    const text = await (await s.app.request('/metrics')).text();
+    const response = await s.app.request('/metrics');
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await response.text();
     expect(text).toContain('raftkit_raft_role{role="leader"} 1');
     expect(text).toMatch(/^raftkit_raft_term [1-9]/m);
     expect(text).toMatch(/^raftkit_raft_leader_changes_total 1$/m);

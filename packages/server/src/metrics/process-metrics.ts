@@ -11,23 +11,24 @@ import type { MetricsRegistry } from './registry.ts';
 export function registerProcessMetrics(registry: MetricsRegistry): void {
   const startTime = Date.now() / 1000 - process.uptime();
   registry.counter(
-    { name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.' },
+    { name: 'process_cpu_seconds_total', help: 'CPU time this process has used, user plus system.' },
     () => {
       const { user, system } = process.cpuUsage();
       return [[{}, (user + system) / 1e6]];
     },
   );
-  registry.gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.' }, () => [
-    [{}, process.memoryUsage().rss],
-  ]);
   registry.gauge(
-    { name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds.' },
+    { name: 'process_resident_memory_bytes', help: 'Memory of this process held in RAM.' },
+    () => [[{}, process.memoryUsage().rss]],
+  );
+  registry.gauge(
+    { name: 'process_start_time_seconds', help: 'When this process started, as a Unix time.' },
     () => [[{}, Math.round(startTime)]],
   );
-  registry.gauge({ name: 'process_open_fds', help: 'Number of open file descriptors.' }, () =>
+  registry.gauge({ name: 'process_open_fds', help: 'File descriptors this process holds open.' }, () =>
     fromProc(() => readdirSync('/proc/self/fd').length),
   );
-  registry.gauge({ name: 'process_max_fds', help: 'Maximum number of open file descriptors.' }, () =>
+  registry.gauge({ name: 'process_max_fds', help: 'The soft limit on open file descriptors.' }, () =>
     fromProc(() => {
       const line = readFileSync('/proc/self/limits', 'utf8')
         .split('\n')

@@ -19,5 +19,7 @@ export function probeRoutes(node: ServerNode, metrics: MetricsRegistry): Hono {
       }
       return c.json({ ok: true, leader, appliedIndex });
     })
-    .get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+    .get('/metrics', (c) =>
+      c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+    );
 }
