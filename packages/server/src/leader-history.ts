@@ -20,10 +20,10 @@ export class LeaderHistory {
   readonly #recent: LeaderChange[] = [];
   #changes = 0;
 
-  constructor(node: Pick<ServerNode, 'on' | 'status'>, now: () => number = Date.now) {
+  constructor(node: Pick<ServerNode, 'on' | 'status'>) {
     const { leader, term } = node.status();
-    if (leader !== null) this.#record({ at: now(), leader, term });
-    node.on('leader', (change) => this.#record({ at: now(), ...change }));
+    if (leader !== null) this.#record({ at: Date.now(), leader, term });
+    node.on('leader', (change) => this.#record({ at: Date.now(), ...change }));
   }
 
   /** Times this node saw a new leader. */
