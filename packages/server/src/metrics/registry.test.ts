@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { VERSION } from '../version.ts';
 import { MetricsRegistry } from './registry.ts';
 
 describe('MetricsRegistry', () => {
@@ -66,14 +64,5 @@ describe('MetricsRegistry', () => {
     );
     registry.gauge({ name: 'raftkit_test_d', help: 'x' }, none);
     expect(() => registry.gauge({ name: 'raftkit_test_d', help: 'x' }, none)).toThrow(/twice/);
-  });
-});
-
-describe('VERSION', () => {
-  it("is the package's version", () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    expect(VERSION).toBe(pkg.version);
   });
 });
