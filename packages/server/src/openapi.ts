@@ -281,12 +281,14 @@ export const openApiDocument = {
     },
     '/v1/stats': {
       get: {
+        operationId: 'getStats',
         summary: 'This node’s status with the counters the dashboard charts.',
         responses: { '200': { description: 'Stats.', content: json(ref('Stats')) }, ...errors },
       },
     },
     '/v1/cluster': {
       get: {
+        operationId: 'getCluster',
         summary:
           'Every member’s stats, asked by this node in parallel, with the leader’s view of each member (lag, last contact).',
         responses: {
@@ -401,6 +403,7 @@ export const openApiDocument = {
     },
     '/ui': {
       get: {
+        operationId: 'dashboard',
         summary: 'The live dashboard (HTML); it asks for the client token to call the API.',
         security: [],
         responses: { '200': { description: 'The page.', content: { 'text/html': {} } } },
