@@ -1,0 +1,22 @@
+export { BackupError, type BackupErrorCode, isBackupError } from './errors.ts';
+export {
+  type BackupMetadataReader,
+  type BackupMetadataSource,
+  type BackupSource,
+  type ExportBackupOptions,
+  exportBackup,
+  type WriteBackupOptions,
+  writeBackup,
+} from './export.ts';
+export { inspectBackup, renderManifest } from './inspect.ts';
+export {
+  backupFolder,
+  FORMAT_VERSION,
+  type JsonValue,
+  type Manifest,
+  type ManifestFile,
+  type MemberEntry,
+} from './manifest.ts';
+export { DEFAULT_MAX_BYTES, type ReadLimits } from './read-backup.ts';
+export type { ByteSource } from './streams.ts';
+export { type VerifyOptions, verifyBackup } from './verify.ts';
