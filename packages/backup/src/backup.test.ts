@@ -7,7 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { isBackupError } from './errors.ts';
 import { exportBackup } from './export.ts';
 import { inspectBackup } from './inspect.ts';
-import { backupBytes, collect, meta, nodeIdentity, once, patternBytes, tempDir, urls } from './testing/fixtures.ts';
+import {
+  backupBytes,
+  collect,
+  meta,
+  nodeIdentity,
+  once,
+  patternBytes,
+  tempDir,
+  urls,
+} from './testing/fixtures.ts';
 import { verifyBackup } from './verify.ts';
 
 describe('export and verify', () => {
@@ -20,8 +29,12 @@ describe('export and verify', () => {
       expect(manifest.files.length).toBe(Math.ceil(size / 4096));
       // A restore reads the state through `onState`; the bytes must come back in order.
       const { readBackup } = await import('./read-backup.ts');
-      await readBackup(once(await backupBytes(state), 333), { onState: (c) => void received.push(c.slice()) });
-      expect(await collect(once(new Uint8Array(await new Blob(received as BlobPart[]).arrayBuffer())))).toEqual(state);
+      await readBackup(once(await backupBytes(state), 333), {
+        onState: (c) => void received.push(c.slice()),
+      });
+      expect(
+        await collect(once(new Uint8Array(await new Blob(received as BlobPart[]).arrayBuffer()))),
+      ).toEqual(state);
     }
   });
 
@@ -33,7 +46,14 @@ describe('export and verify', () => {
       nodeId: 'n1',
       createdAt: '2026-01-02T03:04:05.000Z',
       snapshot: { index: 120, term: 3 },
-      configuration: { voters: [{ id: 'n1', url: urls.n1 }, { id: 'n2', url: urls.n2 }, { id: 'n3', url: urls.n3 }], learners: [] },
+      configuration: {
+        voters: [
+          { id: 'n1', url: urls.n1 },
+          { id: 'n2', url: urls.n2 },
+          { id: 'n3', url: urls.n3 },
+        ],
+        learners: [],
+      },
       stateMachine: null,
     });
   });
@@ -44,7 +64,9 @@ describe('export and verify', () => {
     await writeFile(file, await backupBytes(patternBytes(10_000)));
     execFileSync('tar', ['-xzf', file, '-C', dir.path]);
     const folder = join(dir.path, 'raftkit-backup-c1-120');
-    expect(execFileSync('sha256sum', ['-c', 'manifest.sha256'], { cwd: folder, encoding: 'utf8' })).toContain('OK');
+    expect(execFileSync('sha256sum', ['-c', 'manifest.sha256'], { cwd: folder, encoding: 'utf8' })).toContain(
+      'OK',
+    );
     const listing = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
     expect(listing).toEqual([
       'raftkit-backup-c1-120/state/00000000.bin',
@@ -70,17 +92,28 @@ describe('export and verify', () => {
     await using dir = await tempDir();
     const storage = await openFsStorage({ dir: dir.path, identity: nodeIdentity('n2') });
     const state = patternBytes(50_000);
-    await storage.saveSnapshot({ meta: meta(0, 0), data: wrapSnapshot({ urls: {}, state: new Uint8Array(0) }) });
+    await storage.saveSnapshot({
+      meta: meta(0, 0),
+      data: wrapSnapshot({ urls: {}, state: new Uint8Array(0) }),
+    });
     await storage.save({ entries: [], hardState: { term: 2, votedFor: null, commitIndex: 0 } as never });
     await storage.saveSnapshot({ meta: meta(40, 2), data: wrapSnapshot({ urls, state }) });
     let counted = 0;
     const stateMachine = {
-      backupMetadata: () => ({ update: (c: Uint8Array) => void (counted += c.length), digest: () => ({ bytes: counted }) }),
+      backupMetadata: () => ({
+        update: (c: Uint8Array) => void (counted += c.length),
+        digest: () => ({ bytes: counted }),
+      }),
     };
     const bytes = await collect(exportBackup(storage, { stateMachine, readBytes: 4096 }));
     await storage.close();
     const manifest = await verifyBackup(once(bytes));
-    expect(manifest).toMatchObject({ clusterId: 'c1', nodeId: 'n2', snapshot: { index: 40, term: 2 }, stateMachine: { bytes: 50_000 } });
+    expect(manifest).toMatchObject({
+      clusterId: 'c1',
+      nodeId: 'n2',
+      snapshot: { index: 40, term: 2 },
+      stateMachine: { bytes: 50_000 },
+    });
     expect(manifest.configuration.voters.map((v) => v.url)).toEqual([urls.n1, urls.n2, urls.n3]);
     const received: Uint8Array[] = [];
     const { readBackup } = await import('./read-backup.ts');
@@ -103,7 +136,10 @@ describe('export and verify', () => {
     const human = await inspectBackup(once(bytes));
     expect(human).toContain('snapshot    index 120, term 3');
     expect(human).toContain(`n2  ${urls.n2}`);
-    expect(JSON.parse(await inspectBackup(once(bytes), { format: 'json' })).snapshot).toEqual({ index: 120, term: 3 });
+    expect(JSON.parse(await inspectBackup(once(bytes), { format: 'json' })).snapshot).toEqual({
+      index: 120,
+      term: 3,
+    });
   });
 
   it('gives typed errors', async () => {

@@ -64,7 +64,10 @@ const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
  * before the returned stream is read: the state passes through hashing and compression at the
  * consumer's pace.
  */
-export function writeBackup(source: BackupSource, options: WriteBackupOptions = {}): ReadableStream<Uint8Array> {
+export function writeBackup(
+  source: BackupSource,
+  options: WriteBackupOptions = {},
+): ReadableStream<Uint8Array> {
   return toReadableStream(gzipChunks(tarChunks(source, options)));
 }
 
@@ -140,7 +143,10 @@ export interface ExportBackupOptions extends WriteBackupOptions {
  * export has read the old one through, the stream fails with `SnapshotChanged` (a store may
  * have switched files under the read); exporting again reads the newer one.
  */
-export function exportBackup(storage: Storage, options: ExportBackupOptions = {}): ReadableStream<Uint8Array> {
+export function exportBackup(
+  storage: Storage,
+  options: ExportBackupOptions = {},
+): ReadableStream<Uint8Array> {
   const meta = storage.snapshotMeta();
   if (meta === null) throw new BackupError('NoSnapshot', 'the storage holds no snapshot yet');
   let urls: Readonly<Record<string, string>> = {};
@@ -199,10 +205,13 @@ async function* stripEnvelope(
       onUrls(envelope.urls);
       state = envelope.state;
     } catch (cause) {
-      throw new BackupError('NotDriverSnapshot', 'the snapshot data does not carry the driver envelope', { cause });
+      throw new BackupError('NotDriverSnapshot', 'the snapshot data does not carry the driver envelope', {
+        cause,
+      });
     }
     head = null;
     if (state.length > 0) yield state;
   }
-  if (head !== null) throw new BackupError('NotDriverSnapshot', 'the snapshot data ends inside the driver envelope');
+  if (head !== null)
+    throw new BackupError('NotDriverSnapshot', 'the snapshot data ends inside the driver envelope');
 }

@@ -1,6 +1,6 @@
 import { Gunzip, Gzip } from 'fflate';
-import { crc32 } from './crc32.ts';
 import { concatBytes } from './bytes.ts';
+import { crc32 } from './crc32.ts';
 import { BackupError } from './errors.ts';
 
 /**
@@ -132,7 +132,12 @@ const pendingBytes = (chunks: readonly Uint8Array[]): number => chunks.reduce((n
  * not yet counted in `crc`) starts, or -1. The trailer can only be found once the data it
  * describes was all produced, so a match means the member had ended.
  */
-function trailerAt(window: Uint8Array, crc: number, produced: number, uncounted: readonly Uint8Array[]): number {
+function trailerAt(
+  window: Uint8Array,
+  crc: number,
+  produced: number,
+  uncounted: readonly Uint8Array[],
+): number {
   let check = crc;
   for (const chunk of uncounted) check = crc32(check, chunk);
   const expected = new Uint8Array(TRAILER_BYTES);

@@ -1,6 +1,6 @@
+import type { Manifest, MemberEntry } from './manifest.ts';
 import type { ByteSource } from './streams.ts';
 import { type VerifyOptions, verifyBackup } from './verify.ts';
-import type { Manifest, MemberEntry } from './manifest.ts';
 
 /** The manifest for a person: what was backed up, when, from where, and what it holds. */
 export function renderManifest(manifest: Manifest): string {
@@ -15,14 +15,17 @@ export function renderManifest(manifest: Manifest): string {
     `  snapshot    index ${manifest.snapshot.index}, term ${manifest.snapshot.term}`,
     `  voters (${voters.length})`,
     ...voters.map(member),
-    ...(votersOutgoing.length === 0 ? [] : [`  outgoing voters (${votersOutgoing.length})`, ...votersOutgoing.map(member)]),
+    ...(votersOutgoing.length === 0
+      ? []
+      : [`  outgoing voters (${votersOutgoing.length})`, ...votersOutgoing.map(member)]),
     `  learners (${learners.length})`,
     ...learners.map(member),
     `  state       ${stateBytes} bytes in ${manifest.files.length} file(s)`,
   ];
   if (manifest.stateMachine !== null) {
     lines.push('  state machine');
-    for (const [key, value] of Object.entries(manifest.stateMachine)) lines.push(`    ${key}: ${JSON.stringify(value)}`);
+    for (const [key, value] of Object.entries(manifest.stateMachine))
+      lines.push(`    ${key}: ${JSON.stringify(value)}`);
   }
   return lines.join('\n');
 }

@@ -5,7 +5,13 @@ import { BackupError } from './errors.ts';
 export const FORMAT_VERSION = 1;
 export const FORMAT_NAME = 'raftkit-backup';
 
-export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
 
 export interface MemberEntry {
   readonly id: string;
@@ -50,9 +56,13 @@ export const stateFileName = (n: number): string => `state/${String(n).padStart(
 export const STATE_FILE = /^state\/([0-9]{8})\.bin$/;
 
 /** The archive's top folder: `raftkit-backup-<cluster>-<index>`. */
-export const backupFolder = (clusterId: string, index: number): string => `${FORMAT_NAME}-${clusterId}-${index}`;
+export const backupFolder = (clusterId: string, index: number): string =>
+  `${FORMAT_NAME}-${clusterId}-${index}`;
 
-export function membersOf(membership: Membership, urls: Readonly<Record<string, string>>): Manifest['configuration'] {
+export function membersOf(
+  membership: Membership,
+  urls: Readonly<Record<string, string>>,
+): Manifest['configuration'] {
   const entry = (id: string): MemberEntry => ({ id, url: urls[id] ?? null });
   return {
     voters: membership.voters.map(entry),
@@ -62,7 +72,10 @@ export function membersOf(membership: Membership, urls: Readonly<Record<string, 
 }
 
 /** The snapshot metadata the backup restores to, and the URL of every member that had one. */
-export function snapshotOf(manifest: Manifest): { meta: Omit<SnapshotMeta, 'membership'>; urls: Record<string, string> } {
+export function snapshotOf(manifest: Manifest): {
+  meta: Omit<SnapshotMeta, 'membership'>;
+  urls: Record<string, string>;
+} {
   const { voters, votersOutgoing, learners } = manifest.configuration;
   const urls: Record<string, string> = {};
   for (const m of [...voters, ...votersOutgoing, ...learners]) if (m.url !== null) urls[m.id] = m.url;
@@ -80,7 +93,8 @@ export const encodeManifestHash = (hex: string): Uint8Array => utf8.encode(`${he
 export function parseManifestHash(bytes: Uint8Array): string {
   const text = new TextDecoder().decode(bytes);
   const match = /^([0-9a-f]{64}) {2}manifest\.json\n$/.exec(text);
-  if (match === null) throw invalid(`${MANIFEST_HASH_FILE} is not one "<sha-256 hex>  ${MANIFEST_FILE}" line`);
+  if (match === null)
+    throw invalid(`${MANIFEST_HASH_FILE} is not one "<sha-256 hex>  ${MANIFEST_FILE}" line`);
   return match[1]!;
 }
 
@@ -102,7 +116,21 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       `backup format version ${JSON.stringify(m.version)}; this code reads version ${FORMAT_VERSION}`,
     );
   }
-  exactKeys(m, ['format', 'version', 'clusterId', 'nodeId', 'createdAt', 'snapshot', 'configuration', 'stateMachine', 'files'], MANIFEST_FILE);
+  exactKeys(
+    m,
+    [
+      'format',
+      'version',
+      'clusterId',
+      'nodeId',
+      'createdAt',
+      'snapshot',
+      'configuration',
+      'stateMachine',
+      'files',
+    ],
+    MANIFEST_FILE,
+  );
   const snapshot = record(m.snapshot, 'snapshot');
   exactKeys(snapshot, ['index', 'term'], 'snapshot');
   const configuration = record(m.configuration, 'configuration');
@@ -116,7 +144,10 @@ export function parseManifest(bytes: Uint8Array): Manifest {
     clusterId: text(m.clusterId, 'clusterId'),
     nodeId: text(m.nodeId, 'nodeId'),
     createdAt,
-    snapshot: { index: natural(snapshot.index, 'snapshot.index'), term: natural(snapshot.term, 'snapshot.term') },
+    snapshot: {
+      index: natural(snapshot.index, 'snapshot.index'),
+      term: natural(snapshot.term, 'snapshot.term'),
+    },
     configuration: {
       voters: members(configuration.voters, 'configuration.voters'),
       votersOutgoing: members(configuration.votersOutgoing, 'configuration.votersOutgoing'),
@@ -128,19 +159,25 @@ export function parseManifest(bytes: Uint8Array): Manifest {
       exactKeys(file, ['path', 'size', 'sha256'], `files[${i}]`);
       const sha256 = text(file.sha256, `files[${i}].sha256`);
       if (!/^[0-9a-f]{64}$/.test(sha256)) throw invalid(`files[${i}].sha256 is not a SHA-256 in hex`);
-      return { path: text(file.path, `files[${i}].path`), size: natural(file.size, `files[${i}].size`), sha256 };
+      return {
+        path: text(file.path, `files[${i}].path`),
+        size: natural(file.size, `files[${i}].size`),
+        sha256,
+      };
     }),
   };
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`"${what}" is not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`"${what}" is not an object`);
   return value as Record<string, unknown>;
 }
 
 function exactKeys(value: Record<string, unknown>, keys: readonly string[], what: string): void {
   for (const key of keys) if (!(key in value)) throw invalid(`"${what}" has no "${key}"`);
-  for (const key of Object.keys(value)) if (!keys.includes(key)) throw invalid(`"${what}" has an unknown field "${key}"`);
+  for (const key of Object.keys(value))
+    if (!keys.includes(key)) throw invalid(`"${what}" has an unknown field "${key}"`);
 }
 
 function list(value: unknown, what: string): unknown[] {
@@ -154,7 +191,8 @@ function text(value: unknown, what: string): string {
 }
 
 function natural(value: unknown, what: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalid(`"${what}" is not a non-negative integer`);
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw invalid(`"${what}" is not a non-negative integer`);
   return value as number;
 }
 

@@ -170,21 +170,26 @@ export class TarReader {
   /** The input ended: it must have ended exactly after the end marker. */
   end(): void {
     if (this.#state.kind !== 'ended') {
-      throw new BackupError('Truncated', `the tar stream ends at offset ${this.#offset + this.#blockFill}, before its end marker`);
+      throw new BackupError(
+        'Truncated',
+        `the tar stream ends at offset ${this.#offset + this.#blockFill}, before its end marker`,
+      );
     }
   }
 
   async #onBlock(block: Uint8Array): Promise<void> {
     const state = this.#state;
     if (state.kind === 'zero') {
-      if (block.some((b) => b !== 0)) this.#fail('TarFormat', 'the end marker is followed by a non-zero block', 0);
+      if (block.some((b) => b !== 0))
+        this.#fail('TarFormat', 'the end marker is followed by a non-zero block', 0);
       this.#state = { kind: 'ended' };
       return;
     }
     if (state.kind === 'pax') {
       const take = Math.min(BLOCK, state.size - state.got);
       state.bytes.push(block.slice(0, take));
-      if (block.subarray(take).some((b) => b !== 0)) this.#fail('TarFormat', 'PAX header padding is not zeros', take);
+      if (block.subarray(take).some((b) => b !== 0))
+        this.#fail('TarFormat', 'PAX header padding is not zeros', take);
       state.got += take;
       if (state.got === state.size) {
         this.#pax = this.#parsePax(concatBytes(state.bytes));
@@ -211,8 +216,14 @@ export class TarReader {
     }
     if (type !== '0' && type !== '\u0000') {
       const what =
-        { '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device', '5': 'a directory', '6': 'a FIFO' }[type] ??
-        `of type ${JSON.stringify(type)}`;
+        {
+          '1': 'a hard link',
+          '2': 'a symbolic link',
+          '3': 'a character device',
+          '4': 'a block device',
+          '5': 'a directory',
+          '6': 'a FIFO',
+        }[type] ?? `of type ${JSON.stringify(type)}`;
       throw new BackupError('UnsafeEntry', `entry ${JSON.stringify(name)} is ${what}, not a regular file`);
     }
     const pax = this.#pax;
@@ -227,7 +238,10 @@ export class TarReader {
       }
       size = Number(paxSize);
       if (headerSize !== 0 && headerSize !== size) {
-        throw new BackupError('SizeMismatch', `entry ${JSON.stringify(path)}: PAX size ${size} disagrees with the header's ${headerSize}`);
+        throw new BackupError(
+          'SizeMismatch',
+          `entry ${JSON.stringify(path)}: PAX size ${size} disagrees with the header's ${headerSize}`,
+        );
       }
     }
     await this.sink.file(path, size);
@@ -249,7 +263,8 @@ export class TarReader {
     const bytes = block.subarray(at, at + width);
     const nul = bytes.indexOf(0);
     const used = nul < 0 ? bytes : bytes.subarray(0, nul);
-    if (nul >= 0 && bytes.subarray(nul).some((b) => b !== 0)) this.#fail('TarFormat', `${field} field has bytes after its NUL`, at);
+    if (nul >= 0 && bytes.subarray(nul).some((b) => b !== 0))
+      this.#fail('TarFormat', `${field} field has bytes after its NUL`, at);
     try {
       return utf8Strict.decode(used);
     } catch {
@@ -257,12 +272,23 @@ export class TarReader {
     }
   }
 
-  /** Octal digits, optionally space-padded in front, ended by NUL or space (what tar writers emit). */
+  /** Exactly what the writer emits: `width - 1` octal digits and a NUL (the checksum: 6, NUL, space). */
   #octal(block: Uint8Array, at: number, width: number, field: string): number {
     const text = ascii(block, at, width);
-    const match = /^ *([0-7]+)[ \u0000]*$/.exec(text);
-    if (match === null) return this.#fail('TarFormat', `${field} field ${JSON.stringify(text)} is not octal`, at);
-    return Number.parseInt(match[1]!, 8);
+    const digits = field === 'checksum' ? 6 : width - 1;
+    const end = field === 'checksum' ? '\u0000 ' : '\u0000';
+    if (
+      text.length !== digits + end.length ||
+      !/^[0-7]+$/.test(text.slice(0, digits)) ||
+      !text.endsWith(end)
+    ) {
+      return this.#fail(
+        'TarFormat',
+        `${field} field ${JSON.stringify(text)} is not ${digits} octal digits`,
+        at,
+      );
+    }
+    return Number.parseInt(text.slice(0, digits), 8);
   }
 
   #parsePax(bytes: Uint8Array): Map<string, string> {
@@ -271,10 +297,12 @@ export class TarReader {
     while (at < bytes.length) {
       const space = bytes.indexOf(0x20, at);
       const lengthText = space < 0 ? '' : ascii(bytes, at, space - at);
-      if (!/^[1-9][0-9]{0,5}$/.test(lengthText)) this.#fail('TarFormat', 'PAX record length is not a number', at);
+      if (!/^[1-9][0-9]{0,5}$/.test(lengthText))
+        this.#fail('TarFormat', 'PAX record length is not a number', at);
       const length = Number(lengthText);
       const end = at + length;
-      if (end > bytes.length || bytes[end - 1] !== 0x0a) this.#fail('TarFormat', 'PAX record overruns its header', at);
+      if (end > bytes.length || bytes[end - 1] !== 0x0a)
+        this.#fail('TarFormat', 'PAX record overruns its header', at);
       let record: string;
       try {
         record = utf8Strict.decode(bytes.subarray(space + 1, end - 1));
@@ -283,7 +311,8 @@ export class TarReader {
       }
       const eq = record.indexOf('=');
       const key = record.slice(0, eq);
-      if (eq <= 0 || !KNOWN_PAX_KEYS.has(key)) this.#fail('TarFormat', `PAX record ${JSON.stringify(key)} is not one this format uses`, at);
+      if (eq <= 0 || !KNOWN_PAX_KEYS.has(key))
+        this.#fail('TarFormat', `PAX record ${JSON.stringify(key)} is not one this format uses`, at);
       if (records.has(key)) this.#fail('TarFormat', `PAX record ${key} appears twice`, at);
       records.set(key, record.slice(eq + 1));
       at = end;

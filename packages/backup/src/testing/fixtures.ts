@@ -40,7 +40,14 @@ export async function collect(stream: ByteSource): Promise<Uint8Array> {
 }
 
 export function source(state: Uint8Array, overrides: Partial<BackupSource> = {}): BackupSource {
-  return { clusterId: 'c1', nodeId: 'n1', meta: meta(120, 3), urls, state: chunksOf(state, 1000), ...overrides };
+  return {
+    clusterId: 'c1',
+    nodeId: 'n1',
+    meta: meta(120, 3),
+    urls,
+    state: chunksOf(state, 1000),
+    ...overrides,
+  };
 }
 
 /** A whole backup in memory, with a fixed clock so two calls give the same bytes. */
