@@ -101,7 +101,9 @@ describe('export and verify', () => {
     let counted = 0;
     const stateMachine = {
       backupMetadata: () => ({
-        update: (c: Uint8Array) => void (counted += c.length),
+        update: (c: Uint8Array) => {
+          counted += c.length;
+        },
         digest: () => ({ bytes: counted }),
       }),
     };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatBytes } from './bytes.ts';
+import { concatBytes, sameBytes } from './bytes.ts';
 import { type BackupErrorCode, isBackupError } from './errors.ts';
 import {
   type CraftEntry,
@@ -229,9 +229,6 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     length: fc.integer({ min: 1, max: 1200 }),
   }),
 );
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
 
 function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
   const at = m.at % (bytes.length + 1);
