@@ -18,6 +18,7 @@ export {
   type MemberEntry,
 } from './manifest.ts';
 export { DEFAULT_MAX_BYTES, type ReadLimits } from './read-backup.ts';
+export { type RecoverOptions, type RecoverResult, recoverForceNewCluster } from './recover.ts';
 export { type RestoreOptions, type RestoreResult, restoreBackup, type StorageOpener } from './restore.ts';
 export type { ByteSource } from './streams.ts';
 export { type VerifyOptions, verifyBackup } from './verify.ts';
