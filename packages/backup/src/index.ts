@@ -1,3 +1,4 @@
+export { readFileChunks, type SaveBackupOptions, saveBackupFile } from './backup-file.ts';
 export { BackupError, type BackupErrorCode, isBackupError } from './errors.ts';
 export {
   type BackupMetadataReader,
@@ -20,5 +21,5 @@ export {
 export { DEFAULT_MAX_BYTES, type ReadLimits } from './read-backup.ts';
 export { type RecoverOptions, type RecoverResult, recoverForceNewCluster } from './recover.ts';
 export { type RestoreOptions, type RestoreResult, restoreBackup, type StorageOpener } from './restore.ts';
-export type { ByteSource } from './streams.ts';
+export { type ByteSource, toReadableStream } from './streams.ts';
 export { type VerifyOptions, verifyBackup } from './verify.ts';

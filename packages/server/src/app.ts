@@ -2,6 +2,7 @@ import type { TransportMetrics } from '@raftkit/transport-http';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { ApiError, errorResponse, toApiError } from './api-error.ts';
+import type { BackupJobs } from './backup-jobs.ts';
 import { bearerAuth } from './client-auth.ts';
 import { forwardRoutes } from './forward.ts';
 import type { ForwardAuthenticator } from './forward-auth.ts';
@@ -11,6 +12,7 @@ import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { HttpMetrics } from './metrics/http-metrics.ts';
 import { nodeMetrics } from './metrics/node-metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { backupRoutes } from './routes/backup.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { clusterViewRoutes } from './routes/cluster-view.ts';
 import { kvRoutes } from './routes/kv.ts';
@@ -48,6 +50,8 @@ export interface ServerAppOptions {
   readonly corsOrigins?: readonly string[];
   /** The peer transport's counters, for `/metrics`. */
   readonly transportMetrics?: () => TransportMetrics;
+  /** Serves the backup routes (`/v1/backup`, `/v1/backups`). */
+  readonly backups?: BackupJobs;
 }
 
 /**
@@ -88,6 +92,7 @@ export function createServerApp(options: ServerAppOptions): Hono {
   app.route('/v1/kv', kvRoutes(node, options.kv, limits));
   app.route('/v1/sessions', sessionRoutes(node));
   app.route('/v1', clusterRoutes(node, limits));
+  if (options.backups !== undefined) app.route('/v1', backupRoutes(options.backups));
   const stats = () => nodeStats(node, leaders, http);
   app.route('/v1', clusterViewRoutes({ stats, clientToken: options.clientToken }));
   app.route('/', probeRoutes(node, metrics));

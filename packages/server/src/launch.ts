@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
+import { basename, dirname, join } from 'node:path';
 import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
 import { type FsOps, nodeFsOps, openFsStorage, recordDurableImage } from '@raftkit/storage-fs';
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
 import { HttpTransport } from '@raftkit/transport-http';
 import { createServerApp } from './app.ts';
+import { BackupJobs } from './backup-jobs.ts';
 import type { ServeConfig } from './config.ts';
 import { createForwarder } from './forward.ts';
 import { ForwardAuthenticator } from './forward-auth.ts';
@@ -108,6 +110,12 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
     corsOrigins: config.corsOrigins,
     limits: { maxValueBytes: valueLimit(config) },
     transportMetrics: () => transport.metrics(),
+    // Beside the data directory, never inside it: a store owns its directory's contents.
+    backups: new BackupJobs({
+      storage,
+      stateMachine: kv,
+      dir: join(dirname(config.dataDir), `${basename(config.dataDir)}-backups`),
+    }),
   });
   let listener: Listener;
   try {

@@ -1,7 +1,7 @@
 import type { Entry } from '@raftkit/core';
 import { decodeCommand, type KvWrite } from './command.ts';
 import { ClientSessions, type SessionOutcome } from './sessions.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.ts';
+import { decodeSnapshot, encodeSnapshot, snapshotSummary } from './snapshot-format.ts';
 import { SortedKeys } from './sorted-keys.ts';
 
 /**
@@ -89,6 +89,11 @@ export class KvStateMachine {
   /** The map and the session table: a write retried after a restore is still recognized. */
   snapshot(): Uint8Array {
     return encodeSnapshot(this.#keys.all(), this.#values, this.#sessions.export());
+  }
+
+  /** For a backup's manifest: the key count and bytes of the snapshot backed up. */
+  backupMetadata(): ReturnType<typeof snapshotSummary> {
+    return snapshotSummary();
   }
 
   /** Replaces the whole map and the session table. Validates everything before changing anything. */

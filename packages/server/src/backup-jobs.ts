@@ -1,0 +1,179 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type BackupMetadataSource,
+  exportBackup,
+  isBackupError,
+  type Manifest,
+  readFileChunks,
+  saveBackupFile,
+  toReadableStream,
+} from '@raftkit/backup';
+import type { Storage } from '@raftkit/core';
+import { ApiError } from './api-error.ts';
+
+export type BackupJobState = 'running' | 'done' | 'failed';
+
+export interface BackupJob {
+  readonly id: string;
+  readonly state: BackupJobState;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  /** State bytes exported so far, then the file's size once done. */
+  readonly bytes: number;
+  /**
+   * Percent done: null while running (the snapshot's size is not known before it has been
+   * read), 100 once done.
+   */
+  readonly percent: number | null;
+  /** The snapshot index backed up, once known. */
+  readonly index: number | null;
+  /** Why it failed: the `BackupError` code when there is one, and the message. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+export interface BackupJobsOptions {
+  readonly storage: Storage;
+  readonly stateMachine?: BackupMetadataSource;
+  /** Where finished backups are kept: `<id>.tar.gz`. Created on first use. */
+  readonly dir: string;
+  readonly now?: () => Date;
+}
+
+/**
+ * A newer snapshot may replace the one being exported (the node snapshots every N entries while
+ * writes go on); the export then fails with `SnapshotChanged` and reading the newer one is the
+ * way forward. Bounded, so a node snapshotting faster than it can export fails the job instead.
+ */
+const EXPORT_ATTEMPTS = 5;
+
+/**
+ * The node's backup jobs: one at a time, written into `dir`, verified on disk before they are
+ * reported done. Kept in memory: after a restart the list starts empty (files stay in `dir`).
+ */
+export class BackupJobs {
+  readonly #options: BackupJobsOptions;
+  /** In start order; each job's record is replaced (never mutated) as it progresses. */
+  readonly #jobs = new Map<string, { job: BackupJob; done: Promise<void> }>();
+  #running: string | null = null;
+  #sequence = 0;
+
+  constructor(options: BackupJobsOptions) {
+    this.#options = options;
+  }
+
+  /** A backup of the latest snapshot, streamed as it is made (for `GET /v1/backup`). */
+  exportNow(): { stream: ReadableStream<Uint8Array>; index: number; clusterId: string } {
+    const index = this.#options.storage.snapshotMeta()?.index ?? 0;
+    const stream = exportBackup(this.#options.storage, this.#stateMachineOption());
+    return { stream, index, clusterId: this.#options.storage.identity.clusterId };
+  }
+
+  /** Starts a job; `BackupInProgress` (409) while another runs. */
+  start(): BackupJob {
+    if (this.#running !== null) {
+      throw new ApiError('BackupInProgress', `backup ${this.#running} is still running`, {
+        id: this.#running,
+      });
+    }
+    const now = this.#now();
+    const id = `${now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${++this.#sequence}`;
+    const job: BackupJob = {
+      id,
+      state: 'running',
+      startedAt: now.toISOString(),
+      finishedAt: null,
+      bytes: 0,
+      percent: null,
+      index: null,
+      error: null,
+    };
+    this.#running = id;
+    const entry = { job, done: Promise.resolve() };
+    this.#jobs.set(id, entry);
+    entry.done = this.#run(id, (change) => {
+      entry.job = { ...entry.job, ...change };
+    }).finally(() => {
+      this.#running = null;
+    });
+    return job;
+  }
+
+  get(id: string): BackupJob {
+    const entry = this.#jobs.get(id);
+    if (entry === undefined) throw new ApiError('NotFound', `no backup ${id}`);
+    return entry.job;
+  }
+
+  /** Newest first; `latest` is the newest done one. */
+  list(): { backups: BackupJob[]; latest: string | null } {
+    const backups = [...this.#jobs.values()].map((e) => e.job).reverse();
+    return { backups, latest: backups.find((b) => b.state === 'done')?.id ?? null };
+  }
+
+  /** Resolves when the job has finished (done or failed). */
+  async wait(id: string): Promise<BackupJob> {
+    const entry = this.#jobs.get(id);
+    if (entry === undefined) throw new ApiError('NotFound', `no backup ${id}`);
+    await entry.done;
+    return this.get(id);
+  }
+
+  /** A done job's file, streamed. */
+  download(id: string): { stream: ReadableStream<Uint8Array>; name: string } {
+    const job = this.get(id);
+    if (job.state !== 'done') throw new ApiError('NotFound', `backup ${id} is ${job.state}, not done`);
+    return { stream: toReadableStream(readFileChunks(this.#file(id))), name: `${id}.tar.gz` };
+  }
+
+  async #run(id: string, update: (change: Partial<BackupJob>) => void): Promise<void> {
+    try {
+      await mkdir(this.#options.dir, { recursive: true });
+      let manifest: Manifest | undefined;
+      for (let attempt = 1; manifest === undefined; attempt++) {
+        update({ index: this.#options.storage.snapshotMeta()?.index ?? null, bytes: 0 });
+        const stream = exportBackup(this.#options.storage, {
+          ...this.#stateMachineOption(),
+          onProgress: (bytes) => update({ bytes }),
+        });
+        try {
+          manifest = await saveBackupFile(stream, this.#file(id));
+        } catch (error) {
+          if (!isBackupError(error, 'SnapshotChanged') || attempt === EXPORT_ATTEMPTS) throw error;
+        }
+      }
+      const { size } = await stat(this.#file(id));
+      update({
+        state: 'done',
+        finishedAt: this.#now().toISOString(),
+        bytes: size,
+        percent: 100,
+        index: manifest.snapshot.index,
+      });
+    } catch (error) {
+      update({
+        state: 'failed',
+        finishedAt: this.#now().toISOString(),
+        error: {
+          code: isBackupError(error) ? error.code : 'Internal',
+          message: error instanceof Error ? error.message : String(error),
+        },
+      });
+    }
+  }
+
+  #file(id: string): string {
+    return join(this.#options.dir, `${id}.tar.gz`);
+  }
+
+  #now(): Date {
+    return (this.#options.now ?? (() => new Date()))();
+  }
+
+  #stateMachineOption(): { stateMachine?: BackupMetadataSource } {
+    return this.#options.stateMachine === undefined ? {} : { stateMachine: this.#options.stateMachine };
+  }
+}
