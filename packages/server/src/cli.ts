@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { checkFsDataDir, renderFsCheckReport } from '@raftkit/storage-fs';
 import { checkSqliteDataDir, renderSqliteCheck } from '@raftkit/storage-sqlite';
+import { BACKUP_USAGE, backupCli } from './backup-cli.ts';
 import { CLIENT_COMMANDS, CLIENT_FLAGS, CLIENT_USAGE, clientCommand } from './cli-client.ts';
 import { ApiClientError } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
@@ -26,6 +27,7 @@ Commands:
   serve                     run a node (raftkit serve --help for its flags)
 ${CLIENT_USAGE}
   check --data-dir D        verify a stopped node's data directory (fs or sqlite, detected)
+${BACKUP_USAGE}
 
 ${CLIENT_FLAGS}
 Other flags: --version, --help`;
@@ -45,6 +47,10 @@ export async function runCli(argv: readonly string[], listen: Listen, io: CliIo)
         return 0;
       case 'check':
         return await check(rest, io);
+      case 'backup':
+      case 'restore':
+      case 'recover':
+        return await backupCli(command, rest, io);
       case undefined:
       case 'help':
       case '--help':
