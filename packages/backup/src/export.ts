@@ -147,11 +147,34 @@ export function exportBackup(
   storage: Storage,
   options: ExportBackupOptions = {},
 ): ReadableStream<Uint8Array> {
+  const { meta, urls, state } = snapshotState(storage, options.readBytes ?? 1024 * 1024);
+  const source: BackupSource = {
+    clusterId: storage.identity.clusterId,
+    nodeId: storage.identity.nodeId,
+    meta,
+    // Read once the state has passed, which is when the manifest is written.
+    get urls() {
+      return urls();
+    },
+    state,
+  };
+  return writeBackup(source, options);
+}
+
+/**
+ * The latest snapshot's metadata, and its state machine bytes as they are read (the driver's
+ * envelope taken off; its member URLs available from `urls()` once the state has passed). The
+ * state fails with `SnapshotChanged` when a newer snapshot was stored before it was read through.
+ */
+export function snapshotState(
+  storage: Storage,
+  readBytes: number,
+): { meta: SnapshotMeta; urls: () => Readonly<Record<string, string>>; state: AsyncGenerator<Uint8Array> } {
   const meta = storage.snapshotMeta();
   if (meta === null) throw new BackupError('NoSnapshot', 'the storage holds no snapshot yet');
   let urls: Readonly<Record<string, string>> = {};
   const state = (async function* () {
-    yield* stripEnvelope(storage.readSnapshot(options.readBytes ?? 1024 * 1024), (found) => {
+    yield* stripEnvelope(storage.readSnapshot(readBytes), (found) => {
       urls = found;
     });
     const now = storage.snapshotMeta();
@@ -162,17 +185,7 @@ export function exportBackup(
       );
     }
   })();
-  const source: BackupSource = {
-    clusterId: storage.identity.clusterId,
-    nodeId: storage.identity.nodeId,
-    meta,
-    // Read once the state has passed, which is when the manifest is written.
-    get urls() {
-      return urls;
-    },
-    state,
-  };
-  return writeBackup(source, options);
+  return { meta, urls: () => urls, state };
 }
 
 /** Past this the envelope's header is not one the driver wrote (it holds member URLs only). */

@@ -1,4 +1,5 @@
 export { readFileChunks, type SaveBackupOptions, saveBackupFile } from './backup-file.ts';
+export { type CapturedSnapshot, captureSnapshot } from './capture.ts';
 export { BackupError, type BackupErrorCode, isBackupError } from './errors.ts';
 export {
   type BackupMetadataReader,

@@ -2,12 +2,12 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BackupMetadataSource,
-  exportBackup,
+  captureSnapshot,
   isBackupError,
-  type Manifest,
   readFileChunks,
   saveBackupFile,
   toReadableStream,
+  writeBackup,
 } from '@raftkit/backup';
 import type { Storage } from '@raftkit/core';
 import { ApiError } from './api-error.ts';
@@ -41,13 +41,6 @@ export interface BackupJobsOptions {
 }
 
 /**
- * A newer snapshot may replace the one being exported (the node snapshots every N entries while
- * writes go on); the export then fails with `SnapshotChanged` and reading the newer one is the
- * way forward. Bounded, so a node snapshotting faster than it can export fails the job instead.
- */
-const EXPORT_ATTEMPTS = 5;
-
-/**
  * The node's backup jobs: one at a time, written into `dir`, verified on disk before they are
  * reported done. Kept in memory: after a restart the list starts empty (files stay in `dir`).
  */
@@ -62,11 +55,25 @@ export class BackupJobs {
     this.#options = options;
   }
 
-  /** A backup of the latest snapshot, streamed as it is made (for `GET /v1/backup`). */
-  exportNow(): { stream: ReadableStream<Uint8Array>; index: number; clusterId: string } {
-    const index = this.#options.storage.snapshotMeta()?.index ?? 0;
-    const stream = exportBackup(this.#options.storage, this.#stateMachineOption());
-    return { stream, index, clusterId: this.#options.storage.identity.clusterId };
+  /**
+   * A backup of the latest snapshot, compressed as it is streamed (for `GET /v1/backup`). The
+   * snapshot's state is copied aside first (see `captureSnapshot`): the node may replace its
+   * snapshot while a slow client downloads, and the copy goes when the stream ends.
+   */
+  async exportNow(): Promise<{ stream: ReadableStream<Uint8Array>; index: number; clusterId: string }> {
+    await mkdir(this.#options.dir, { recursive: true });
+    const captured = await captureSnapshot(this.#options.storage, this.#spool(`export-${++this.#sequence}`));
+    const backup = writeBackup(captured, this.#stateMachineOption());
+    const stream = toReadableStream(
+      (async function* () {
+        try {
+          yield* backup as unknown as AsyncIterable<Uint8Array>;
+        } finally {
+          await captured.remove();
+        }
+      })(),
+    );
+    return { stream, index: captured.meta.index, clusterId: captured.clusterId };
   }
 
   /** Starts a job; `BackupInProgress` (409) while another runs. */
@@ -132,18 +139,17 @@ export class BackupJobs {
   async #run(id: string, update: (change: Partial<BackupJob>) => void): Promise<void> {
     try {
       await mkdir(this.#options.dir, { recursive: true });
-      let manifest: Manifest | undefined;
-      for (let attempt = 1; manifest === undefined; attempt++) {
-        update({ index: this.#options.storage.snapshotMeta()?.index ?? null, bytes: 0 });
-        const stream = exportBackup(this.#options.storage, {
+      const captured = await captureSnapshot(this.#options.storage, this.#spool(id));
+      update({ index: captured.meta.index });
+      let manifest: Awaited<ReturnType<typeof saveBackupFile>>;
+      try {
+        const stream = writeBackup(captured, {
           ...this.#stateMachineOption(),
           onProgress: (bytes) => update({ bytes }),
         });
-        try {
-          manifest = await saveBackupFile(stream, this.#file(id));
-        } catch (error) {
-          if (!isBackupError(error, 'SnapshotChanged') || attempt === EXPORT_ATTEMPTS) throw error;
-        }
+        manifest = await saveBackupFile(stream, this.#file(id));
+      } finally {
+        await captured.remove();
       }
       const { size } = await stat(this.#file(id));
       update({
@@ -163,6 +169,11 @@ export class BackupJobs {
         },
       });
     }
+  }
+
+  /** The state copied out of storage while a backup is written from it. */
+  #spool(name: string): string {
+    return join(this.#options.dir, `.${name}.state`);
   }
 
   #file(id: string): string {

@@ -13,8 +13,8 @@ const gzipHeaders = (name: string) => ({
  */
 export function backupRoutes(jobs: BackupJobs): Hono {
   return new Hono()
-    .get('/backup', (c) => {
-      const { stream, index, clusterId } = jobs.exportNow();
+    .get('/backup', async (c) => {
+      const { stream, index, clusterId } = await jobs.exportNow();
       return c.body(stream, 200, gzipHeaders(`raftkit-backup-${clusterId}-${index}.tar.gz`));
     })
     .post('/backups', (c) => c.json(jobs.start(), 202))
