@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { wrapSnapshot } from '@raftkit/node';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { describe, expect, it } from 'vitest';
+import { captureSnapshot } from './capture.ts';
 import { isBackupError } from './errors.ts';
 import { exportBackup } from './export.ts';
 import { inspectBackup } from './inspect.ts';
@@ -147,5 +148,47 @@ describe('export and verify', () => {
   it('gives typed errors', async () => {
     const error = await verifyBackup(once(new Uint8Array([1, 2, 3]))).catch((e: unknown) => e);
     expect(isBackupError(error, 'Gzip')).toBe(true);
+  });
+});
+
+describe('captureSnapshot', () => {
+  it('copies the state aside, retrying when a newer snapshot replaces the one being read', async () => {
+    await using dir = await tempDir();
+    const storage = await openFsStorage({ dir: join(dir.path, 'store'), identity: nodeIdentity('n1') });
+    await storage.saveSnapshot({
+      meta: meta(10, 1),
+      data: wrapSnapshot({ urls, state: patternBytes(9000, 1) }),
+    });
+    let replaced = 0;
+    // The node stores a newer snapshot while the first read is under way.
+    const racing = Object.create(storage, {
+      readSnapshot: {
+        value: async function* (chunkBytes: number) {
+          let first = true;
+          for await (const chunk of storage.readSnapshot(chunkBytes)) {
+            yield chunk;
+            if (first && replaced++ === 0) {
+              await storage.saveSnapshot({
+                meta: meta(20, 2),
+                data: wrapSnapshot({ urls, state: patternBytes(7000, 2) }),
+              });
+            }
+            first = false;
+          }
+        },
+      },
+    }) as typeof storage;
+    const spool = join(dir.path, 'spool');
+    const failed = await captureSnapshot(racing, spool, 1).catch((e: unknown) => e);
+    expect(isBackupError(failed, 'SnapshotChanged')).toBe(true);
+
+    replaced = 0;
+    const captured = await captureSnapshot(racing, spool, 2);
+    expect(captured.meta.index).toBe(20);
+    expect(captured.urls).toEqual(urls);
+    expect(await collect(captured.state)).toEqual(patternBytes(7000, 2));
+    await captured.remove();
+    expect(await readdir(dir.path)).toEqual(['store']);
+    await storage.close();
   });
 });
