@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BackupMetadataSource,
@@ -38,6 +38,11 @@ export interface BackupJobsOptions {
   /** Where finished backups are kept: `<id>.tar.gz`. Created on first use. */
   readonly dir: string;
   readonly now?: () => Date;
+  /**
+   * For unattended nodes: start a job every `everyMs` (skipped while one runs), and keep only
+   * the newest `keep` done backups, deleting older files. Stopped by `close()`.
+   */
+  readonly schedule?: { readonly everyMs: number; readonly keep: number };
 }
 
 /**
@@ -50,9 +55,27 @@ export class BackupJobs {
   readonly #jobs = new Map<string, { job: BackupJob; done: Promise<void> }>();
   #running: string | null = null;
   #sequence = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: BackupJobsOptions) {
     this.#options = options;
+    const schedule = options.schedule;
+    if (schedule !== undefined) {
+      if (!(schedule.everyMs > 0) || !Number.isSafeInteger(schedule.keep) || schedule.keep < 1) {
+        throw new RangeError('schedule needs everyMs > 0 and keep >= 1');
+      }
+      this.#timer = setInterval(() => {
+        if (this.#running === null) this.start();
+      }, schedule.everyMs);
+    }
+  }
+
+  /** Stops the schedule and waits for a running job to finish. */
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    const running = this.#running === null ? undefined : this.#jobs.get(this.#running);
+    await running?.done;
   }
 
   /**
@@ -159,6 +182,7 @@ export class BackupJobs {
         percent: 100,
         index: manifest.snapshot.index,
       });
+      if (this.#options.schedule !== undefined) await this.#prune(this.#options.schedule.keep);
     } catch (error) {
       update({
         state: 'failed',
@@ -168,6 +192,15 @@ export class BackupJobs {
           message: error instanceof Error ? error.message : String(error),
         },
       });
+    }
+  }
+
+  /** Deletes done backups past the newest `keep` (their files first, then their records). */
+  async #prune(keep: number): Promise<void> {
+    const done = this.list().backups.filter((b) => b.state === 'done');
+    for (const old of done.slice(keep)) {
+      await rm(this.#file(old.id), { force: true });
+      this.#jobs.delete(old.id);
     }
   }
 

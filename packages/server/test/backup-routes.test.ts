@@ -27,12 +27,13 @@ let app: Hono;
 let node: RaftNode;
 let jobs: BackupJobs;
 let dir: string;
+let storage: MemoryStorage;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'raftkit-backup-routes-'));
   const id = nodeId('n1');
   const kv = new KvStateMachine();
-  const storage = MemoryStorage.create({ clusterId: 'c1', nodeId: id });
+  storage = MemoryStorage.create({ clusterId: 'c1', nodeId: id });
   node = await RaftNode.start({
     id,
     storage,
@@ -151,5 +152,35 @@ describe('backup routes', () => {
     const job = await blocked.wait(blocked.start().id);
     expect(job.state).toBe('failed');
     expect(job.error?.message).toMatch(/ENOTDIR|not a directory|no snapshot/i);
+  });
+});
+
+describe('scheduled backups', () => {
+  it('start on their own and keep only the newest K', async () => {
+    for (let i = 0; i < 60; i++) await put(`k${i}`);
+    const scheduled = new BackupJobs({
+      storage,
+      dir: join(dir, 'scheduled'),
+      schedule: { everyMs: 30, keep: 2 },
+    });
+    try {
+      // Ids end in the job's sequence number: wait until the fourth has finished.
+      const sequence = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
+      for (;;) {
+        const newest = scheduled.list().backups[0];
+        if (newest !== undefined && sequence(newest.id) >= 4 && newest.state !== 'running') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await scheduled.close();
+      const { backups, latest } = scheduled.list();
+      expect(backups.every((b) => b.state === 'done')).toBe(true);
+      expect(backups.length).toBe(2);
+      expect(latest).toBe(backups[0]!.id);
+      expect((await readdir(join(dir, 'scheduled'))).sort()).toEqual(
+        backups.map((b) => `${b.id}.tar.gz`).sort(),
+      );
+    } finally {
+      await scheduled.close();
+    }
   });
 });
