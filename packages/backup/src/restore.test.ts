@@ -123,6 +123,27 @@ describe.each(backends)('restore into %s', (_name, open) => {
     await storage.close();
   });
 
+  it('refuses, even when forced, a directory a running node holds', async () => {
+    await using dir = await tempDir();
+    const held = join(dir.path, 'held');
+    const running = await open({ dir: held, identity: { clusterId: 'c1', nodeId: nodeId('n1') } });
+    try {
+      const before = (await readdir(held)).sort();
+      const bytes = await backupBytes(patternBytes(100));
+      const error = await restoreBackup({
+        source: () => once(bytes),
+        dataDir: held,
+        open,
+        force: true,
+      }).catch((e: unknown) => e);
+      expect(isBackupError(error, 'TargetNotEmpty')).toBe(true);
+      expect((await readdir(held)).sort()).toEqual(before);
+      expect(await readdir(dir.path)).toEqual(['held']);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('restores into an existing empty directory', async () => {
     await using dir = await tempDir();
     const target = join(dir.path, 'empty');

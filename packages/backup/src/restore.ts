@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { NodeId, Storage, StorageIdentity } from '@raftkit/core';
+import { isStorageError, type NodeId, type Storage, type StorageIdentity } from '@raftkit/core';
 import { sameBytes } from './bytes.ts';
 import { BackupError } from './errors.ts';
 import { besides, listDir, replaceDir } from './fs-durable.ts';
@@ -78,6 +78,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       `${dataDir} is not empty (${existing.length} entries); pass force to replace it`,
     );
   }
+  if (existing !== null && existing.length > 0) await refuseIfInUse(options.open, dataDir, identity);
   await mkdir(dirname(dataDir), { recursive: true });
   const temp = besides(dataDir, 'restore');
   await mkdir(temp);
@@ -103,4 +104,21 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     throw error;
   }
   return { manifest, identity, members };
+}
+
+/**
+ * `force` replaces a stopped node's directory, never a running one's: the store's own lock says
+ * which. Any other failure to open (another node's identity, a corrupt log) is what `force` is
+ * for, so only `Locked` refuses.
+ */
+async function refuseIfInUse(open: StorageOpener, dir: string, identity: StorageIdentity): Promise<void> {
+  try {
+    await (await open({ dir, identity })).close();
+  } catch (error) {
+    if (isStorageError(error, 'Locked')) {
+      throw new BackupError('TargetNotEmpty', `${dir} is in use by a running node; stop it first`, {
+        cause: error,
+      });
+    }
+  }
 }
