@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -67,7 +68,13 @@ const KEYS = 100_000;
  */
 describe('backup, restore and recovery of a real cluster', () => {
   const scope = processScope();
-  afterAll(() => scope.cleanup());
+  afterAll(async () => {
+    await scope.cleanup();
+    // The nodes' backup directories sit beside their data directories (the spool of GET /v1/backup).
+    await Promise.all(
+      scope.nodes.map((node) => rm(`${node.spec.dataDir}-backups`, { recursive: true, force: true })),
+    );
+  });
 
   it('restores every key acknowledged before the backup, and recovers a survivor losing nothing it applied', async () => {
     const nodes = await startCluster(scope, {
