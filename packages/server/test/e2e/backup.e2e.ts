@@ -166,5 +166,5 @@ describe('backup, restore and recovery of a real cluster', () => {
     expect(await readBack(survivor, kept, 64)).toEqual([]);
     expect((await status(survivor)).members.map((m) => m.id)).toEqual([survivor.spec.id]);
     await put(survivor, 'after-recover', 'value-of-after-recover');
-  }, 900_000);
+  }, 1_800_000);
 });
