@@ -20,19 +20,19 @@ import { ConfigError } from './config.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { type Progress, startProgress } from './progress.ts';
 
-export const BACKUP_USAGE = `  backup create -o FILE   download a verified backup from --url into FILE
-  backup verify FILE      check a backup file without restoring it (--max-bytes N)
-  backup inspect FILE     print a backup's manifest (--json for JSON)
+export const BACKUP_USAGE = `  backup create -o FILE     download a verified backup from --url into FILE
+  backup verify FILE        check a backup file without restoring it (--max-bytes N)
+  backup inspect FILE       print a backup's manifest (--json for JSON)
   restore FILE --data-dir DIR [--storage fs|sqlite] [--id ID] [--cluster-id C] [--url URL]
-                          [--members id=url,...] [--force]
-                          restore a backup into a new data directory as a new cluster
+                            [--members id=url,...] [--force]
+                            restore a backup into a new data directory as a new cluster
   recover --data-dir DIR --force-new-cluster --id ID --cluster-id C [--url URL]
-                          make a stopped survivor a single-member cluster (see @raftkit/backup README)`;
+                            make a stopped survivor a single-member cluster (see @raftkit/backup)`;
 
 const openers: Readonly<Record<string, StorageOpener>> = { fs: openFsStorage, sqlite: openSqliteStorage };
 
 /**
- * `raftkit backup|restore|recover ...`; resolves to the exit code: 0, 3 for a backup refused
+ * `raftkit backup|restore|recover ...`; resolves to the exit code: 0, 1 for a backup refused
  * (the `BackupError` code and message are printed), or what the CLI gives other errors.
  */
 export async function backupCli(
@@ -47,7 +47,7 @@ export async function backupCli(
   } catch (error) {
     if (!isBackupError(error)) throw error;
     io.err(`raftkit ${command}: ${error.code}: ${error.message}`);
-    return 3;
+    return 1;
   }
 }
 
@@ -79,7 +79,7 @@ async function create(argv: readonly string[], io: CliIo): Promise<number> {
     { token: values.token ?? io.env.RAFTKIT_CLIENT_TOKEN ?? null },
   );
   if (response.body === null) throw new Error(`${url}/v1/backup answered without a body`);
-  const progress = startProgress('downloading', null, io.err);
+  const progress = startProgress('downloading', null, io);
   let manifest: Manifest;
   try {
     manifest = await saveBackupFile(response.body, file, { onWrite: (bytes) => progress.update(bytes) });
@@ -137,7 +137,7 @@ async function restore(argv: readonly string[], io: CliIo): Promise<number> {
   const result = await restoreBackup({
     source: () => {
       progress?.stop();
-      progress = startProgress(progress === null ? 'verifying' : 'restoring', size, io.err);
+      progress = startProgress(progress === null ? 'verifying' : 'restoring', size, io);
       const current = progress;
       return countedChunks(file, (bytes) => current.update(bytes));
     },
@@ -254,7 +254,7 @@ async function withFileProgress<T>(
   io: CliIo,
   run: (source: AsyncIterable<Uint8Array>) => Promise<T>,
 ): Promise<T> {
-  const progress = startProgress(label, (await stat(file)).size, io.err);
+  const progress = startProgress(label, (await stat(file)).size, io);
   try {
     return await run(countedChunks(file, (bytes) => progress.update(bytes)));
   } finally {

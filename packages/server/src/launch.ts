@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import process from 'node:process';
 import { basename, dirname, join } from 'node:path';
+import process from 'node:process';
 import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
 import { type FsOps, nodeFsOps, openFsStorage, recordDurableImage } from '@raftkit/storage-fs';

