@@ -10,7 +10,8 @@ import { type FsyncLatency, measureFsync } from './measure.ts';
 import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts';
 
 /**
- * `npm run bench:cluster [-- --runtime node|bun|deno --seconds 5 --runs 1 --out file.json]`
+ * `npm run bench:cluster [-- --runtime node|bun|deno --seconds 5 --runs 1 --systems fs,sqlite,etcd
+ *   --out file.json]`
  *
  * raftkit (3 servers of one runtime, fs storage, then sqlite) against etcd (3 members, default
  * durability) on 127.0.0.1, one system at a time, with the same load generator (wrk) and workload:
@@ -23,6 +24,7 @@ const { values: flags } = parseArgs({
     runtime: { type: 'string', default: 'node' },
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '1' },
+    systems: { type: 'string', default: 'fs,sqlite,etcd' },
     out: { type: 'string' },
   },
 });
@@ -30,6 +32,7 @@ const runtime = flags.runtime as Runtime;
 if (!['node', 'bun', 'deno'].includes(runtime)) throw new Error('--runtime must be node, bun or deno');
 const SECONDS = Number(flags.seconds);
 const RUNS = Number(flags.runs);
+const SYSTEMS = new Set(flags.systems.split(','));
 
 interface Case {
   readonly name: string;
@@ -197,7 +200,7 @@ if (etcd === null)
 console.log(`\n${HEADER}`);
 
 const systems: Record<string, Results> = {};
-for (const storage of ['fs', 'sqlite'] as const) {
+for (const storage of (['fs', 'sqlite'] as const).filter((s) => SYSTEMS.has(s))) {
   const cluster = await startRaftkit(runtime, storage);
   try {
     systems[`raftkit-${storage}`] = await benchHttp(`raftkit-${storage}`, 'raftkit', cluster);
@@ -205,7 +208,7 @@ for (const storage of ['fs', 'sqlite'] as const) {
     await cluster.stop();
   }
 }
-if (etcd !== null) {
+if (etcd !== null && SYSTEMS.has('etcd')) {
   const cluster = await startEtcd();
   try {
     systems['etcd-http'] = await benchHttp('etcd-http', 'etcd', cluster);
@@ -230,7 +233,7 @@ if (etcd !== null) {
   console.log(
     `\n${'ratio vs etcd (best path)'.padEnd(40)}${['ops', 'p50', 'p99', 'versus'].map((h) => h.padStart(13)).join('')}`,
   );
-  for (const storage of ['raftkit-fs', 'raftkit-sqlite']) {
+  for (const storage of ['raftkit-fs', 'raftkit-sqlite'].filter((s) => systems[s] !== undefined)) {
     ratios[storage] = {};
     for (const c of CASES) {
       const ours = systems[storage]![c.name]!;
