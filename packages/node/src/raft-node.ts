@@ -34,6 +34,7 @@ import {
   type StateMachine,
 } from './options.ts';
 import { type Applied, PendingProposals } from './proposals.ts';
+import { ReadRounds } from './read-rounds.ts';
 import { PendingReads } from './reads.ts';
 import { snapshotHooks } from './snapshot-transfer.ts';
 
@@ -95,6 +96,7 @@ export class RaftNode {
   readonly #urls: MemberUrls;
   readonly #proposals: PendingProposals;
   readonly #reads: PendingReads;
+  readonly #readRounds: ReadRounds;
   /** Forwarded proposals whose result must be applied here before they resolve. */
   readonly #forwardedApplies: AppliedWaiters;
   readonly #forwarding = new Set<Forwarding>();
@@ -174,10 +176,14 @@ export class RaftNode {
     const failed = () => this.#metrics.counters.proposalsFailed++;
     this.#proposals = new PendingProposals(options.maxPendingProposals, failed);
     this.#forwardedApplies = new AppliedWaiters(failed);
+    this.#readRounds = new ReadRounds(
+      (requestId, mode) => this.#core.readIndex(requestId, mode),
+      options.tickMs,
+    );
     this.#reads = new PendingReads(
       options.maxPendingReads,
       { timeoutMs: options.readTimeoutMs, retryMs: options.electionTicks * options.tickMs },
-      (requestId, mode) => this.#core.readIndex(requestId, mode),
+      (requestId, mode) => this.#readRounds.request(requestId, mode, this.#options.clock.now()),
       () => this.#metrics.counters.readsFailed++,
     );
   }
@@ -365,6 +371,7 @@ export class RaftNode {
     this.#proposals.expire(now);
     this.#forwardedApplies.expire(now);
     this.#reads.tick(now);
+    this.#readRounds.tick(now);
     for (const f of this.#forwarding) {
       if (f.deadline <= now)
         f.controller.abort(new RaftNodeError('Timeout', 'the leader did not answer in time'));
@@ -515,7 +522,11 @@ export class RaftNode {
     if (rd.snapshot !== null) await this.#restoreSnapshot(rd.snapshot);
     this.#apply(rd.committedEntries);
     // 5. Reads whose index is applied are served now; the others when apply reaches them.
-    for (const rs of rd.readStates) this.#reads.answered(rs.requestId, rs.index, this.#applied);
+    const now = this.#options.clock.now();
+    for (const rs of rd.readStates) {
+      this.#reads.answered(rs.requestId, rs.index, this.#applied);
+      this.#readRounds.answered(rs.requestId, now);
+    }
   }
 
   #afterAdvance(): void {

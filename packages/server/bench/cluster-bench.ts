@@ -11,7 +11,7 @@ import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts
 
 /**
  * `npm run bench:cluster [-- --runtime node|bun|deno --seconds 5 --runs 1 --systems fs,sqlite,etcd
- *   --out file.json]`
+ *   --cases <regex> --out file.json]`
  *
  * raftkit (3 servers of one runtime, fs storage, then sqlite) against etcd (3 members, default
  * durability) on 127.0.0.1, one system at a time, with the same load generator (wrk) and workload:
@@ -25,6 +25,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '1' },
     systems: { type: 'string', default: 'fs,sqlite,etcd' },
+    cases: { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -49,7 +50,7 @@ const writes = (target: Case['target']): Case[] =>
     connections,
     writePercent: 100,
   }));
-const CASES: readonly Case[] = [
+const ALL_CASES: readonly Case[] = [
   ...writes('leader'),
   ...writes('follower'),
   {
@@ -68,6 +69,7 @@ const CASES: readonly Case[] = [
     consistency: 'linearizable',
   },
 ];
+const CASES = ALL_CASES.filter((c) => new RegExp(flags.cases).test(c.name));
 /** The gRPC cases: the ones the targets compare against. */
 const GRPC_CASES = CASES.filter((c) =>
   ['writes@1 leader', 'writes@64 leader', 'writes@64 follower', 'linearizable reads@64'].includes(c.name),
@@ -242,6 +244,7 @@ if (etcd !== null) {
       const candidates = (['etcd-http', 'etcd-grpc'] as const)
         .map((s) => ({ s, f: systems[s]![theirsName] }))
         .filter((x): x is { s: 'etcd-http' | 'etcd-grpc'; f: Figures } => x.f !== undefined);
+      if (candidates.length === 0) continue;
       const best = candidates.reduce((a, b) => (b.f.opsPerSecond > a.f.opsPerSecond ? b : a));
       const r = {
         ops: ours.opsPerSecond / best.f.opsPerSecond,
