@@ -149,6 +149,7 @@ function refusal(leader: NodeId, status: number, code: string): RaftNodeError {
   return new RaftNodeError('Timeout', `leader ${leader} answered ${status} (${code}): outcome unknown`);
 }
 
+/** What the leader's forward route accepts. */
 export interface ForwardRoutesOptions {
   /** The largest forwarded command accepted; a batch holding a bigger one is refused whole. */
   readonly maxCommandBytes: number;

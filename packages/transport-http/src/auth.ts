@@ -59,10 +59,12 @@ export class RequestAuthenticator {
     this.key = key;
   }
 
+  /** The MAC of `request`, in hex. */
   sign(request: SignedRequest): string {
     return bytesToHex(this.mac(request));
   }
 
+  /** Whether `macHex` is the MAC of `request` (false for a malformed one). */
   verify(request: SignedRequest, macHex: string): boolean {
     if (!MAC_HEX.test(macHex)) return false;
     return timingSafeEqual(hexToBytes(macHex), this.mac(request));
