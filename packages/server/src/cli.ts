@@ -6,7 +6,7 @@ import { BACKUP_USAGE, backupCli } from './backup-cli.ts';
 import { CLIENT_COMMANDS, CLIENT_FLAGS, CLIENT_USAGE, clientCommand } from './cli-client.ts';
 import { ApiClientError } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
-import { type Listen, startServer } from './launch.ts';
+import { type ServerRuntime, startServer } from './launch.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 
@@ -33,13 +33,13 @@ ${CLIENT_FLAGS}
 Other flags: --version, --help`;
 
 /** Runs one command; resolves to the process exit code. */
-export async function runCli(argv: readonly string[], listen: Listen, io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], runtime: ServerRuntime, io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command !== undefined && CLIENT_COMMANDS.has(command)) return await clientCommand(command, rest, io);
     switch (command) {
       case 'serve':
-        return await serve(rest, listen, io);
+        return await serve(rest, runtime, io);
       case '--version':
       case '-v':
       case 'version':
@@ -79,7 +79,7 @@ export async function runCli(argv: readonly string[], listen: Listen, io: CliIo)
   }
 }
 
-async function serve(argv: readonly string[], listen: Listen, io: CliIo): Promise<number> {
+async function serve(argv: readonly string[], runtime: ServerRuntime, io: CliIo): Promise<number> {
   if (argv.includes('--help')) {
     io.out(serveHelp());
     return 0;
@@ -96,7 +96,7 @@ async function serve(argv: readonly string[], listen: Listen, io: CliIo): Promis
       'the cluster secret was given with --secret: every user can read it in the process list; use RAFTKIT_SECRET or --secret-file',
     );
   }
-  const server = await startServer(config, listen, log);
+  const server = await startServer(config, runtime, log);
   log.info('serving', { url: config.advertiseUrl, storage: config.storage, dataDir: config.dataDir });
   io.out(
     `raftkit node ${config.id} serving ${config.advertiseUrl} (storage ${config.storage} in ${config.dataDir})`,

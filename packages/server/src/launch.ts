@@ -9,7 +9,7 @@ import { HttpTransport } from '@raftkit/transport-http';
 import { createServerApp } from './app.ts';
 import { BackupJobs } from './backup-jobs.ts';
 import type { ServeConfig } from './config.ts';
-import { createForwarder } from './forward.ts';
+import { createForwarder, type FetchFunction } from './forward.ts';
 import { ForwardAuthenticator } from './forward-auth.ts';
 import { joinCluster, promoteWhenCaughtUp } from './join.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
@@ -32,6 +32,13 @@ export interface Listener {
 /** A runtime's HTTP server: `node:http`, `Bun.serve` or `Deno.serve`. */
 export type Listen = (options: ListenOptions) => Promise<Listener>;
 
+/** What a runtime adapter brings: its server, and the client for requests to peers if not `fetch`. */
+export interface ServerRuntime {
+  readonly listen: Listen;
+  /** Raft messages and forwarded proposals go through it; default the global `fetch`. */
+  readonly peerFetch?: FetchFunction;
+}
+
 export interface RunningServer {
   readonly node: RaftNode;
   readonly url: string;
@@ -45,7 +52,12 @@ export interface RunningServer {
  * the runtime's `listen`. With `--join`, the node is added through a running member as a learner
  * first (so the cluster keeps its quorum while the newcomer catches up), then promoted.
  */
-export async function startServer(config: ServeConfig, listen: Listen, log: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: ServeConfig,
+  runtime: ServerRuntime,
+  log: Logger,
+): Promise<RunningServer> {
+  const peerFetch = runtime.peerFetch === undefined ? {} : { fetch: runtime.peerFetch };
   const id = nodeId(config.id);
   const tls =
     config.tls === null
@@ -61,6 +73,7 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
     id,
     secret: config.secret,
     logger: log,
+    ...peerFetch,
     ...(config.maxBodyBytes === null
       ? {}
       : // Snapshot chunks must leave the transport's framing room (64 KiB) inside the body limit.
@@ -82,7 +95,7 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
       bootstrap: config.join === null ? { members: config.members } : 'join',
       tickMs: config.tickMs,
       ...(config.snapshotEntries === null ? {} : { snapshotEvery: { entries: config.snapshotEntries } }),
-      forward: createForwarder({ id, auth: forwardAuth, memberUrl }),
+      forward: createForwarder({ id, auth: forwardAuth, memberUrl, ...peerFetch }),
       logger: log,
     });
   } catch (error) {
@@ -119,7 +132,7 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
   });
   let listener: Listener;
   try {
-    listener = await listen({ fetch: app.fetch, hostname: config.hostname, port: config.port, tls });
+    listener = await runtime.listen({ fetch: app.fetch, hostname: config.hostname, port: config.port, tls });
   } catch (error) {
     await started.stop();
     await transport.close();

@@ -1,3 +1,4 @@
+import { Decoder, Encoder } from 'cbor-x/decode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORWARD_PATH } from '../src/forward.ts';
 import { ForwardAuthenticator } from '../src/forward-auth.ts';
@@ -154,12 +155,17 @@ describe('membership routes', () => {
 
 describe('forwarded proposals', () => {
   const forwarder = new ForwardAuthenticator(SECRET);
-  const command = encodeCommand({ op: 'put', key: 'fwd', value: new TextEncoder().encode('v') });
-  const send = (headers: Record<string, string>, body: Uint8Array = command) =>
+  const utf8 = new TextEncoder();
+  const put = (key: string, value: string) => encodeCommand({ op: 'put', key, value: utf8.encode(value) });
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+  const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+  const batchOf = (...commands: Uint8Array[]) => cbor.encode(commands) as Uint8Array;
+  const batch = batchOf(put('fwd', 'v'));
+  const send = (headers: Record<string, string>, body: Uint8Array = batch) =>
     s.app.request(FORWARD_PATH, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer> });
 
-  it('applies a signed command once and refuses its replay', async () => {
-    const headers = await forwarder.sign('n2', command);
+  it('applies a signed batch once and refuses its replay', async () => {
+    const headers = await forwarder.sign('n2', batch);
     const first = await send(headers);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe('application/cbor');
@@ -168,16 +174,32 @@ describe('forwarded proposals', () => {
     expect(s.node.status().appliedIndex).toBe(applied);
   });
 
-  it('refuses a missing or wrong MAC, another secret, and a body that is not a command', async () => {
+  it('proposes every command of a batch and answers their outcomes in order', async () => {
+    const body = batchOf(put('b1', 'one'), put('b2', 'two'));
+    const response = await send(await forwarder.sign('n2', body), body);
+    expect(response.status).toBe(200);
+    const outcomes = decoder.decode(new Uint8Array(await response.arrayBuffer())) as { index: number }[];
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[1]!.index).toBe(outcomes[0]!.index + 1);
+    expect(s.kv.get('b2')).toEqual(utf8.encode('two'));
+  });
+
+  it('refuses a missing or wrong MAC, another secret, and a body that is not a batch of commands', async () => {
     const before = s.node.status().commitIndex;
     expect((await send({})).status).toBe(401);
-    const headers = await forwarder.sign('n2', command);
+    const headers = await forwarder.sign('n2', batch);
     expect((await send({ ...headers, 'x-raftkit-mac': '0'.repeat(64) })).status).toBe(401);
     expect(
-      (await send(await new ForwardAuthenticator('another-secret-0123456').sign('n2', command))).status,
+      (await send(await new ForwardAuthenticator('another-secret-0123456').sign('n2', batch))).status,
     ).toBe(401);
-    const junk = Uint8Array.from([9, 9, 9]);
-    expect((await send(await forwarder.sign('n2', junk), junk)).status).toBe(400);
+    for (const junk of [
+      Uint8Array.from([9, 9, 9]),
+      put('bare', 'not in a batch'),
+      batchOf(put('ok', 'v'), Uint8Array.from([9, 9, 9])),
+      batchOf(),
+    ]) {
+      expect((await send(await forwarder.sign('n2', junk), junk)).status).toBe(400);
+    }
     expect(s.node.status().commitIndex).toBe(before);
   });
 });
