@@ -56,10 +56,15 @@ export class RequestAuthenticator {
     this.key = crypto.subtle.importKey('raw', key, HMAC, false, ['sign', 'verify']);
   }
 
+  /** The hex HMAC of `request`, for its MAC header. */
   async sign(request: SignedRequest): Promise<string> {
     return bytesToHex(new Uint8Array(await crypto.subtle.sign(HMAC, await this.key, macInput(request))));
   }
 
+  /**
+   * Whether `macHex` is the MAC of `request` under this secret, compared in constant time; false for
+   * anything malformed.
+   */
   async verify(request: SignedRequest, macHex: string): Promise<boolean> {
     if (!MAC_HEX.test(macHex)) return false;
     return crypto.subtle.verify(HMAC, await this.key, hexToBytes(macHex), macInput(request));
