@@ -18,6 +18,7 @@ const decoder = new Decoder(cborOptions);
 /** Where a leader takes proposals forwarded by its followers. Internal: peers only, HMAC-signed. */
 export const FORWARD_PATH = '/internal/v1/propose';
 
+/** The subset of `fetch` the forwarder calls; tests inject one. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
 /**
@@ -67,6 +68,7 @@ export function createForwarder(options: {
   };
 }
 
+/** What the leader's forward route accepts. */
 export interface ForwardRoutesOptions {
   /** The largest forwarded command accepted; a bigger body is refused before it is read whole. */
   readonly maxCommandBytes: number;
