@@ -41,6 +41,11 @@ export interface Mutations {
 
 type CampaignKind = 'preElection' | 'election' | 'transfer';
 
+/**
+ * How a leader confirms a read index (thesis §6.4): `quorum` with a round of heartbeats acknowledged by a
+ * majority (safe under any clock); `lease` from the leader's lease alone (no round trip, but it trusts
+ * bounded clock drift).
+ */
 export type ReadMode = 'quorum' | 'lease';
 
 /**

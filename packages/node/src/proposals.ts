@@ -1,6 +1,7 @@
 import type { Entry, Index, Term } from '@raftkit/core';
 import { RaftNodeError } from './errors.ts';
 
+/** A proposal's outcome: the log index it committed at and what the state machine's `apply` returned. */
 export interface Applied {
   readonly index: number;
   readonly result: unknown;

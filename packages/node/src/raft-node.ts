@@ -38,8 +38,17 @@ import { ReadRounds } from './read-rounds.ts';
 import { PendingReads } from './reads.ts';
 import { snapshotHooks } from './snapshot-transfer.ts';
 
+/**
+ * What `read` waits for: `linearizable` confirms leadership with a majority (thesis §6.4) and waits until
+ * this node applied up to that read index; `lease` trusts the leader lease instead of the round trip
+ * (bounded clock drift assumed); `stale` returns at once with whatever this node has applied.
+ */
 export type ReadConsistency = 'linearizable' | 'lease' | 'stale';
 
+/**
+ * One member as this node knows it: its URL once the log or a snapshot named it, its role, and (on the
+ * leader) how far it has replicated.
+ */
 export interface MemberStatus {
   readonly id: NodeId;
   readonly url: string | null;
@@ -55,6 +64,7 @@ export interface MemberStatus {
   readonly lastContactMs: number | null;
 }
 
+/** A point-in-time view of this node for status endpoints and tests. */
 export interface NodeStatus {
   readonly id: NodeId;
   readonly role: Role;
@@ -301,6 +311,7 @@ export class RaftNode {
     });
   }
 
+  /** This node's role, term, leader, indexes and membership right now; cheap enough to poll. */
   status(): NodeStatus {
     const s = this.#core.status();
     const match = new Map(s.peers.map((p) => [p.id, p.matchIndex]));
@@ -337,14 +348,25 @@ export class RaftNode {
     };
   }
 
+  /**
+   * Where member `id` listens, as the log, a snapshot or `peers` told this node; undefined when unknown.
+   */
   memberUrl(id: NodeId): string | undefined {
     return this.#urls.url(id);
   }
 
+  /**
+   * Calls `listener` on every `event` (see `RaftNodeEvents`) until the returned function is called.
+   * Listeners run inside the Ready loop: keep them short; a throw is logged and does not stop the node.
+   */
   on<E extends RaftNodeEvent>(event: E, listener: (payload: RaftNodeEvents[E]) => void): () => void {
     return this.#events.on(event, listener);
   }
 
+  /**
+   * Counters and gauges of this node (proposals, reads, messages, storage timings) as plain values, for a
+   * metrics endpoint to render.
+   */
   metrics(): RaftNodeMetrics {
     return this.#metrics.snapshot();
   }

@@ -64,6 +64,10 @@ const RETRY_AFTER_SECONDS: Partial<Record<ApiErrorCode, number>> = {
   LearnerCatchingUp: 1,
 };
 
+/**
+ * An API failure by `code`: `errorResponse` turns it into the JSON error body with the status the code maps
+ * to (one table, above), so routes never pick statuses themselves.
+ */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly code: ApiErrorCode;

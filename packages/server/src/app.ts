@@ -28,6 +28,11 @@ import type { ServerNode } from './server-node.ts';
 import { nodeStats } from './stats.ts';
 import { uiRoutes } from './ui/ui-routes.ts';
 
+/**
+ * What `createServerApp` needs: the running driver and its KV state machine, plus what the wiring
+ * decides (peer and forward routes, the client token, limits, CORS origins), passed in rather than
+ * read from the environment, so one app serves every runtime.
+ */
 export interface ServerAppOptions {
   /** The driver (`RaftNode`), already started, applying to `kv`. */
   readonly node: ServerNode;

@@ -12,8 +12,10 @@ import {
 import type { Storage } from '@raftkit/core';
 import { ApiError } from './api-error.ts';
 
+/** Where a backup job is: `done` only once the file was written and verified on disk. */
 export type BackupJobState = 'running' | 'done' | 'failed';
 
+/** One backup job as `GET /v1/backups` reports it; times are ISO 8601 strings. */
 export interface BackupJob {
   readonly id: string;
   readonly state: BackupJobState;
@@ -32,11 +34,18 @@ export interface BackupJob {
   readonly error: { readonly code: string; readonly message: string } | null;
 }
 
+/** What `BackupJobs` backs up and where it keeps the files. */
 export interface BackupJobsOptions {
+  /** The node's storage: each backup is of its latest snapshot. */
   readonly storage: Storage;
+  /**
+   * Describes the snapshot for the backup's manifest (e.g. the KV key count); without it the manifest has
+   * none.
+   */
   readonly stateMachine?: BackupMetadataSource;
   /** Where finished backups are kept: `<id>.tar.gz`. Created on first use. */
   readonly dir: string;
+  /** The clock for job times; tests inject one. Default: the system clock. */
   readonly now?: () => Date;
   /**
    * For unattended nodes: start a job every `everyMs` (skipped while one runs), and keep only
@@ -132,6 +141,10 @@ export class BackupJobs {
     return job;
   }
 
+  /**
+   * Job `id` as it stands now; `NotFound` (404) for an id this node never started (or started before a
+   * restart).
+   */
   get(id: string): BackupJob {
     const entry = this.#jobs.get(id);
     if (entry === undefined) throw new ApiError('NotFound', `no backup ${id}`);

@@ -13,7 +13,9 @@ import { VERSION } from './version.ts';
 /** Where the CLI writes and how it ends; the runtime's process, or a test's capture. */
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Writes one line of command output (stdout for `processIo`). */
   readonly out: (line: string) => void;
+  /** Writes one line of diagnostics and logs (stderr for `processIo`). */
   readonly err: (line: string) => void;
   /** Resolves on Ctrl-C / SIGTERM; `serve` stops the node then. */
   readonly shutdownSignal: () => Promise<void>;

@@ -22,6 +22,7 @@ const decoder = new Decoder(cborOptions);
  */
 export const FORWARD_PATH = '/internal/v2/propose';
 
+/** The subset of `fetch` the forwarder calls; tests inject one. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
 /** What the leader answers per forwarded command. */

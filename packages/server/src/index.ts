@@ -1,5 +1,6 @@
 export { ApiError, type ApiErrorCode, errorResponse, toApiError } from './api-error.ts';
 export { createServerApp, type ServerAppOptions } from './app.ts';
+export { type BackupJob, type BackupJobState, BackupJobs, type BackupJobsOptions } from './backup-jobs.ts';
 export { type CliIo, runCli } from './cli.ts';
 export { ApiClientError, apiJson, apiRequest, type ClientOptions } from './client.ts';
 export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';

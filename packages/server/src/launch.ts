@@ -17,15 +17,18 @@ import { DEFAULT_LIMITS } from './limits.ts';
 
 /** What a runtime adapter gets: a fetch handler to serve on `hostname:port`, with TLS when given. */
 export interface ListenOptions {
+  /** The app to serve: one request in, one response out. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
   readonly hostname: string;
   readonly port: number;
   readonly tls: { readonly cert: string; readonly key: string } | null;
 }
 
+/** A server a runtime adapter started. */
 export interface Listener {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** Stops accepting connections and resolves once the server is closed. */
   close(): Promise<void>;
 }
 
@@ -39,11 +42,13 @@ export interface ServerRuntime {
   readonly peerFetch?: FetchFunction;
 }
 
+/** A started `raftkit serve` node: the driver, the URL it serves on, and how to stop it. */
 export interface RunningServer {
   readonly node: RaftNode;
   readonly url: string;
   /** Resolves when the node stops on its own after a fatal error. */
   readonly fatal: Promise<Error>;
+  /** Closes the listener, then stops the node (pending requests reject, storage closes) and transport; idempotent. */
   stop(): Promise<void>;
 }
 

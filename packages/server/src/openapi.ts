@@ -65,6 +65,7 @@ const membershipErrors = {
   '504': error('No answer in time: the change may or may not have been applied.'),
 } as const;
 
+/** The OpenAPI 3.1 description of the client API, served at `/openapi.json`. */
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {

@@ -1,6 +1,7 @@
 import type { RaftNode } from '@raftkit/node';
 
 export type { MemberStatus, NodeStatus, ReadConsistency } from '@raftkit/node';
+/** A member's role: voters elect and make up quorums, learners only receive the log. */
 export type MemberRole = 'voter' | 'learner';
 
 /**

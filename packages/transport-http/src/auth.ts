@@ -59,12 +59,15 @@ export class RequestAuthenticator {
     this.key = key;
   }
 
-  /** The MAC of `request`, in hex. */
+  /** The hex HMAC of `request`, for its MAC header. */
   sign(request: SignedRequest): string {
     return bytesToHex(this.mac(request));
   }
 
-  /** Whether `macHex` is the MAC of `request` (false for a malformed one). */
+  /**
+   * Whether `macHex` is the MAC of `request` under this secret, compared in constant time; false for
+   * anything malformed.
+   */
   verify(request: SignedRequest, macHex: string): boolean {
     if (!MAC_HEX.test(macHex)) return false;
     return timingSafeEqual(hexToBytes(macHex), this.mac(request));

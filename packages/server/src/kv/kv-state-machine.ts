@@ -29,6 +29,10 @@ export class KvStateMachine {
   readonly #keys = new SortedKeys();
   readonly #sessions = new ClientSessions<KvWriteResult>();
 
+  /**
+   * Applies one committed command and returns its outcome; the same on every replica. Never throws for a
+   * command the routes could build (they validate before proposing); a malformed entry is a bug and throws.
+   */
   apply(entry: Entry): KvApplyResult {
     // A new leader's no-op (Raft §8) carries no command.
     if (entry.data.length === 0) return null;
@@ -68,6 +72,10 @@ export class KvStateMachine {
     }
   }
 
+  /**
+   * The value of `key` as of the last applied entry, or undefined when absent. Reads with no consistency of
+   * their own: the caller waits on `RaftNode.read` first.
+   */
   get(key: string): Uint8Array | undefined {
     return this.#values.get(key);
   }

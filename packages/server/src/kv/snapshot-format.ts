@@ -180,7 +180,11 @@ export function decodeSnapshot(data: Uint8Array): DecodedSnapshot {
  * from the header, and the snapshot's size in bytes.
  */
 export function snapshotSummary(): {
+  /** Feeds the next chunk of the snapshot, in order. */
   update(chunk: Uint8Array): void;
+  /**
+   * The pair count from the header (0 if fewer bytes than a header were seen) and the bytes seen so far.
+   */
   digest(): { keys: number; bytes: number };
 } {
   const header = new Uint8Array(HEADER_BYTES);
