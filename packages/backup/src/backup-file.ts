@@ -22,6 +22,7 @@ export async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> 
   }
 }
 
+/** How `saveBackup` writes an archive to a file (verified after writing). */
 export interface SaveBackupOptions extends VerifyOptions {
   /** Called with the bytes written so far. */
   readonly onWrite?: (bytes: number) => void;

@@ -40,7 +40,12 @@ export type BackupErrorCode =
   /** A caller's argument is unusable (no URL for the node, a member list without it, ...). */
   | 'InvalidArgument';
 
+/**
+ * Why a backup operation refused or failed; compare `code`, never the message, which names what is
+ * wrong (a file, an offset, a size) for a person.
+ */
 export class BackupError extends Error {
+  /** The kind of failure, from a fixed list. */
   readonly code: BackupErrorCode;
 
   constructor(code: BackupErrorCode, message: string, options?: { cause?: unknown }) {
@@ -50,5 +55,6 @@ export class BackupError extends Error {
   }
 }
 
+/** Whether `e` is a `BackupError`, of `code` when one is given. */
 export const isBackupError = (e: unknown, code?: BackupErrorCode): e is BackupError =>
   e instanceof BackupError && (code === undefined || e.code === code);

@@ -28,11 +28,15 @@ import { encodeFileHeader, endOfArchive, padding } from './tar.ts';
  * description is of the state backed up, not of the live state that has moved on meanwhile.
  */
 export interface BackupMetadataReader {
+  /** The next bytes of the snapshot, in order. */
   update(chunk: Uint8Array): void;
+  /** Called once after the last chunk: the description, as JSON for the manifest. */
   digest(): { readonly [key: string]: JsonValue };
 }
 
+/** A state machine that can describe its snapshots for a backup's manifest. */
 export interface BackupMetadataSource {
+  /** A fresh reader for one snapshot; absent when the state machine has nothing to say. */
   backupMetadata?(): BackupMetadataReader;
 }
 
@@ -47,7 +51,9 @@ export interface BackupSource {
   readonly state: ByteSource;
 }
 
+/** How `writeBackup` frames a snapshot into an archive. */
 export interface WriteBackupOptions {
+  /** Describes the state for the manifest (`backupMetadata()`), when it can. */
   readonly stateMachine?: BackupMetadataSource;
   /** State bytes per archive file, and so the most held in memory at once. Default 4 MiB. */
   readonly chunkBytes?: number;
@@ -132,6 +138,7 @@ async function* tarChunks(source: BackupSource, options: WriteBackupOptions): As
   yield endOfArchive();
 }
 
+/** `writeBackup`'s options, plus how `exportBackup` reads the snapshot from storage. */
 export interface ExportBackupOptions extends WriteBackupOptions {
   /** Bytes per read from storage. Default 1 MiB. */
   readonly readBytes?: number;

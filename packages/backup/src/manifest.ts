@@ -5,6 +5,7 @@ import { BackupError } from './errors.ts';
 export const FORMAT_VERSION = 1;
 export const FORMAT_NAME = 'raftkit-backup';
 
+/** What the manifest can carry from a state machine: plain JSON. */
 export type JsonValue =
   | null
   | boolean
@@ -13,12 +14,14 @@ export type JsonValue =
   | readonly JsonValue[]
   | { readonly [key: string]: JsonValue };
 
+/** A member of the configuration the snapshot was taken under. */
 export interface MemberEntry {
   readonly id: string;
   /** Where the member listened when the snapshot was taken; null when the log never named it. */
   readonly url: string | null;
 }
 
+/** One file of the archive besides the manifest itself, as the manifest lists it. */
 export interface ManifestFile {
   /** Relative to the backup folder. */
   readonly path: string;

@@ -16,6 +16,7 @@ import {
 import type { ByteSource } from './streams.ts';
 import { TarReader } from './tar.ts';
 
+/** Bounds on reading an archive that may be hostile. */
 export interface ReadLimits {
   /**
    * Refuse an archive that decompresses past this many bytes (a decompression bomb). Default
@@ -31,6 +32,7 @@ export interface ReadBackupOptions extends ReadLimits {
   readonly onProgress?: (bytes: number) => void;
 }
 
+/** The default bound on an archive's decompressed size: 64 GiB. */
 export const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
 /** manifest.json lists a line per state file; at 4 MiB per file this allows petabytes. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;

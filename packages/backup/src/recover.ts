@@ -4,6 +4,7 @@ import { BackupError } from './errors.ts';
 import { writeNewClusterState } from './new-cluster.ts';
 import type { StorageOpener } from './restore.ts';
 
+/** What `recoverForceNewCluster` works on: a stopped survivor's data directory. */
 export interface RecoverOptions {
   /** The survivor's data directory; its node must be stopped. */
   readonly dataDir: string;
@@ -15,6 +16,7 @@ export interface RecoverOptions {
   readonly url?: string;
 }
 
+/** The single-member cluster a recovery left. */
 export interface RecoverResult {
   /** Where the new cluster's state is: the survivor's last log entry. */
   readonly index: number;

@@ -15,6 +15,7 @@ export type StorageOpener = (options: {
   readonly identity: StorageIdentity;
 }) => Promise<Storage>;
 
+/** Where and as what a backup is restored. */
 export interface RestoreOptions extends ReadLimits {
   /** Opens the archive. Called twice: once to verify it whole, once to restore from it. */
   readonly source: () => ByteSource;
@@ -37,6 +38,7 @@ export interface RestoreOptions extends ReadLimits {
   readonly onProgress?: (pass: 'verify' | 'restore', bytes: number) => void;
 }
 
+/** What a restore made: the backup's manifest, the new node's identity and its cluster's members. */
 export interface RestoreResult {
   readonly manifest: Manifest;
   readonly identity: StorageIdentity;

@@ -2,6 +2,7 @@ import type { Manifest } from './manifest.ts';
 import { type ReadLimits, readBackup } from './read-backup.ts';
 import type { ByteSource } from './streams.ts';
 
+/** How `verifyBackup` reads an archive. */
 export interface VerifyOptions extends ReadLimits {
   /** Called with the decompressed bytes read so far. */
   readonly onProgress?: (bytes: number) => void;
