@@ -1,5 +1,7 @@
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCK_FILE } from './dir-lock.ts';
 import { recordDurableImage, restoreDurableImage } from './durable-image.ts';
 import { type FileOps, type FsOps, nodeFsOps } from './fs-ops.ts';
 import { openFsStorage } from './index.ts';
@@ -99,5 +101,30 @@ describe('the durable image (power-loss test mode)', () => {
     restoreDurableImage(dir, image);
     expect(await nodeFsOps.readdir(dir)).toEqual(['kept']);
     expect(new TextDecoder().decode(await nodeFsOps.readFile(join(dir, 'kept')))).toBe('durable');
+  });
+});
+
+describe('the durable image across a plain crash', () => {
+  it('starts from what the disk holds when a killed process (no power loss) is restarted', async () => {
+    const dir = await dirs.make();
+    const image = `${dir}.image`;
+    const first = openFiles(nodeFsOps);
+    const store = await openFsStorage({ dir, identity, fs: recordDurableImage(first.fs, dir, image) });
+    await store.save({ entries: run(1, 10, 1, 100), hardState: hard(1, 5) });
+    // kill -9: the page cache keeps everything; the next process records on top of it. (Its lock
+    // goes with it: in this one test process, by hand.)
+    await first.closeAll();
+    await unlink(join(dir, LOCK_FILE));
+    const second = openFiles(nodeFsOps);
+    const restarted = await openFsStorage({ dir, identity, fs: recordDurableImage(second.fs, dir, image) });
+    await restarted.save({ entries: run(11, 20, 1, 100), hardState: hard(1, 15) });
+    restoreDurableImage(dir, image);
+    await second.closeAll();
+    const reopened = await openFsStorage({ dir, identity });
+    try {
+      expect(reopened.lastIndex()).toBe(20);
+    } finally {
+      await reopened.close();
+    }
   });
 });
