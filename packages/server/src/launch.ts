@@ -71,9 +71,21 @@ export async function startServer(
           cert: await readFile(config.tls.certFile, 'utf8'),
           key: await readFile(config.tls.keyFile, 'utf8'),
         };
-  const knownPeers = config.join === null ? new Map<string, string>() : await joinCluster(config, log);
-
   const storage = await openStorage(config, log);
+  // `--join` matters on a first start only: a node whose data directory holds the log already
+  // belongs to the cluster, and must restart even when the member it joined through is gone.
+  const joining = config.join !== null && storage.lastIndex() === 0 && storage.snapshotMeta() === null;
+  let knownPeers: ReadonlyMap<string, string> = new Map();
+  if (joining) {
+    try {
+      knownPeers = await joinCluster(config, log);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+  } else if (config.join !== null) {
+    log.info('restarting a member: --join ignored', { id: config.id, join: config.join });
+  }
   const transport = new HttpTransport({
     id,
     secret: config.secret,
