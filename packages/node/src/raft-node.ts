@@ -122,6 +122,8 @@ export class RaftNode {
   /** A Ready loop is scheduled or running; at most one at a time, so Readys are handled in order. */
   #loop: Promise<void> | null = null;
   #incomingThisTick = 0;
+  /** When the core last ticked, on the clock's scale: the core's time is caught up from it. */
+  #tickedAt = 0;
   #applied: number;
   #snapshotIndex: number;
   #bytesSinceSnapshot = 0;
@@ -217,6 +219,7 @@ export class RaftNode {
       },
     };
     this.#transport.register(this.#options.groupId, handler);
+    this.#tickedAt = this.#options.clock.now();
     this.#cancelTicks = this.#options.clock.every(this.#options.tickMs, () => this.#tick());
     this.#kick();
   }
@@ -260,6 +263,9 @@ export class RaftNode {
     options.signal?.throwIfAborted();
     this.#metrics.counters.reads++;
     if (consistency === 'stale') return;
+    // A lease is judged by the core's time: it must not lag the real one (a process paused or
+    // starved past its timer would still believe in a lease that ran out meanwhile).
+    this.#catchUpTicks();
     // Fail fast, as a write does: with no leader known nothing can confirm the read.
     if (this.#core.leader === null) {
       this.#metrics.counters.readsFailed++;
@@ -388,7 +394,7 @@ export class RaftNode {
   #tick(): void {
     if (this.#state !== 'running') return;
     this.#incomingThisTick = 0;
-    this.#guard(() => this.#core.tick());
+    this.#catchUpTicks();
     const now = this.#options.clock.now();
     this.#proposals.expire(now);
     this.#forwardedApplies.expire(now);
@@ -405,6 +411,23 @@ export class RaftNode {
       this.#transfer = null;
     }
     this.#kick();
+  }
+
+  /**
+   * Ticks the core once per `tickMs` that passed since it last ticked. A timer fires late when the
+   * process was paused (SIGSTOP, a VM stall, a long GC) or its loop starved, and the core's
+   * time would fall behind the real one: a leader back from a pause longer than its lease would
+   * serve lease reads that another leader's writes have already made stale (found by the fault
+   * suite, seed 5). Catching up expires the lease and runs CheckQuorum as real time says. Bounded:
+   * past three election timeouts more ticks change nothing.
+   */
+  #catchUpTicks(): void {
+    const { tickMs, electionTicks } = this.#options;
+    const now = this.#options.clock.now();
+    const due = Math.floor((now - this.#tickedAt) / tickMs);
+    if (due <= 0) return;
+    this.#tickedAt = due > 3 * electionTicks ? now : this.#tickedAt + due * tickMs;
+    for (let k = Math.min(due, 3 * electionTicks); k > 0; k--) this.#guard(() => this.#core.tick());
   }
 
   #receive(messages: readonly Message[]): void {
