@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Node runs the built app: make sure it is current (incremental, quick when nothing changed). */
 export default function setup(): void {
-  const root = fileURLToPath(new URL('../../../../', import.meta.url));
+  const root = fileURLToPath(new URL('../../', import.meta.url));
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'apps/node'], {
     cwd: root,
     stdio: 'inherit',
