@@ -16,8 +16,8 @@ export const NODE = process.versions.bun === undefined ? process.execPath : 'nod
  * How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript
  * (through the `@raftkit/source` export condition).
  */
-export const SERVE_COMMANDS: Record<Runtime, (args: string[]) => [string, string[]]> = {
-  node: (args) => [NODE, [join(ROOT, 'apps/node/dist/cli.js'), 'serve', ...args]],
+export const SERVE_COMMANDS: Record<Runtime, (args: string[], script?: readonly string[]) => [string, string[]]> = {
+  node: (args, script = [join(ROOT, 'apps/node/dist/cli.js'), 'serve']) => [NODE, [...script, ...args]],
   bun: (args) => [
     join(ROOT, 'node_modules/.bin/bun'),
     ['--conditions=@raftkit/source', join(ROOT, 'apps/bun/src/main.ts'), ...args],
@@ -52,11 +52,15 @@ export async function tempDir(name: string): Promise<{ path: string; remove(): P
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** Polls `probe` until it returns a value other than undefined; throws what it last saw after `ms`. */
+/**
+ * Polls `probe` every `intervalMs` until it returns a value other than undefined; throws what it
+ * last saw after `ms`.
+ */
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   ms = 30_000,
+  intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -68,7 +72,7 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
@@ -81,6 +85,19 @@ export interface NodeSpec {
   readonly args: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly scheme?: 'http' | 'https';
+  /**
+   * On Node only: the script (and its leading arguments) to run instead of `apps/node/dist/cli.js
+   * serve`, e.g. the fault suite's deliberately broken server.
+   */
+  readonly script?: readonly string[];
+}
+
+/** How many chunks of a process's output are kept: enough for a failure message, bounded for long runs. */
+const OUTPUT_CHUNKS = 400;
+
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
 }
 
 /** One server process. Output is kept for the failure message. */
@@ -88,7 +105,7 @@ export class ServerProcess {
   readonly url: string;
   readonly output: string[] = [];
   #child: ChildProcess | null = null;
-  #exited: Promise<void> = Promise.resolve();
+  #exited: Promise<ExitStatus> = Promise.resolve({ code: null, signal: null });
 
   constructor(readonly spec: NodeSpec) {
     this.url = `${spec.scheme ?? 'http'}://127.0.0.1:${spec.port}`;
@@ -102,37 +119,58 @@ export class ServerProcess {
     return this.#child !== null && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
-  /** Starts the process and waits until it answers /health. */
-  async start(fetchImpl: typeof fetch = fetch): Promise<void> {
+  /** Resolves when the current process exits (at once when none runs). */
+  get exited(): Promise<ExitStatus> {
+    return this.#exited;
+  }
+
+  /** Starts the process and waits until it answers /health, polling every `pollMs`. */
+  async start(fetchImpl: typeof fetch = fetch, pollMs = 100): Promise<void> {
     const { spec } = this;
-    const [command, args] = SERVE_COMMANDS[spec.runtime]([
-      '--id',
-      spec.id,
-      '--listen',
-      `127.0.0.1:${spec.port}`,
-      '--data-dir',
-      spec.dataDir,
-      '--secret',
-      SECRET,
-      '--tick-ms',
-      '50',
-      ...spec.args,
-    ]);
+    const [command, args] = SERVE_COMMANDS[spec.runtime](
+      [
+        '--id',
+        spec.id,
+        '--listen',
+        `127.0.0.1:${spec.port}`,
+        '--data-dir',
+        spec.dataDir,
+        '--secret',
+        SECRET,
+        '--tick-ms',
+        '50',
+        ...spec.args,
+      ],
+      spec.script,
+    );
     const child = spawn(command, args, {
       cwd: ROOT,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
-    const keep = (chunk: Buffer) => this.output.push(chunk.toString());
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > OUTPUT_CHUNKS) this.output.splice(0, this.output.length - OUTPUT_CHUNKS);
+    };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    await eventually(`${spec.id} (${spec.runtime}) to answer /health`, async () => {
-      if (!this.running) throw new Error(`${spec.id} exited:\n${this.output.join('')}`);
-      const response = await fetchImpl(`${this.url}/health`);
-      return response.ok ? true : undefined;
-    });
+    this.#exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    await eventually(
+      `${spec.id} (${spec.runtime}) to answer /health`,
+      async () => {
+        if (!this.running) throw new Error(`${spec.id} exited:\n${this.output.join('')}`);
+        const response = await fetchImpl(`${this.url}/health`);
+        return response.ok ? true : undefined;
+      },
+      30_000,
+      pollMs,
+    );
+  }
+
+  /** Sends `signal` (SIGSTOP, SIGCONT, ...) to this process by pid without waiting for anything. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running && this.#child?.pid !== undefined) process.kill(this.#child.pid, signal);
   }
 
   /** Sends `signal` to this process (by pid) and waits for it to exit. */

@@ -1,0 +1,221 @@
+import type { Random } from '@raftkit/testkit';
+import type { Runtime } from '../support/harness.ts';
+import { adminRequest, currentLeader, statusOf } from './cluster-view.ts';
+import type { Network } from './network.ts';
+import type { Supervisor } from './supervisor.ts';
+
+export const FAULT_KINDS = [
+  'kill-leader',
+  'kill',
+  'pause-leader',
+  'pause',
+  'partition',
+  'bridge',
+  'one-way',
+  'lossy',
+  'transfer',
+  'membership',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** One fault on the run's timeline: what, to whom, from when to when (ms since the start). */
+export interface FaultEvent {
+  readonly kind: FaultKind;
+  readonly targets: readonly string[];
+  readonly startAt: number;
+  endAt: number;
+  detail: string;
+}
+
+export interface NemesisOptions {
+  readonly kinds: readonly FaultKind[];
+  /** Calm between faults and how long each lasts, in ms. */
+  readonly calmMs: { readonly min: number; readonly max: number };
+  readonly faultMs: { readonly min: number; readonly max: number };
+  /** Pauses outlast this (the longest election timeout) so the cluster elects around the paused node. */
+  readonly electionTimeoutMs: number;
+  /** The runtimes a replacement node may run on, for membership changes. */
+  readonly runtimes: readonly Runtime[];
+  readonly clock: () => number;
+  /** Called as each fault begins: the availability probes watch leader deaths. */
+  readonly onFault?: (event: FaultEvent) => void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function shuffle<T>(random: Random, items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+/**
+ * The seeded nemesis: one fault at a time, drawn from `kinds` by the seed, each held for a while
+ * and then healed, with calm in between. Only which fault, whom and how long come from the seed;
+ * the cluster's timing does not, so a seed replays the same plan, not the same interleaving.
+ */
+export class Nemesis {
+  readonly events: FaultEvent[] = [];
+  #nextId: number;
+
+  constructor(
+    readonly options: NemesisOptions,
+    readonly supervisor: Supervisor,
+    readonly network: Network,
+    readonly random: Random,
+  ) {
+    this.#nextId = supervisor.nodes.size + 1;
+  }
+
+  async run(stop: { stopped: boolean }): Promise<void> {
+    while (!stop.stopped) {
+      await sleep(this.random.int(this.options.calmMs.min, this.options.calmMs.max));
+      if (stop.stopped) break;
+      await this.#inject(this.random.pick(this.options.kinds));
+    }
+  }
+
+  /** Heals everything: links restored, paused nodes continued (killed ones the supervisor restarts). */
+  heal(): void {
+    this.network.heal();
+    for (const node of this.supervisor.live()) this.supervisor.resume(node.id);
+  }
+
+  async #inject(kind: FaultKind): Promise<void> {
+    const { supervisor, network, random } = this;
+    const hold = random.int(this.options.faultMs.min, this.options.faultMs.max);
+    const live = supervisor.live().map((node) => node.id);
+    const leader =
+      kind === 'kill-leader' || kind === 'pause-leader' || kind === 'transfer'
+        ? await currentLeader(supervisor)
+        : undefined;
+    const begin = (targets: readonly string[], detail = ''): FaultEvent => {
+      const event: FaultEvent = { kind, targets, startAt: this.options.clock(), endAt: Number.NaN, detail };
+      this.events.push(event);
+      this.options.onFault?.(event);
+      return event;
+    };
+    const end = (event: FaultEvent) => {
+      event.endAt = this.options.clock();
+    };
+    switch (kind) {
+      case 'kill-leader':
+      case 'kill': {
+        const target = kind === 'kill-leader' ? leader?.id : random.pick(live);
+        if (target === undefined) return;
+        const event = begin([target]);
+        await supervisor.kill(target);
+        // The supervisor restarts it; the fault lasts until it listens again.
+        end(event);
+        return;
+      }
+      case 'pause-leader':
+      case 'pause': {
+        const target = kind === 'pause-leader' ? leader?.id : random.pick(live);
+        if (target === undefined) return;
+        const ms = Math.max(hold, random.int(2, 3) * this.options.electionTimeoutMs);
+        const event = begin([target], `SIGSTOP for ${ms} ms`);
+        supervisor.pause(target);
+        await sleep(ms);
+        supervisor.resume(target);
+        end(event);
+        return;
+      }
+      case 'partition': {
+        const shuffled = shuffle(random, live);
+        const minority = shuffled.slice(0, Math.floor((live.length - 1) / 2) || 1);
+        const majority = shuffled.filter((id) => !minority.includes(id));
+        const event = begin(minority, `${minority.join(',')} | ${majority.join(',')}`);
+        network.partition([minority, majority]);
+        await sleep(hold);
+        network.heal();
+        end(event);
+        return;
+      }
+      case 'bridge': {
+        // Two sides that only the bridge node hears both of: each side alone is a minority.
+        const [bridge, ...rest] = shuffle(random, live);
+        const half = Math.ceil(rest.length / 2);
+        const sides = [rest.slice(0, half), rest.slice(half)];
+        const event = begin(
+          [bridge!],
+          `${sides[0]!.join(',')} | ${sides[1]!.join(',')} bridged by ${bridge}`,
+        );
+        network.partition(sides);
+        await sleep(hold);
+        network.heal();
+        end(event);
+        return;
+      }
+      case 'one-way': {
+        // The leader's messages stop reaching the others, theirs still reach it.
+        const target = (await currentLeader(supervisor))?.id ?? random.pick(live);
+        const event = begin([target], `${target} → others cut`);
+        for (const other of live) if (other !== target) network.cut(target, other);
+        await sleep(hold);
+        network.heal();
+        end(event);
+        return;
+      }
+      case 'lossy': {
+        const dropRate = random.int(10, 40) / 100;
+        const delay = { min: 0, max: random.int(20, 150) };
+        const event = begin(live, `drop ${dropRate}, delay ${delay.min}-${delay.max} ms`);
+        network.degrade(dropRate, delay);
+        await sleep(hold);
+        network.heal();
+        end(event);
+        return;
+      }
+      case 'transfer': {
+        if (leader === undefined) return;
+        const to = random.pick(live.filter((id) => id !== leader.id));
+        const event = begin([to], `from ${leader.id}`);
+        const answer = await adminRequest(supervisor, 'POST', '/v1/leader/transfer', { to }, 5000);
+        event.detail += answer.ok ? '' : `, refused: ${answer.detail.slice(0, 120)}`;
+        end(event);
+        return;
+      }
+      case 'membership':
+        await this.#replace(begin, end);
+        return;
+    }
+  }
+
+  /**
+   * A rolling replacement: a new node joins (as a learner, promoted once caught up), then a
+   * random old member is removed and stopped. The cluster keeps its size; ids are never reused,
+   * since a removed member coming back with its old log is not a case Raft promises anything for.
+   */
+  async #replace(
+    begin: (targets: readonly string[], detail?: string) => FaultEvent,
+    end: (event: FaultEvent) => void,
+  ) {
+    const { supervisor, random } = this;
+    const id = `n${this.#nextId++}`;
+    const old = random.pick(supervisor.live().map((node) => node.id));
+    const event = begin([id, old], `${id} joins, then ${old} leaves`);
+    const via = random.pick(supervisor.live().filter((node) => node.process.running && !node.paused));
+    try {
+      await supervisor.join(id, random.pick(this.options.runtimes), via.process.url);
+    } catch (error) {
+      event.detail += `; join failed: ${String(error).slice(0, 200)}`;
+      end(event);
+      return;
+    }
+    const joined = supervisor.nodes.get(id)!;
+    const deadline = this.options.clock() + 30_000;
+    while (this.options.clock() < deadline) {
+      const status = await statusOf(joined);
+      if (status?.members.some((member) => member.id === id && member.role === 'voter')) break;
+      await sleep(200);
+    }
+    const removed = await adminRequest(supervisor, 'DELETE', `/v1/members/${old}`, undefined, 15_000);
+    if (removed.ok) await supervisor.retire(old);
+    else event.detail += `; removal of ${old} failed: ${removed.detail.slice(0, 200)}`;
+    end(event);
+  }
+}

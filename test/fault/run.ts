@@ -1,0 +1,141 @@
+import { join } from 'node:path';
+import { Random } from '@raftkit/testkit';
+import { type Runtime, ROOT } from '../support/harness.ts';
+import { AvailabilityProbes, summarize } from './availability.ts';
+import { runClients } from './clients.ts';
+import { History } from './history.ts';
+import { type FaultKind, Nemesis } from './nemesis.ts';
+import { Network } from './network.ts';
+import { Supervisor } from './supervisor.ts';
+import { type CheckReport, checkRun, describe, renderFault } from './verdict.ts';
+
+/** A deliberately broken server, to prove the suite catches what it claims to (see broken-server.ts). */
+export type Breakage = 'local-linearizable-reads' | 'early-write-ack';
+
+export interface RunOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  /** One runtime per founding node: its length is the cluster size. */
+  readonly runtimes: readonly Runtime[];
+  readonly storage: 'fs' | 'sqlite';
+  readonly clients: number;
+  readonly faults: readonly FaultKind[];
+  readonly tickMs: number;
+  readonly breakage?: Breakage;
+  readonly log: (line: string) => void;
+}
+
+export interface RunReport {
+  readonly ok: boolean;
+  readonly failures: readonly string[];
+  readonly summary: string;
+  readonly check: CheckReport | null;
+}
+
+const KEYS = ['a', 'b', 'c', 'd'];
+/** Raft's election timeout is 10 to 20 ticks; pauses outlast the longest. */
+const ELECTION_TICKS = 20;
+
+/**
+ * One run of the fault suite: a cluster under its supervisor and peer proxies, the clients and
+ * the nemesis for `durationMs`, then healing and the verdict. Everything random derives from
+ * `seed`, which every failure message repeats with the command that replays it.
+ */
+export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
+  const started = performance.now();
+  const clock = () => performance.now() - started;
+  const network = new Network(new Random(options.seed + 1));
+  const supervisor = new Supervisor({
+    name: `fault-${options.seed}`,
+    network,
+    clock,
+    args: ['--storage', options.storage, '--tick-ms', String(options.tickMs)],
+    ...(options.breakage === undefined
+      ? {}
+      : { script: [join(ROOT, 'test/dist/fault/broken-server.js'), options.breakage] }),
+  });
+  const history = new History(clock);
+  const targets = () => supervisor.live().map((node) => ({ id: node.id, url: node.process.url }));
+  const probes = new AvailabilityProbes(history, targets);
+  const replay = `npm run torture -- --seed ${options.seed} --seconds ${Math.round(options.durationMs / 1000)} --runtimes ${options.runtimes.join(',')} --storage ${options.storage} --faults ${options.faults.join(',')}${options.breakage === undefined ? '' : ` --break ${options.breakage}`}`;
+  options.log(`fault suite: seed ${options.seed}; replay with: ${replay}`);
+  try {
+    await supervisor.found(options.runtimes);
+    let watched = 0;
+    const watcher = setInterval(() => {
+      for (; watched < supervisor.events.length; watched++) {
+        const event = supervisor.events[watched]!;
+        if (event.kind === 'listening' && event.restart)
+          probes.onListening(supervisor.nodes.get(event.node)!, event.at);
+      }
+    }, 10);
+    const nemesis = new Nemesis(
+      {
+        kinds: options.faults,
+        calmMs: { min: 1000, max: 3000 },
+        faultMs: { min: 1500, max: 4000 },
+        electionTimeoutMs: ELECTION_TICKS * options.tickMs,
+        runtimes: options.runtimes,
+        clock,
+        onFault: (event) => {
+          options.log(`  fault ${renderFault(event)}`);
+          probes.onFault(event);
+        },
+      },
+      supervisor,
+      network,
+      new Random(options.seed + 2),
+    );
+    const stop = { stopped: false };
+    const clients = runClients(
+      { clients: options.clients, keys: KEYS, thinkMs: { min: 5, max: 40 } },
+      history,
+      targets,
+      (client) => new Random(options.seed * 1000 + 10 + client),
+      stop,
+    );
+    const nemesisDone = nemesis.run(stop);
+    await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+    stop.stopped = true;
+    await nemesisDone;
+    nemesis.heal();
+    await Promise.all(clients);
+    await supervisor.allBack(30_000);
+    await probes.settle();
+    clearInterval(watcher);
+
+    const check = await checkRun({
+      history,
+      nodes: supervisor.live(),
+      faults: nemesis.events,
+      supervisorEvents: supervisor.events,
+      checkerTimeoutMs: 120_000,
+    });
+    const failures = [...check.failures];
+    const counts = history.counts();
+    const faultCounts = new Map<string, number>();
+    for (const event of nemesis.events) faultCounts.set(event.kind, (faultCounts.get(event.kind) ?? 0) + 1);
+    const leader = summarize(probes.recoveries, 'leader-down');
+    const restart = summarize(probes.recoveries, 'restart');
+    const summary = [
+      `seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.runtimes.join('+')} on ${options.storage}${options.breakage === undefined ? '' : `, broken: ${options.breakage}`}`,
+      `operations: ${history.records.length} (ok ${counts.ok}, failed ${counts.failed}, unknown ${counts.unknown})`,
+      `faults: ${[...faultCounts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
+      `leader down → first acknowledged write: median ${leader.medianMs ?? '-'} ms, max ${leader.maxMs ?? '-'} ms (${leader.count} measured, ${leader.missing} never)`,
+      `restart listening → first linearizable read there: median ${restart.medianMs ?? '-'} ms, max ${restart.maxMs ?? '-'} ms (${restart.count} measured, ${restart.missing} never)`,
+      `checker: ${check.checkerMs} ms, ${check.linearizable === true ? 'linearizable' : check.linearizable === false ? 'NOT linearizable' : 'no verdict'}`,
+      `verdict: ${failures.length === 0 ? 'ok' : `FAILED (${failures.length} problems); replay with: ${replay}`}`,
+    ].join('\n');
+    return { ok: failures.length === 0, failures, summary, check };
+  } catch (error) {
+    const lastOps = history.records.slice(-10).map(describe);
+    return {
+      ok: false,
+      failures: [`the run itself failed: ${String(error)}`, ...lastOps],
+      summary: `seed ${options.seed}: the run failed before its verdict; replay with: ${replay}`,
+      check: null,
+    };
+  } finally {
+    await supervisor.close();
+  }
+}

@@ -1,0 +1,208 @@
+import { eventually, freePort, type Runtime, ServerProcess, tempDir } from '../support/harness.ts';
+import type { Network } from './network.ts';
+import { PeerProxy } from './proxy.ts';
+
+/** systemd's `Restart=always` with a backoff: the first restart after this, doubling while a node keeps dying. */
+const RESTART_DELAY_MS = 200;
+const MAX_RESTART_DELAY_MS = 5_000;
+/** A node up this long has recovered: its next death restarts after the first delay again. */
+const STABLE_MS = 10_000;
+/** /health is polled this often while a node starts, so its listening time is known to ~20 ms. */
+const HEALTH_POLL_MS = 20;
+
+export interface SupervisedNode {
+  readonly id: string;
+  readonly runtime: Runtime;
+  readonly process: ServerProcess;
+  /** The URL this node's peers use: its proxy. Clients use `process.url`, the node itself. */
+  readonly peerUrl: string;
+  paused: boolean;
+  /** Set by `retire`: the node left the cluster and is not restarted. */
+  retired: boolean;
+}
+
+/** Something the supervisor saw, for the run's timeline. */
+export type SupervisorEvent =
+  | { readonly kind: 'listening'; readonly node: string; readonly at: number; readonly restart: boolean }
+  | {
+      readonly kind: 'exited';
+      readonly node: string;
+      readonly at: number;
+      readonly expected: boolean;
+      readonly status: string;
+    }
+  | { readonly kind: 'restart-failed'; readonly node: string; readonly at: number; readonly error: string };
+
+export interface SupervisorOptions {
+  readonly name: string;
+  readonly network: Network;
+  /** Serve flags every node gets (e.g. --storage, --tick-ms). */
+  readonly args: readonly string[];
+  /** For a deliberately broken server: the Node script to run instead of the real CLI. */
+  readonly script?: readonly string[];
+  readonly clock: () => number;
+}
+
+/**
+ * Runs the cluster's processes the way an init system would: each node on a free port behind its
+ * own peer proxy, restarted with backoff whenever it exits without being asked to (kill -9 by the
+ * nemesis, or a crash), and killed by pid when the run ends.
+ */
+export class Supervisor {
+  readonly nodes = new Map<string, SupervisedNode>();
+  readonly events: SupervisorEvent[] = [];
+  readonly #proxies: PeerProxy[] = [];
+  readonly #removals: (() => Promise<void>)[] = [];
+  #closing = false;
+
+  constructor(readonly options: SupervisorOptions) {}
+
+  /** Starts the founding members (ids n1..nN, one per runtime given) and waits for each to listen. */
+  async found(runtimes: readonly Runtime[]): Promise<void> {
+    const ids = runtimes.map((_, i) => `n${i + 1}`);
+    const prepared = await Promise.all(ids.map((id) => this.#prepare(id)));
+    const members = prepared.map(({ id, proxy }) => `${id}=${proxy.url}`).join(',');
+    await Promise.all(prepared.map((slot, i) => this.#launch(slot, runtimes[i]!, ['--members', members])));
+  }
+
+  /** Starts a new node that joins through `via` (a member's own URL) as a voter. */
+  async join(id: string, runtime: Runtime, via: string): Promise<SupervisedNode> {
+    return this.#launch(await this.#prepare(id), runtime, ['--join', via]);
+  }
+
+  live(): SupervisedNode[] {
+    return [...this.nodes.values()].filter((node) => !node.retired);
+  }
+
+  /** kill -9; the node comes back after the restart delay. */
+  async kill(id: string): Promise<void> {
+    const node = this.#node(id);
+    node.paused = false;
+    await node.process.kill('SIGKILL');
+  }
+
+  pause(id: string): void {
+    const node = this.#node(id);
+    node.process.signal('SIGSTOP');
+    node.paused = node.process.running;
+  }
+
+  resume(id: string): void {
+    const node = this.#node(id);
+    if (node.paused) node.process.signal('SIGCONT');
+    node.paused = false;
+  }
+
+  /** Stops a node that left the cluster for good. */
+  async retire(id: string): Promise<void> {
+    const node = this.#node(id);
+    node.retired = true;
+    this.resume(id);
+    await node.process.kill('SIGKILL');
+  }
+
+  /** Waits until every node that is not retired answers /health. */
+  async allBack(ms: number): Promise<void> {
+    for (const node of this.live()) {
+      await eventually(
+        `${node.id} back after healing`,
+        async () => {
+          const response = await fetch(`${node.process.url}/health`, { signal: AbortSignal.timeout(1000) });
+          return response.ok ? true : undefined;
+        },
+        ms,
+      );
+    }
+  }
+
+  /** Kills every process by pid, closes the proxies and removes the data directories. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([...this.nodes.values()].map((node) => node.process.kill('SIGKILL')));
+    await Promise.all(this.#proxies.map((proxy) => proxy.close()));
+    await Promise.all(this.#removals.map((remove) => remove()));
+  }
+
+  async #prepare(id: string): Promise<{ id: string; port: number; proxy: PeerProxy; dataDir: string }> {
+    const port = await freePort();
+    const proxy = await PeerProxy.start(id, port, this.options.network);
+    this.#proxies.push(proxy);
+    const dir = await tempDir(`${this.options.name}-${id}`);
+    this.#removals.push(dir.remove);
+    return { id, port, proxy, dataDir: dir.path };
+  }
+
+  async #launch(
+    slot: { id: string; port: number; proxy: PeerProxy; dataDir: string },
+    runtime: Runtime,
+    bootstrap: readonly string[],
+  ): Promise<SupervisedNode> {
+    const process = new ServerProcess({
+      id: slot.id,
+      runtime,
+      port: slot.port,
+      dataDir: slot.dataDir,
+      args: ['--advertise', slot.proxy.url, ...bootstrap, ...this.options.args],
+      ...(this.options.script === undefined ? {} : { script: this.options.script }),
+    });
+    const node: SupervisedNode = {
+      id: slot.id,
+      runtime,
+      process,
+      peerUrl: slot.proxy.url,
+      paused: false,
+      retired: false,
+    };
+    this.nodes.set(slot.id, node);
+    await process.start(fetch, HEALTH_POLL_MS);
+    this.events.push({ kind: 'listening', node: slot.id, at: this.options.clock(), restart: false });
+    void this.#watch(node);
+    return node;
+  }
+
+  /** Restarts `node` each time it exits, until it is retired or the run ends. */
+  async #watch(node: SupervisedNode): Promise<void> {
+    let delay = RESTART_DELAY_MS;
+    let upSince = this.options.clock();
+    for (;;) {
+      const status = await node.process.exited;
+      if (this.#closing || node.retired) return;
+      // The nemesis only ever kills with SIGKILL; any other exit is the node stopping on its own.
+      const expected = status.signal === 'SIGKILL';
+      this.events.push({
+        kind: 'exited',
+        node: node.id,
+        at: this.options.clock(),
+        expected,
+        status: status.signal ?? `exit code ${status.code}`,
+      });
+      if (this.options.clock() - upSince > STABLE_MS) delay = RESTART_DELAY_MS;
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(2 * delay, MAX_RESTART_DELAY_MS);
+        if (this.#closing || node.retired) return;
+        try {
+          await node.process.start(fetch, HEALTH_POLL_MS);
+          upSince = this.options.clock();
+          this.events.push({ kind: 'listening', node: node.id, at: upSince, restart: true });
+          break;
+        } catch (error) {
+          this.events.push({
+            kind: 'restart-failed',
+            node: node.id,
+            at: this.options.clock(),
+            error: String(error),
+          });
+          // A start that timed out may have left its process running: it must not run twice.
+          await node.process.kill('SIGKILL');
+        }
+      }
+    }
+  }
+
+  #node(id: string): SupervisedNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new RangeError(`no node ${id}`);
+    return node;
+  }
+}
