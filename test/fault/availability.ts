@@ -1,16 +1,24 @@
 import { perform, type Targets } from './clients.ts';
-import type { History } from './history.ts';
+import type { History, OperationRecord } from './history.ts';
 import type { FaultEvent } from './nemesis.ts';
 import type { SupervisedNode } from './supervisor.ts';
 
-/** Probes ask this often, so recovery times are known to within a few tens of ms. */
-const PROBE_INTERVAL_MS = 20;
+/**
+ * Probes start an attempt this often without waiting for the last one (a request sent into a
+ * partition or to a node still catching up may hang for seconds), so recovery times are known to
+ * within a few tens of ms; at most this many are in flight.
+ */
+const PROBE_INTERVAL_MS = 25;
+const PROBE_IN_FLIGHT = 8;
 /** A probe gives up after this long; the report then shows the recovery as missing. */
 const PROBE_LIMIT_MS = 15_000;
-/** Client ids of the probes, apart from the workload's. */
-export const WRITE_PROBE_CLIENT = 1000;
-export const READ_PROBE_CLIENT = 1001;
-export const PROBE_KEY = 'probe';
+/**
+ * Client ids of the probes, apart from the workload's: each attempt is its own client, since
+ * attempts overlap and a client has one operation at a time.
+ */
+const WRITE_PROBE_CLIENT = 100_000;
+const READ_PROBE_CLIENT = 200_000;
+const PROBE_KEY = 'probe';
 
 export interface Recovery {
   /** What was measured: a leader's death (kill or pause) or a node's restart. */
@@ -33,6 +41,7 @@ export class AvailabilityProbes {
   readonly recoveries: Recovery[] = [];
   readonly #running: Promise<void>[] = [];
   #writes = 0;
+  #reads = 0;
 
   constructor(
     readonly history: History,
@@ -44,11 +53,11 @@ export class AvailabilityProbes {
     const recovery: Recovery = { kind: 'leader-down', node: event.targets[0]!, at: event.startAt, ms: null };
     this.recoveries.push(recovery);
     this.#running.push(
-      this.#until(recovery, async () => {
+      this.#until(recovery, () => {
         const others = this.targets().filter((target) => target.id !== recovery.node);
         const target = others[this.#writes % others.length]!;
         const op = { kind: 'put', key: PROBE_KEY, value: `probe-${this.#writes++}` } as const;
-        return (await perform(this.history, WRITE_PROBE_CLIENT, target, op)).outcome === 'ok';
+        return perform(this.history, WRITE_PROBE_CLIENT + this.#writes, target, op);
       }),
     );
   }
@@ -58,16 +67,15 @@ export class AvailabilityProbes {
     this.recoveries.push(recovery);
     const target = { id: node.id, url: node.process.url };
     this.#running.push(
-      this.#until(recovery, async () => {
-        const record = await perform(
+      this.#until(recovery, () =>
+        perform(
           this.history,
-          READ_PROBE_CLIENT,
+          READ_PROBE_CLIENT + this.#reads++,
           target,
           { kind: 'get', key: PROBE_KEY },
           'linearizable',
-        );
-        return record.outcome === 'ok';
-      }),
+        ),
+      ),
     );
   }
 
@@ -76,15 +84,22 @@ export class AvailabilityProbes {
     await Promise.all(this.#running);
   }
 
-  async #until(recovery: Recovery, attempt: () => Promise<boolean>): Promise<void> {
+  async #until(recovery: Recovery, attempt: () => Promise<OperationRecord>): Promise<void> {
     const { clock } = this.history;
-    while (clock() - recovery.at < PROBE_LIMIT_MS) {
-      if (await attempt()) {
-        recovery.ms = Math.round(clock() - recovery.at);
-        return;
+    const inFlight = new Set<Promise<void>>();
+    while (recovery.ms === null && clock() - recovery.at < PROBE_LIMIT_MS) {
+      if (inFlight.size < PROBE_IN_FLIGHT) {
+        const running = attempt().then((record) => {
+          inFlight.delete(running);
+          if (record.outcome !== 'ok' || record.completedAt === null) return;
+          const ms = Math.round(record.completedAt - recovery.at);
+          if (recovery.ms === null || ms < recovery.ms) recovery.ms = ms;
+        });
+        inFlight.add(running);
       }
       await sleep(PROBE_INTERVAL_MS);
     }
+    await Promise.all(inFlight);
   }
 }
 

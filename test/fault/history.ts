@@ -77,6 +77,17 @@ export class History {
     return events;
   }
 
+  /** Why operations failed or ended unknown: `{ failed: { '503 NoLeader': 12, ... }, ... }`. */
+  reasons(): Record<'failed' | 'unknown', Map<string, number>> {
+    const reasons = { failed: new Map<string, number>(), unknown: new Map<string, number>() };
+    for (const record of this.records) {
+      if (record.outcome !== 'failed' && record.outcome !== 'unknown') continue;
+      const counts = reasons[record.outcome];
+      counts.set(record.detail, (counts.get(record.detail) ?? 0) + 1);
+    }
+    return reasons;
+  }
+
   counts(): Record<Outcome | 'running', number> {
     const counts = { ok: 0, failed: 0, unknown: 0, running: 0 };
     for (const record of this.records) counts[record.outcome ?? 'running']++;

@@ -108,7 +108,9 @@ export class Nemesis {
         if (target === undefined) return;
         const event = begin([target]);
         await supervisor.kill(target);
-        // The supervisor restarts it; the fault lasts until it listens again.
+        // The supervisor restarts it; the fault lasts until it listens again, so at most one
+        // node is down at a time and a 3-node cluster keeps its quorum.
+        await supervisor.back(target, 30_000);
         end(event);
         return;
       }

@@ -33,6 +33,12 @@ export interface RunReport {
 }
 
 const KEYS = ['a', 'b', 'c', 'd'];
+
+const render = (counts: ReadonlyMap<string, number>) =>
+  [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ') || 'none';
 /** Raft's election timeout is 10 to 20 ticks; pauses outlast the longest. */
 const ELECTION_TICKS = 20;
 
@@ -43,7 +49,8 @@ const ELECTION_TICKS = 20;
  */
 export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
   const started = performance.now();
-  const clock = () => performance.now() - started;
+  // Tenths of a millisecond: a history that reads well, and rounding only ever makes operations concurrent.
+  const clock = () => Math.round((performance.now() - started) * 10) / 10;
   const network = new Network(new Random(options.seed + 1));
   const supervisor = new Supervisor({
     name: `fault-${options.seed}`,
@@ -113,6 +120,7 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     });
     const failures = [...check.failures];
     const counts = history.counts();
+    const reasons = history.reasons();
     const faultCounts = new Map<string, number>();
     for (const event of nemesis.events) faultCounts.set(event.kind, (faultCounts.get(event.kind) ?? 0) + 1);
     const leader = summarize(probes.recoveries, 'leader-down');
@@ -120,6 +128,7 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     const summary = [
       `seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.runtimes.join('+')} on ${options.storage}${options.breakage === undefined ? '' : `, broken: ${options.breakage}`}`,
       `operations: ${history.records.length} (ok ${counts.ok}, failed ${counts.failed}, unknown ${counts.unknown})`,
+      `failed by reason: ${render(reasons.failed)}; unknown by reason: ${render(reasons.unknown)}`,
       `faults: ${[...faultCounts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
       `leader down → first acknowledged write: median ${leader.medianMs ?? '-'} ms, max ${leader.maxMs ?? '-'} ms (${leader.count} measured, ${leader.missing} never)`,
       `restart listening → first linearizable read there: median ${restart.medianMs ?? '-'} ms, max ${restart.maxMs ?? '-'} ms (${restart.count} measured, ${restart.missing} never)`,

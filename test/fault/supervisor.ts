@@ -54,6 +54,8 @@ export class Supervisor {
   readonly #proxies: PeerProxy[] = [];
   readonly #removals: (() => Promise<void>)[] = [];
   #closing = false;
+  /** Nodes whose current process has answered /health. */
+  readonly #listening = new Set<string>();
 
   constructor(readonly options: SupervisorOptions) {}
 
@@ -99,6 +101,16 @@ export class Supervisor {
     node.retired = true;
     this.resume(id);
     await node.process.kill('SIGKILL');
+  }
+
+  /** Waits until `id` listens again after being killed (gives up silently after `ms`). */
+  async back(id: string, ms: number): Promise<void> {
+    const node = this.#node(id);
+    const deadline = this.options.clock() + ms;
+    while (!node.process.running || !this.#listening.has(id)) {
+      if (this.options.clock() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Waits until every node that is not retired answers /health. */
@@ -155,6 +167,7 @@ export class Supervisor {
     };
     this.nodes.set(slot.id, node);
     await process.start(fetch, HEALTH_POLL_MS);
+    this.#listening.add(slot.id);
     this.events.push({ kind: 'listening', node: slot.id, at: this.options.clock(), restart: false });
     void this.#watch(node);
     return node;
@@ -166,6 +179,7 @@ export class Supervisor {
     let upSince = this.options.clock();
     for (;;) {
       const status = await node.process.exited;
+      this.#listening.delete(node.id);
       if (this.#closing || node.retired) return;
       // The nemesis only ever kills with SIGKILL; any other exit is the node stopping on its own.
       const expected = status.signal === 'SIGKILL';
@@ -184,6 +198,7 @@ export class Supervisor {
         try {
           await node.process.start(fetch, HEALTH_POLL_MS);
           upSince = this.options.clock();
+          this.#listening.add(node.id);
           this.events.push({ kind: 'listening', node: node.id, at: upSince, restart: true });
           break;
         } catch (error) {

@@ -1,11 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root: the nearest directory above this file with turbo.json (from the sources or from dist/). */
+export const ROOT = findRoot(fileURLToPath(new URL('.', import.meta.url)));
+
+function findRoot(dir: string): string {
+  if (existsSync(join(dir, 'turbo.json'))) return dir;
+  const parent = dirname(dir);
+  if (parent === dir) throw new Error('no turbo.json above the test harness');
+  return findRoot(parent);
+}
 export const SECRET = 'e2e-cluster-secret-0123456789';
 export type Runtime = 'node' | 'bun' | 'deno';
 
