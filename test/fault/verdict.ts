@@ -170,7 +170,7 @@ export function describe(record: OperationRecord): string {
 }
 
 export function renderFault(fault: FaultEvent): string {
-  return `${fmt(fault.startAt)}–${Number.isNaN(fault.endAt) ? '?' : fmt(fault.endAt)} ${fault.kind} ${fault.targets.join(',')}${fault.detail === '' ? '' : ` (${fault.detail})`}`;
+  return `${fmt(fault.startAt)}${Number.isNaN(fault.endAt) ? '' : `–${fmt(fault.endAt)}`} ${fault.kind} ${fault.targets.join(',')}${fault.detail === '' ? '' : ` (${fault.detail})`}`;
 }
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { FAULT_KINDS } from './nemesis.ts';
+import { type RunOptions, runFaultSuite } from './run.ts';
+
+/** CI's run: FAULT_SECONDS and FAULT_SEED change it; a failure prints the seed and the replay command. */
+const SECONDS = Number(process.env.FAULT_SECONDS ?? 120);
+const SEED = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
+
+const base: Omit<RunOptions, 'seed' | 'durationMs' | 'faults'> = {
+  runtimes: ['node', 'bun', 'node'],
+  storage: 'fs',
+  clients: 10,
+  tickMs: 100,
+  log: (line) => console.log(line),
+};
+
+describe('the fault suite', () => {
+  it(
+    'keeps a 3-node Node + Bun cluster linearizable, converged and complete through every kind of fault',
+    async () => {
+      const report = await runFaultSuite({
+        ...base,
+        seed: SEED,
+        durationMs: SECONDS * 1000,
+        faults: FAULT_KINDS,
+      });
+      console.log(report.summary);
+      expect(report.failures.join('\n\n')).toBe('');
+    },
+    SECONDS * 1000 + 240_000,
+  );
+
+  // Proof that it can fail: the same suite over a deliberately broken server must say so.
+  it('catches a server that serves linearizable reads from its local state', async () => {
+    const report = await runFaultSuite({
+      ...base,
+      seed: 2,
+      durationMs: 25_000,
+      faults: ['partition'],
+      breakage: 'local-linearizable-reads',
+    });
+    console.log(report.summary);
+    expect(report.check?.linearizable).toBe(false);
+    expect(report.failures.join('\n')).toMatch(/the smallest window that cannot be linearized/);
+  }, 200_000);
+
+  it('catches a server that acknowledges writes before a quorum has them', async () => {
+    const report = await runFaultSuite({
+      ...base,
+      seed: 3,
+      durationMs: 25_000,
+      faults: ['partition'],
+      breakage: 'early-write-ack',
+    });
+    console.log(report.summary);
+    expect(report.failures.join('\n')).toMatch(/acknowledged write lost/);
+  }, 200_000);
+});
