@@ -9,7 +9,9 @@ import type { SupervisedNode } from './supervisor.ts';
  * within a few tens of ms; at most this many are in flight.
  */
 const PROBE_INTERVAL_MS = 25;
-const PROBE_IN_FLIGHT = 8;
+const PROBE_IN_FLIGHT = 80;
+/** A probe attempt gives up sooner than a client: its answer only matters while it is quick. */
+const PROBE_TIMEOUT_MS = 2_000;
 /** A probe gives up after this long; the report then shows the recovery as missing. */
 const PROBE_LIMIT_MS = 15_000;
 /**
@@ -57,7 +59,7 @@ export class AvailabilityProbes {
         const others = this.targets().filter((target) => target.id !== recovery.node);
         const target = others[this.#writes % others.length]!;
         const op = { kind: 'put', key: PROBE_KEY, value: `probe-${this.#writes++}` } as const;
-        return perform(this.history, WRITE_PROBE_CLIENT + this.#writes, target, op);
+        return perform(this.history, WRITE_PROBE_CLIENT + this.#writes, target, op, null, PROBE_TIMEOUT_MS);
       }),
     );
   }
@@ -74,6 +76,7 @@ export class AvailabilityProbes {
           target,
           { kind: 'get', key: PROBE_KEY },
           'linearizable',
+          PROBE_TIMEOUT_MS,
         ),
       ),
     );

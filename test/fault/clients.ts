@@ -19,10 +19,11 @@ export async function perform(
   target: { readonly id: string; readonly url: string },
   op: KvOp,
   mode: ReadMode | null = null,
+  timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<OperationRecord> {
   const record = history.invoke(client, target.id, op, mode);
   const path = `${target.url}/v1/kv/${encodeURIComponent(op.key)}`;
-  const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetch(
       ...((): [string, RequestInit] => {
