@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Runtime } from '../support/harness.ts';
-import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
+import { availableFaults, FAULT_KINDS, type FaultKind } from './nemesis.ts';
 import { type Breakage, runFaultSuite } from './run.ts';
 
 const USAGE = `Usage: npm run torture -- [flags]
@@ -9,7 +9,7 @@ const USAGE = `Usage: npm run torture -- [flags]
   --runtimes node,bun,deno    one runtime per founding node (default node,node,node); 5 for 5 nodes
   --storage fs|sqlite         (default fs)
   --clients N                 (default 10)
-  --faults a,b                fault kinds (default all): ${FAULT_KINDS.join(', ')}
+  --faults a,b                fault kinds (default all; disk-full needs root): ${FAULT_KINDS.join(', ')}
   --tick-ms N                 the nodes' Raft tick (default 100)
   --break local-linearizable-reads|early-write-ack   run a deliberately broken server: must fail
 `;
@@ -34,7 +34,9 @@ if (values.help) {
 }
 const seconds = values.seconds !== undefined ? Number(values.seconds) : 60 * Number(values.minutes ?? 2);
 const runtimes = (values.runtimes ?? 'node,node,node').split(',') as Runtime[];
-const faults = (values.faults?.split(',') ?? [...FAULT_KINDS]) as FaultKind[];
+const faults = (values.faults?.split(',') ?? availableFaults()) as FaultKind[];
+if (values.faults === undefined && !faults.includes('disk-full'))
+  process.stdout.write('disk-full left out: mounting a tmpfs per node needs root\n');
 const problems = [
   !(seconds > 0) && '--minutes/--seconds must be positive',
   runtimes.some((runtime) => !['node', 'bun', 'deno'].includes(runtime)) && '--runtimes: node, bun or deno',

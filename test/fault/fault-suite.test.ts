@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS } from './nemesis.ts';
 import { type RunOptions, runFaultSuite } from './run.ts';
 
 /** CI's run: FAULT_SECONDS and FAULT_SEED change it; a failure prints the seed and the replay command. */

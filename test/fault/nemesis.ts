@@ -1,6 +1,7 @@
 import type { Random } from '@raftkit/testkit';
 import type { Runtime } from '../support/harness.ts';
 import { adminRequest, currentLeader, statusOf } from './cluster-view.ts';
+import { fillDisk, freeDisk } from './disk.ts';
 import type { Network } from './network.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -15,8 +16,17 @@ export const FAULT_KINDS = [
   'lossy',
   'transfer',
   'membership',
+  'disk-full',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * Every fault this machine can inject: the disk-full fault mounts a tmpfs per node, which needs
+ * root, so elsewhere it is left out (and the caller says so).
+ */
+export function availableFaults(): FaultKind[] {
+  return FAULT_KINDS.filter((kind) => kind !== 'disk-full' || process.getuid?.() === 0);
+}
 
 /** One fault on the run's timeline: what, to whom, from when to when (ms since the start). */
 export interface FaultEvent {
@@ -184,6 +194,20 @@ export class Nemesis {
       case 'membership':
         await this.#replace(begin, end);
         return;
+      case 'disk-full': {
+        // The node must stop on its first failed write (a failed write or fsync is fatal) and
+        // come back once there is room again, with nothing lost.
+        const node = supervisor.nodes.get(random.pick(live))!;
+        const event = begin([node.id], `ENOSPC for ${hold} ms`);
+        node.exitExpected = true;
+        await fillDisk(node.dataDir);
+        await sleep(hold);
+        await freeDisk(node.dataDir);
+        await supervisor.back(node.id, 30_000);
+        node.exitExpected = false;
+        end(event);
+        return;
+      }
     }
   }
 

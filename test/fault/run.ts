@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { Random } from '@raftkit/testkit';
-import { type Runtime, ROOT } from '../support/harness.ts';
+import { ROOT, type Runtime } from '../support/harness.ts';
 import { AvailabilityProbes, summarize } from './availability.ts';
 import { runClients } from './clients.ts';
 import { History } from './history.ts';
 import { type FaultKind, Nemesis } from './nemesis.ts';
 import { Network } from './network.ts';
-import { Supervisor } from './supervisor.ts';
+import { Supervisor, type SupervisorEvent } from './supervisor.ts';
 import { type CheckReport, checkRun, describe, renderFault } from './verdict.ts';
 
 /** A deliberately broken server, to prove the suite catches what it claims to (see broken-server.ts). */
@@ -34,11 +34,22 @@ export interface RunReport {
 
 const KEYS = ['a', 'b', 'c', 'd'];
 
+/** How each node's processes ended during the run: `n1 SIGKILL 2, n2 exit code 1 1`. */
+const exits = (events: readonly SupervisorEvent[]) => {
+  const counts = new Map<string, number>();
+  for (const event of events)
+    if (event.kind === 'exited')
+      counts.set(`${event.node} ${event.status}`, (counts.get(`${event.node} ${event.status}`) ?? 0) + 1);
+  return render(counts);
+};
+
 const render = (counts: ReadonlyMap<string, number>) =>
   [...counts]
     .sort((a, b) => b[1] - a[1])
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ') || 'none';
+/** Each node's tmpfs when the disk-full fault runs: room for a 30-minute run's log. */
+const DISK_BYTES = 128 * 1024 * 1024;
 /** Raft's election timeout is 10 to 20 ticks; pauses outlast the longest. */
 const ELECTION_TICKS = 20;
 
@@ -57,6 +68,7 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     network,
     clock,
     args: ['--storage', options.storage, '--tick-ms', String(options.tickMs)],
+    ...(options.faults.includes('disk-full') ? { diskBytes: DISK_BYTES } : {}),
     ...(options.breakage === undefined
       ? {}
       : { script: [join(ROOT, 'test/dist/fault/broken-server.js'), options.breakage] }),
@@ -129,6 +141,7 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
       `seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.runtimes.join('+')} on ${options.storage}${options.breakage === undefined ? '' : `, broken: ${options.breakage}`}`,
       `operations: ${history.records.length} (ok ${counts.ok}, failed ${counts.failed}, unknown ${counts.unknown})`,
       `failed by reason: ${render(reasons.failed)}; unknown by reason: ${render(reasons.unknown)}`,
+      `node exits: ${exits(supervisor.events)}`,
       `faults: ${[...faultCounts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
       `leader down → first acknowledged write: median ${leader.medianMs ?? '-'} ms, max ${leader.maxMs ?? '-'} ms (${leader.count} measured, ${leader.missing} never)`,
       `restart listening → first linearizable read there: median ${restart.medianMs ?? '-'} ms, max ${restart.maxMs ?? '-'} ms (${restart.count} measured, ${restart.missing} never)`,

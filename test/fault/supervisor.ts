@@ -1,4 +1,5 @@
 import { eventually, freePort, type Runtime, ServerProcess, tempDir } from '../support/harness.ts';
+import { mountSmallDisk } from './disk.ts';
 import type { Network } from './network.ts';
 import { PeerProxy } from './proxy.ts';
 
@@ -16,9 +17,12 @@ export interface SupervisedNode {
   readonly process: ServerProcess;
   /** The URL this node's peers use: its proxy. Clients use `process.url`, the node itself. */
   readonly peerUrl: string;
+  readonly dataDir: string;
   paused: boolean;
   /** Set by `retire`: the node left the cluster and is not restarted. */
   retired: boolean;
+  /** Set while the nemesis breaks its disk: stopping on the storage error is then correct. */
+  exitExpected: boolean;
 }
 
 /** Something the supervisor saw, for the run's timeline. */
@@ -31,7 +35,13 @@ export type SupervisorEvent =
       readonly expected: boolean;
       readonly status: string;
     }
-  | { readonly kind: 'restart-failed'; readonly node: string; readonly at: number; readonly error: string };
+  | {
+      readonly kind: 'restart-failed';
+      readonly node: string;
+      readonly at: number;
+      readonly expected: boolean;
+      readonly error: string;
+    };
 
 export interface SupervisorOptions {
   readonly name: string;
@@ -40,6 +50,8 @@ export interface SupervisorOptions {
   readonly args: readonly string[];
   /** For a deliberately broken server: the Node script to run instead of the real CLI. */
   readonly script?: readonly string[];
+  /** Puts each data directory on a tmpfs of this size, for the disk-full fault (needs root). */
+  readonly diskBytes?: number;
   readonly clock: () => number;
 }
 
@@ -140,7 +152,15 @@ export class Supervisor {
     const proxy = await PeerProxy.start(id, port, this.options.network);
     this.#proxies.push(proxy);
     const dir = await tempDir(`${this.options.name}-${id}`);
-    this.#removals.push(dir.remove);
+    if (this.options.diskBytes === undefined) {
+      this.#removals.push(dir.remove);
+    } else {
+      const unmount = mountSmallDisk(dir.path, this.options.diskBytes);
+      this.#removals.push(async () => {
+        unmount();
+        await dir.remove();
+      });
+    }
     return { id, port, proxy, dataDir: dir.path };
   }
 
@@ -162,8 +182,10 @@ export class Supervisor {
       runtime,
       process,
       peerUrl: slot.proxy.url,
+      dataDir: slot.dataDir,
       paused: false,
       retired: false,
+      exitExpected: false,
     };
     this.nodes.set(slot.id, node);
     await process.start(fetch, HEALTH_POLL_MS);
@@ -182,7 +204,7 @@ export class Supervisor {
       this.#listening.delete(node.id);
       if (this.#closing || node.retired) return;
       // The nemesis only ever kills with SIGKILL; any other exit is the node stopping on its own.
-      const expected = status.signal === 'SIGKILL';
+      const expected = status.signal === 'SIGKILL' || node.exitExpected;
       this.events.push({
         kind: 'exited',
         node: node.id,
@@ -206,6 +228,7 @@ export class Supervisor {
             kind: 'restart-failed',
             node: node.id,
             at: this.options.clock(),
+            expected: node.exitExpected,
             error: String(error),
           });
           // A start that timed out may have left its process running: it must not run twice.

@@ -76,7 +76,7 @@ export async function checkRun(input: {
   for (const event of input.supervisorEvents) {
     if (event.kind === 'exited' && !event.expected)
       failures.push(`${event.node} stopped on its own at ${fmt(event.at)} (${event.status})`);
-    if (event.kind === 'restart-failed')
+    if (event.kind === 'restart-failed' && !event.expected)
       failures.push(`${event.node} did not come back at ${fmt(event.at)}: ${event.error.slice(0, 600)}`);
   }
   const notConverged = await quiesce(input.nodes, 30_000);
