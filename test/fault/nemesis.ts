@@ -128,7 +128,8 @@ export class Nemesis {
       case 'pause': {
         const target = kind === 'pause-leader' ? leader?.id : random.pick(live);
         if (target === undefined) return;
-        const ms = Math.max(hold, random.int(2, 3) * this.options.electionTimeoutMs);
+        const { electionTimeoutMs } = this.options;
+        const ms = random.int(Math.round(1.2 * electionTimeoutMs), Math.round(2.5 * electionTimeoutMs));
         const event = begin([target], `SIGSTOP for ${ms} ms`);
         supervisor.pause(target);
         await sleep(ms);

@@ -7,7 +7,7 @@ import { History } from './history.ts';
 import { type FaultKind, Nemesis } from './nemesis.ts';
 import { Network } from './network.ts';
 import { Supervisor, type SupervisorEvent } from './supervisor.ts';
-import { type CheckReport, checkRun, describe, renderFault } from './verdict.ts';
+import { type CheckReport, checkRun, renderFault } from './verdict.ts';
 
 /** A deliberately broken server, to prove the suite catches what it claims to (see broken-server.ts). */
 export type Breakage = 'local-linearizable-reads' | 'early-write-ack';
@@ -42,6 +42,25 @@ const exits = (events: readonly SupervisorEvent[]) => {
       counts.set(`${event.node} ${event.status}`, (counts.get(`${event.node} ${event.status}`) ?? 0) + 1);
   return render(counts);
 };
+
+/** What a run that broke off shows: how nodes ended or failed to start, and the output of those not running. */
+function postMortem(supervisor: Supervisor): string[] {
+  const events = supervisor.events
+    .filter((event) => event.kind !== 'listening')
+    .slice(-20)
+    .map(
+      (event) =>
+        `${(event.at / 1000).toFixed(3)} s ${event.node} ${event.kind}: ${'error' in event ? event.error.slice(0, 1500) : event.status}`,
+    );
+  const down = supervisor
+    .live()
+    .filter((node) => !node.process.running)
+    .map(
+      (node) =>
+        `${node.id} (${node.runtime}) is not running; its last output:\n${node.process.output.join('').slice(-3000)}`,
+    );
+  return [...events, ...down];
+}
 
 const render = (counts: ReadonlyMap<string, number>) =>
   [...counts]
@@ -150,10 +169,9 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     ].join('\n');
     return { ok: failures.length === 0, failures, summary, check };
   } catch (error) {
-    const lastOps = history.records.slice(-10).map(describe);
     return {
       ok: false,
-      failures: [`the run itself failed: ${String(error)}`, ...lastOps],
+      failures: [`the run itself failed: ${String(error)}`, ...postMortem(supervisor)],
       summary: `seed ${options.seed}: the run failed before its verdict; replay with: ${replay}`,
       check: null,
     };
