@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { availableFaults } from './nemesis.ts';
 import { type RunOptions, runFaultSuite } from './run.ts';
 
 /** CI's run: FAULT_SECONDS and FAULT_SEED change it; a failure prints the seed and the replay command. */
@@ -21,7 +22,7 @@ describe('the fault suite', () => {
         ...base,
         seed: SEED,
         durationMs: SECONDS * 1000,
-        faults: FAULT_KINDS,
+        faults: availableFaults(),
       });
       console.log(report.summary);
       expect(report.failures.join('\n\n')).toBe('');
