@@ -138,18 +138,19 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     await nemesisDone;
     nemesis.heal();
     await Promise.all(clients);
-    await supervisor.allBack(30_000);
+    const notBack = await supervisor.allBack(30_000);
     await probes.settle();
     clearInterval(watcher);
 
+    // The nodes that are back are still checked, so one node that cannot restart hides nothing else.
     const check = await checkRun({
       history,
-      nodes: supervisor.live(),
+      nodes: supervisor.live().filter((node) => node.process.running),
       faults: nemesis.events,
       supervisorEvents: supervisor.events,
       checkerTimeoutMs: 120_000,
     });
-    const failures = [...check.failures];
+    const failures = [...notBack, ...check.failures];
     const counts = history.counts();
     const reasons = history.reasons();
     const faultCounts = new Map<string, number>();

@@ -125,18 +125,33 @@ export class Supervisor {
     }
   }
 
-  /** Waits until every node that is not retired answers /health. */
-  async allBack(ms: number): Promise<void> {
-    for (const node of this.live()) {
-      await eventually(
-        `${node.id} back after healing`,
-        async () => {
-          const response = await fetch(`${node.process.url}/health`, { signal: AbortSignal.timeout(1000) });
-          return response.ok ? true : undefined;
-        },
-        ms,
-      );
-    }
+  /**
+   * Waits up to `ms` for every node that is not retired to answer /health; returns those that
+   * did not, each with the tail of its output.
+   */
+  async allBack(ms: number): Promise<string[]> {
+    const missing = await Promise.all(
+      this.live().map(async (node) => {
+        try {
+          await eventually(
+            `${node.id} back after healing`,
+            async () => {
+              const response = await fetch(`${node.process.url}/health`, {
+                signal: AbortSignal.timeout(1000),
+              });
+              return response.ok ? true : undefined;
+            },
+            ms,
+          );
+          return [];
+        } catch {
+          return [
+            `${node.id} (${node.runtime}) is not back ${ms} ms after healing; its last output:\n${node.process.output.join('').slice(-2000)}`,
+          ];
+        }
+      }),
+    );
+    return missing.flat();
   }
 
   /** Kills every process by pid, closes the proxies and removes the data directories. */

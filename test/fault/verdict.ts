@@ -73,12 +73,23 @@ export async function checkRun(input: {
   readonly checkerTimeoutMs: number;
 }): Promise<CheckReport> {
   const failures: string[] = [];
+  const failedStarts = new Map<
+    string,
+    { first: SupervisorEvent & { kind: 'restart-failed' }; count: number }
+  >();
   for (const event of input.supervisorEvents) {
     if (event.kind === 'exited' && !event.expected)
       failures.push(`${event.node} stopped on its own at ${fmt(event.at)} (${event.status})`);
-    if (event.kind === 'restart-failed' && !event.expected)
-      failures.push(`${event.node} did not come back at ${fmt(event.at)}: ${event.error.slice(0, 600)}`);
+    if (event.kind === 'restart-failed' && !event.expected) {
+      const seen = failedStarts.get(event.node);
+      if (seen === undefined) failedStarts.set(event.node, { first: event, count: 1 });
+      else seen.count++;
+    }
   }
+  for (const [node, { first, count }] of failedStarts)
+    failures.push(
+      `${node} failed to restart ${count} times, first at ${fmt(first.at)}: ${first.error.slice(0, 1500)}`,
+    );
   const notConverged = await quiesce(input.nodes, 30_000);
   if (notConverged !== null) failures.push(notConverged);
   const states = await Promise.all(input.nodes.map(dump));
