@@ -1,5 +1,6 @@
 import type { KvOp, KvResult, Random } from '@raftkit/testkit';
 import type { History, OperationRecord, Outcome, ReadMode } from './history.ts';
+import type { DelayRange } from './network.ts';
 
 /** A client gives up on a request after this long: the outcome is then unknown. */
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -89,12 +90,7 @@ export interface WorkloadOptions {
   /** The few keys every client reads, writes and compares-and-swaps. */
   readonly keys: readonly string[];
   /** Pause between one client's operations, so a 2-core machine keeps up. */
-  readonly thinkMs: DelayRangeLike;
-}
-
-interface DelayRangeLike {
-  readonly min: number;
-  readonly max: number;
+  readonly thinkMs: DelayRange;
 }
 
 /**

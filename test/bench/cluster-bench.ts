@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, tmpdir, type } from 'node:os';
 import autocannon from 'autocannon';
-import { agreedLeader, freePort, NODE, ROOT, ServerProcess, tempDir } from '../../../test/support/harness.ts';
+import { agreedLeader, freePort, NODE, ROOT, ServerProcess, tempDir } from '../support/harness.ts';
 
 /**
  * End-to-end write throughput and latency: a local 3-node cluster of Node servers (fs storage,
