@@ -70,6 +70,8 @@ function shuffle<T>(random: Random, items: readonly T[]): T[] {
 export class Nemesis {
   readonly events: FaultEvent[] = [];
   #nextId: number;
+  /** The founding cluster size, which membership changes keep. */
+  readonly #size: number;
 
   constructor(
     readonly options: NemesisOptions,
@@ -78,6 +80,7 @@ export class Nemesis {
     readonly random: Random,
   ) {
     this.#nextId = supervisor.nodes.size + 1;
+    this.#size = supervisor.nodes.size;
   }
 
   async run(stop: { stopped: boolean }): Promise<void> {
@@ -222,14 +225,24 @@ export class Nemesis {
     end: (event: FaultEvent) => void,
   ) {
     const { supervisor, random } = this;
-    const id = `n${this.#nextId++}`;
     const old = random.pick(supervisor.live().map((node) => node.id));
+    // A removal that failed earlier left the cluster larger than it started: only remove now.
+    if (supervisor.live().length > this.#size) {
+      const event = begin([old], `${old} leaves (the cluster has ${supervisor.live().length} members)`);
+      await this.#remove(old, event);
+      end(event);
+      return;
+    }
+    const id = `n${this.#nextId++}`;
     const event = begin([id, old], `${id} joins, then ${old} leaves`);
     const via = random.pick(supervisor.live().filter((node) => node.process.running && !node.paused));
     try {
       await supervisor.join(id, random.pick(this.options.runtimes), via.process.url);
     } catch (error) {
       event.detail += `; join failed: ${String(error).slice(0, 200)}`;
+      // Whatever it got to, it does not stay: stopped, and removed if it was added.
+      await supervisor.retire(id);
+      await adminRequest(supervisor, 'DELETE', `/v1/members/${id}`, undefined, 5_000);
       end(event);
       return;
     }
@@ -240,9 +253,13 @@ export class Nemesis {
       if (status?.members.some((member) => member.id === id && member.role === 'voter')) break;
       await sleep(200);
     }
-    const removed = await adminRequest(supervisor, 'DELETE', `/v1/members/${old}`, undefined, 15_000);
-    if (removed.ok) await supervisor.retire(old);
-    else event.detail += `; removal of ${old} failed: ${removed.detail.slice(0, 200)}`;
+    await this.#remove(old, event);
     end(event);
+  }
+
+  async #remove(id: string, event: FaultEvent): Promise<void> {
+    const removed = await adminRequest(this.supervisor, 'DELETE', `/v1/members/${id}`, undefined, 15_000);
+    if (removed.ok) await this.supervisor.retire(id);
+    else event.detail += `; removal of ${id} failed: ${removed.detail.slice(0, 200)}`;
   }
 }

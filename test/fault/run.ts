@@ -162,6 +162,9 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
       `operations: ${history.records.length} (ok ${counts.ok}, failed ${counts.failed}, unknown ${counts.unknown})`,
       `failed by reason: ${render(reasons.failed)}; unknown by reason: ${render(reasons.unknown)}`,
       `node exits: ${exits(supervisor.events)}`,
+      ...nemesis.events
+        .filter((event) => /failed|refused/.test(event.detail))
+        .map((event) => `fault not carried out as planned: ${renderFault(event)}`),
       `faults: ${[...faultCounts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
       `leader down → first acknowledged write: median ${leader.medianMs ?? '-'} ms, max ${leader.maxMs ?? '-'} ms (${leader.count} measured, ${leader.missing} never)`,
       `restart listening → first linearizable read there: median ${restart.medianMs ?? '-'} ms, max ${restart.maxMs ?? '-'} ms (${restart.count} measured, ${restart.missing} never)`,
