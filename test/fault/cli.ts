@@ -9,7 +9,7 @@ const USAGE = `Usage: npm run torture -- [flags]
   --runtimes node,bun,deno    one runtime per founding node (default node,node,node); 5 for 5 nodes
   --storage fs|sqlite         (default fs)
   --clients N                 (default 10)
-  --faults a,b                fault kinds (default all; disk-full needs root): ${FAULT_KINDS.join(', ')}
+  --faults a,b                fault kinds (default all; disk-full needs root, power-loss fs): ${FAULT_KINDS.join(', ')}
   --tick-ms N                 the nodes' Raft tick (default 100)
   --break local-linearizable-reads|early-write-ack   run a deliberately broken server: must fail
 `;
@@ -34,9 +34,11 @@ if (values.help) {
 }
 const seconds = values.seconds !== undefined ? Number(values.seconds) : 60 * Number(values.minutes ?? 2);
 const runtimes = (values.runtimes ?? 'node,node,node').split(',') as Runtime[];
-const faults = (values.faults?.split(',') ?? availableFaults()) as FaultKind[];
-if (values.faults === undefined && !faults.includes('disk-full'))
-  process.stdout.write('disk-full left out: mounting a tmpfs per node needs root\n');
+const storage = (values.storage ?? 'fs') as 'fs' | 'sqlite';
+const faults = (values.faults?.split(',') ?? availableFaults(storage)) as FaultKind[];
+for (const kind of FAULT_KINDS)
+  if (values.faults === undefined && !faults.includes(kind))
+    process.stdout.write(`${kind} left out: it needs root (disk-full) or fs storage (power-loss)\n`);
 const problems = [
   !(seconds > 0) && '--minutes/--seconds must be positive',
   runtimes.some((runtime) => !['node', 'bun', 'deno'].includes(runtime)) && '--runtimes: node, bun or deno',
@@ -51,7 +53,7 @@ const report = await runFaultSuite({
   seed: values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed),
   durationMs: seconds * 1000,
   runtimes,
-  storage: (values.storage ?? 'fs') as 'fs' | 'sqlite',
+  storage,
   clients: Number(values.clients ?? 10),
   faults,
   tickMs: Number(values['tick-ms'] ?? 100),

@@ -25,7 +25,11 @@ describe('the fault suite', () => {
   it(
     'keeps a 3-node Node + Bun cluster linearizable, converged and complete through every kind of fault',
     async () => {
-      const report = await run({ seed: SEED, durationMs: SECONDS * 1000, faults: availableFaults() });
+      const report = await run({
+        seed: SEED,
+        durationMs: SECONDS * 1000,
+        faults: availableFaults(base.storage),
+      });
       expect(report.failures.join('\n\n')).toBe('');
     },
     SECONDS * 1000 + 240_000,

@@ -17,15 +17,20 @@ export const FAULT_KINDS = [
   'transfer',
   'membership',
   'disk-full',
+  'power-loss',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
- * Every fault this machine can inject: the disk-full fault mounts a tmpfs per node, which needs
- * root, so elsewhere it is left out (and the caller says so).
+ * Every fault this machine and store can inject: the disk-full fault mounts a tmpfs per node,
+ * which needs root; power loss needs the store's durable-image test mode, which only storage-fs
+ * has. Elsewhere they are left out (and the caller says so).
  */
-export function availableFaults(): FaultKind[] {
-  return FAULT_KINDS.filter((kind) => kind !== 'disk-full' || process.getuid?.() === 0);
+export function availableFaults(storage: 'fs' | 'sqlite'): FaultKind[] {
+  return FAULT_KINDS.filter(
+    (kind) =>
+      (kind !== 'disk-full' || process.getuid?.() === 0) && (kind !== 'power-loss' || storage === 'fs'),
+  );
 }
 
 /** One fault on the run's timeline: what, to whom, from when to when (ms since the start). */
@@ -198,6 +203,18 @@ export class Nemesis {
       case 'membership':
         await this.#replace(begin, end);
         return;
+      case 'power-loss': {
+        // A minority loses power at once: their unsynced writes are gone when they come back.
+        const targets = shuffle(random, live).slice(
+          0,
+          random.int(1, Math.max(1, Math.floor((live.length - 1) / 2))),
+        );
+        const event = begin(targets);
+        await Promise.all(targets.map((id) => supervisor.powerLoss(id)));
+        await Promise.all(targets.map((id) => supervisor.back(id, 30_000)));
+        end(event);
+        return;
+      }
       case 'disk-full': {
         // The node must stop on its first failed write (a failed write or fsync is fatal) and
         // come back once there is room again, with nothing lost.

@@ -1,3 +1,4 @@
+import { restoreDurableImage } from '@raftkit/storage-fs';
 import { eventually, freePort, type Runtime, ServerProcess, tempDir } from '../support/harness.ts';
 import { mountSmallDisk } from './disk.ts';
 import type { Network } from './network.ts';
@@ -23,6 +24,10 @@ export interface SupervisedNode {
   retired: boolean;
   /** Set while the nemesis breaks its disk: stopping on the storage error is then correct. */
   exitExpected: boolean;
+  /** Where the store keeps its durable image (power-loss test mode), or null when off. */
+  readonly imageDir: string | null;
+  /** Runs once after the process's next exit, before the restart: the power-loss rollback. */
+  beforeRestart: (() => void) | null;
 }
 
 /** Something the supervisor saw, for the run's timeline. */
@@ -52,6 +57,8 @@ export interface SupervisorOptions {
   readonly script?: readonly string[];
   /** Puts each data directory on a tmpfs of this size, for the disk-full fault (needs root). */
   readonly diskBytes?: number;
+  /** Runs fs stores in their power-loss test mode (`RAFTKIT_TEST_DURABLE_IMAGE`), for the power-loss fault. */
+  readonly durableImages?: boolean;
   readonly clock: () => number;
 }
 
@@ -93,6 +100,18 @@ export class Supervisor {
     const node = this.#node(id);
     node.paused = false;
     await node.process.kill('SIGKILL');
+  }
+
+  /**
+   * kill -9, then its files rolled back to what was last made durable (what a power loss leaves,
+   * which kill -9 alone does not: the page cache survives it) before the supervisor restarts it.
+   */
+  async powerLoss(id: string): Promise<void> {
+    const node = this.#node(id);
+    const imageDir = node.imageDir;
+    if (imageDir === null) throw new Error('power loss needs the supervisor started with durableImages');
+    node.beforeRestart = () => restoreDurableImage(node.dataDir, imageDir);
+    await this.kill(id);
   }
 
   pause(id: string): void {
@@ -162,7 +181,9 @@ export class Supervisor {
     await Promise.all(this.#removals.map((remove) => remove()));
   }
 
-  async #prepare(id: string): Promise<{ id: string; port: number; proxy: PeerProxy; dataDir: string }> {
+  async #prepare(
+    id: string,
+  ): Promise<{ id: string; port: number; proxy: PeerProxy; dataDir: string; imageDir: string | null }> {
     const port = await freePort();
     const proxy = await PeerProxy.start(id, port, this.options.network);
     this.#proxies.push(proxy);
@@ -176,11 +197,17 @@ export class Supervisor {
         await dir.remove();
       });
     }
-    return { id, port, proxy, dataDir: dir.path };
+    let imageDir: string | null = null;
+    if (this.options.durableImages === true) {
+      const image = await tempDir(`${this.options.name}-${id}-image`);
+      this.#removals.push(image.remove);
+      imageDir = image.path;
+    }
+    return { id, port, proxy, dataDir: dir.path, imageDir };
   }
 
   async #launch(
-    slot: { id: string; port: number; proxy: PeerProxy; dataDir: string },
+    slot: { id: string; port: number; proxy: PeerProxy; dataDir: string; imageDir: string | null },
     runtime: Runtime,
     bootstrap: readonly string[],
   ): Promise<SupervisedNode> {
@@ -191,6 +218,7 @@ export class Supervisor {
       dataDir: slot.dataDir,
       args: ['--advertise', slot.proxy.url, ...bootstrap, ...this.options.args],
       ...(this.options.script === undefined ? {} : { script: this.options.script }),
+      ...(slot.imageDir === null ? {} : { env: { RAFTKIT_TEST_DURABLE_IMAGE: slot.imageDir } }),
     });
     const node: SupervisedNode = {
       id: slot.id,
@@ -201,6 +229,8 @@ export class Supervisor {
       paused: false,
       retired: false,
       exitExpected: false,
+      imageDir: slot.imageDir,
+      beforeRestart: null,
     };
     this.nodes.set(slot.id, node);
     await process.start(fetch, HEALTH_POLL_MS);
@@ -218,6 +248,9 @@ export class Supervisor {
       const status = await node.process.exited;
       this.#listening.delete(node.id);
       if (this.#closing || node.retired) return;
+      const beforeRestart = node.beforeRestart;
+      node.beforeRestart = null;
+      beforeRestart?.();
       // The nemesis only ever kills with SIGKILL; any other exit is the node stopping on its own.
       const expected = status.signal === 'SIGKILL' || node.exitExpected;
       this.events.push({

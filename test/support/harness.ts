@@ -25,7 +25,10 @@ export const NODE = process.versions.bun === undefined ? process.execPath : 'nod
  * How each runtime starts the server: Node runs the built app, Bun and Deno the TypeScript
  * (through the `@raftkit/source` export condition).
  */
-export const SERVE_COMMANDS: Record<Runtime, (args: string[], script?: readonly string[]) => [string, string[]]> = {
+export const SERVE_COMMANDS: Record<
+  Runtime,
+  (args: string[], script?: readonly string[]) => [string, string[]]
+> = {
   node: (args, script = [join(ROOT, 'apps/node/dist/cli.js'), 'serve']) => [NODE, [...script, ...args]],
   bun: (args) => [
     join(ROOT, 'node_modules/.bin/bun'),
