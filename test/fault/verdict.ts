@@ -15,7 +15,9 @@ async function dump(node: SupervisedNode): Promise<Map<string, string>> {
   for (;;) {
     const query = new URLSearchParams({ consistency: 'stale', limit: String(LIST_PAGE) });
     if (after !== null) query.set('after', after);
-    const page = (await (await fetch(`${node.process.url}/v1/kv?${query}`)).json()) as {
+    const page = (await (
+      await fetch(`${node.process.url}/v1/kv?${query}`, { signal: AbortSignal.timeout(10_000) })
+    ).json()) as {
       keys: string[];
       next: string | null;
     };
@@ -92,16 +94,25 @@ export async function checkRun(input: {
     );
   const notConverged = await quiesce(input.nodes, 30_000);
   if (notConverged !== null) failures.push(notConverged);
-  const states = await Promise.all(input.nodes.map(dump));
+  // A node that cannot be read is a failure, and the others are still compared.
+  const dumps = await Promise.all(
+    input.nodes.map(async (node) => {
+      try {
+        return { node, state: await dump(node) };
+      } catch (error) {
+        failures.push(`could not read ${node.id}'s state after healing: ${String(error)}`);
+        return undefined;
+      }
+    }),
+  );
+  const states = dumps.filter((read) => read !== undefined);
   const [first, ...rest] = states;
-  for (const [i, state] of rest.entries()) {
-    const differences = differ(first!, state);
+  for (const { node, state } of rest) {
+    const differences = differ(first!.state, state);
     if (differences.length > 0)
-      failures.push(
-        `${input.nodes[i + 1]!.id} differs from ${input.nodes[0]!.id}: ${differences.slice(0, 5).join('; ')}`,
-      );
+      failures.push(`${node.id} differs from ${first!.node.id}: ${differences.slice(0, 5).join('; ')}`);
   }
-  failures.push(...checkWriteOnce(input.history.records, first!));
+  if (first !== undefined) failures.push(...checkWriteOnce(input.history.records, first.state));
 
   const started = performance.now();
   const verdict = checkLinearizable(input.history.checkable(), { timeoutMs: input.checkerTimeoutMs });
