@@ -1,4 +1,4 @@
-// Sums every vitest JSON report under packages/*, apps/* and test/ into one line:
+// Sums every vitest JSON report under packages/*, apps/*, test/ and examples/ into one line:
 // "N passed, N failed". A report whose run failed without a failed test (an unhandled error, a
 // crashed worker) counts as one failure, and so does a failed test command that left no report
 // (pass its exit code as the first argument), so the line never reads "0 failed" on a red run.
@@ -15,7 +15,7 @@ const walk = (dir) => {
     else if (dir.endsWith('test-results') && /^vitest-.*\.json$/.test(name)) reports.push(path);
   }
 };
-for (const root of ['packages', 'apps', 'test']) {
+for (const root of ['packages', 'apps', 'test', 'examples']) {
   try {
     walk(root);
   } catch {}

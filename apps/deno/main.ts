@@ -19,4 +19,4 @@ const listenDeno: Listen = async ({ fetch, hostname, port, tls }) => {
 };
 
 // `deno task serve [flags]` (from the repository root): `raftkit serve` on Deno.
-process.exit(await runCli(['serve', ...process.argv.slice(2)], listenDeno, processIo));
+process.exit(await runCli(['serve', ...process.argv.slice(2)], { listen: listenDeno }, processIo));

@@ -96,7 +96,9 @@ describe('peer endpoint security', () => {
     }
     const metrics = await (await fetch(`${target.url}/metrics`)).text();
     for (const reason of ['unauthenticated', 'replay', 'malformed', 'too_large']) {
-      expect(metrics).toMatch(new RegExp(`^raftkit_transport_rejected_${reason}_total [1-9]`, 'm'));
+      expect(metrics).toMatch(
+        new RegExp(`^raftkit_transport_requests_rejected_total\\{reason="${reason}"\\} [1-9]`, 'm'),
+      );
     }
     expect(await get(target, 'k')).toBe('v');
     await put(target, 'k', 'still-writable');

@@ -57,7 +57,7 @@ describe('snapshot catch-up', () => {
     );
     expect((await status(behind)).snapshotIndex).toBeGreaterThan(behindIndex);
     expect(await counter(behind, 'raftkit_transport_snapshots_received_total')).toBeGreaterThanOrEqual(1);
-    expect(await counter(behind, 'raftkit_transport_snapshots_bytes_received_total')).toBeGreaterThan(
+    expect(await counter(behind, 'raftkit_transport_snapshot_received_bytes_total')).toBeGreaterThan(
       2 * MAX_BODY_BYTES,
     );
     for (const i of [0, 199, 399]) expect(await get(behind, `big-${i}`, 'stale')).toBe(value(i));

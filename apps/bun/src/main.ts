@@ -23,4 +23,4 @@ const listenBun: Listen = async ({ fetch, hostname, port, tls }) => {
 };
 
 // `bun --conditions=@raftkit/source apps/bun/src/main.ts [flags]`: `raftkit serve` on Bun.
-process.exit(await runCli(['serve', ...process.argv.slice(2)], listenBun, processIo));
+process.exit(await runCli(['serve', ...process.argv.slice(2)], { listen: listenBun }, processIo));

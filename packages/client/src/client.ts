@@ -1,8 +1,14 @@
 import { OutcomeUnknownError, RaftkitError } from './errors.ts';
 import { ClientSession } from './session.ts';
 
+/**
+ * How fresh a read must be: `linearizable` (confirmed with a majority, served after every write
+ * acknowledged before it), `lease` (the leader's lease, no round trip; trusts bounded clock drift) or
+ * `stale` (any node's local state, possibly behind).
+ */
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
+/** How a `RaftkitClient` reaches the cluster and how hard it tries. */
 export interface ClientOptions {
   /** Any members' base URLs (`http://127.0.0.1:7001`); the leader is found from them. */
   readonly endpoints: readonly string[];
@@ -16,20 +22,28 @@ export interface ClientOptions {
   readonly backoffMs?: number;
   /** Default 2 000 ms. */
   readonly maxBackoffMs?: number;
+  /** The `fetch` to send with; tests and unusual runtimes inject one. Default: the global `fetch`. */
   readonly fetch?: typeof fetch;
   /** Jitter source in [0, 1); injectable for tests. Default `Math.random`. */
   readonly random?: () => number;
 }
 
+/** What every call takes besides its arguments. */
 export interface CallOptions {
+  /**
+   * Aborts the call, retries and backoff included; it then rejects with code `Aborted`. A write aborted
+   * after it was sent may still apply.
+   */
   readonly signal?: AbortSignal;
 }
 
+/** Options of a read. */
 export interface ReadOptions extends CallOptions {
   /** Default `linearizable`. */
   readonly consistency?: Consistency;
 }
 
+/** One cluster member as a node's status reports it; `matchIndex` is known on the leader only. */
 export interface MemberStatus {
   readonly id: string;
   readonly url: string | null;
@@ -37,6 +51,10 @@ export interface MemberStatus {
   readonly matchIndex: number | null;
 }
 
+/**
+ * What `GET /v1/status` answers: one node's view of the cluster. Fields beyond these may be added by newer
+ * servers.
+ */
 export interface NodeStatus {
   readonly id: string;
   readonly role: 'follower' | 'preCandidate' | 'candidate' | 'leader';
@@ -49,6 +67,10 @@ export interface NodeStatus {
   readonly [field: string]: unknown;
 }
 
+/**
+ * What a compare-and-swap did: `swapped` with the index it committed at, or not, with the value the key
+ * held instead (`null`: absent).
+ */
 export type CasResult =
   | { readonly swapped: true; readonly index: number }
   | { readonly swapped: false; readonly index: number; readonly current: string | null };
@@ -125,10 +147,16 @@ export class RaftkitClient {
     return value === null ? null : text.decode(value);
   }
 
+  /**
+   * Sets `key` to `value`; resolves with the index it committed at. Rejects with `RaftkitError`, or
+   * `OutcomeUnknownError` when it may have applied (retrying a plain write could apply it twice: use
+   * `session()` for writes that must apply once).
+   */
   async put(key: string, value: string | Uint8Array, options: CallOptions = {}): Promise<{ index: number }> {
     return this.write({ method: 'PUT', key, body: value as BodyInit }, options);
   }
 
+  /** Deletes `key` (absent keys included); resolves with the index it committed at. Errors as for `put`. */
   async delete(key: string, options: CallOptions = {}): Promise<{ index: number }> {
     return this.write({ method: 'DELETE', key }, options);
   }
@@ -175,10 +203,15 @@ export class RaftkitClient {
     return (await response.json()) as NodeStatus;
   }
 
+  /** The cluster's members as the answering node knows them. */
   async members(options: CallOptions = {}): Promise<readonly MemberStatus[]> {
     return (await this.status(options)).members;
   }
 
+  /**
+   * Adds a member listening at `url`, as a voter or a learner (a learner receives the log but does not vote
+   * until promoted); resolves with the new membership.
+   */
   async addMember(
     id: string,
     url: string,
@@ -188,10 +221,15 @@ export class RaftkitClient {
     return this.admin('POST', '/v1/members', { id, url, role }, options);
   }
 
+  /** Removes member `id` from the cluster; resolves with the new membership. */
   async removeMember(id: string, options: CallOptions = {}): Promise<{ members: readonly MemberStatus[] }> {
     return this.admin('DELETE', `/v1/members/${encodeURIComponent(id)}`, undefined, options);
   }
 
+  /**
+   * Makes learner `id` a voter once it has caught up; rejects with code `LearnerCatchingUp` before then
+   * (retry shortly).
+   */
   async promote(id: string, options: CallOptions = {}): Promise<{ members: readonly MemberStatus[] }> {
     return this.admin('POST', `/v1/members/${encodeURIComponent(id)}/promote`, undefined, options);
   }

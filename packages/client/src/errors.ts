@@ -39,5 +39,6 @@ export class OutcomeUnknownError extends RaftkitError {
   }
 }
 
+/** Whether `error` is a `RaftkitError`, optionally with the given `code`; narrows the type. */
 export const isRaftkitError = (error: unknown, code?: string): error is RaftkitError =>
   error instanceof RaftkitError && (code === undefined || error.code === code);

@@ -22,16 +22,25 @@ export class ClientSession {
     readonly ttlMs: number,
   ) {}
 
+  /**
+   * Sets `key` to `value`, exactly once however often it is retried; resolves with the index it first
+   * committed at.
+   */
   put(key: string, value: string | Uint8Array, options: CallOptions = {}): Promise<{ index: number }> {
     return this.#numbered((headers) =>
       this.client.write({ method: 'PUT', key, body: value as BodyInit }, options, headers),
     );
   }
 
+  /** Deletes `key`, exactly once however often it is retried. */
   delete(key: string, options: CallOptions = {}): Promise<{ index: number }> {
     return this.#numbered((headers) => this.client.write({ method: 'DELETE', key }, options, headers));
   }
 
+  /**
+   * Compare-and-swap as `RaftkitClient.cas`, exactly once: a retry is answered with the first outcome, so a
+   * swap that succeeded is never reported as a mismatch against its own write.
+   */
   cas(
     key: string,
     expected: string | null,

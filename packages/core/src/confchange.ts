@@ -72,6 +72,10 @@ function refuse(reason: string): never {
 // the member changes, then the application's opaque context bytes. Self-contained so the core
 // needs no codec dependency.
 
+/**
+ * The data of a `config` entry: the changes as length-prefixed JSON, then the caller's `context` bytes
+ * unchanged.
+ */
 export function encodeConfigChange(change: ConfigChange): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(change.changes));
   const context = change.context ?? new Uint8Array(0);
@@ -82,6 +86,10 @@ export function encodeConfigChange(change: ConfigChange): Uint8Array {
   return out;
 }
 
+/**
+ * Reads a `config` entry's data back into the change `encodeConfigChange` wrote. Throws `RaftError` code
+ * `InvalidMessage` for truncated or malformed data.
+ */
 export function decodeConfigChange(data: Uint8Array): ConfigChange {
   if (data.byteLength < 4) throw new RaftError('InvalidMessage', 'config entry is too short');
   const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);

@@ -2,6 +2,10 @@ import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
 import type { NodeId } from './types.ts';
 
+/**
+ * How one node's core behaves. Only `id` is required; counts are in ticks or bytes, and every default is
+ * chosen for a LAN cluster ticking every 100 ms.
+ */
 export interface RaftConfig {
   readonly id: NodeId;
   /**
@@ -26,8 +30,13 @@ export interface RaftConfig {
   readonly logger?: Logger;
 }
 
+/** A config with every default filled in, as `resolveConfig` returns it. */
 export type ResolvedConfig = Required<RaftConfig>;
 
+/**
+ * Fills in every default and validates the result, so the core never sees a partial config. Throws
+ * RangeError (naming the field) for an empty `id` or a count that is not a positive safe integer.
+ */
 export function resolveConfig(config: RaftConfig): ResolvedConfig {
   const resolved: ResolvedConfig = {
     id: config.id,

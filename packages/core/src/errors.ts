@@ -24,6 +24,10 @@ export type RaftErrorCode =
   /** A snapshot request for an index this node has not applied, or one older than the last. */
   | 'SnapshotOutOfDate';
 
+/**
+ * An expected refusal from the core, compared by `code`, never by message text. Thrown before anything
+ * changes: the node's state is as it was before the call.
+ */
 export class RaftError extends Error {
   readonly code: RaftErrorCode;
   readonly leaderHint: NodeId | null;
@@ -40,5 +44,6 @@ export class RaftError extends Error {
   }
 }
 
+/** Whether `e` is a `RaftError`, optionally of the given `code`; narrows the type. */
 export const isRaftError = (e: unknown, code?: RaftErrorCode): e is RaftError =>
   e instanceof RaftError && (code === undefined || e.code === code);

@@ -20,6 +20,10 @@ export interface RequestVote extends Envelope {
   readonly transfer: boolean;
 }
 
+/**
+ * The answer to a `RequestVote` (Raft §5.2), or to a pre-vote (thesis §9.6) when `preVote` is set: a
+ * pre-vote grant changes no term and records no vote.
+ */
 export interface RequestVoteResponse extends Envelope {
   readonly type: 'RequestVoteResponse';
   readonly preVote: boolean;
@@ -35,6 +39,10 @@ export interface AppendEntries extends Envelope {
   readonly leaderCommit: Index;
 }
 
+/**
+ * The answer to an `AppendEntries` (Raft §5.3): whether the follower's log matched at `prevLogIndex` and
+ * took the entries.
+ */
 export interface AppendEntriesResponse extends Envelope {
   readonly type: 'AppendEntriesResponse';
   readonly success: boolean;
@@ -65,6 +73,10 @@ export interface Heartbeat extends Envelope {
   readonly readRound: number;
 }
 
+/**
+ * The answer to a `Heartbeat`; echoing `readRound` lets the leader count a quorum of acknowledgements for
+ * the read-index rounds it started (thesis §6.4).
+ */
 export interface HeartbeatResponse extends Envelope {
   readonly type: 'HeartbeatResponse';
   readonly readRound: number;
@@ -89,6 +101,7 @@ export interface ReadIndexRequest extends Envelope {
   readonly lease: boolean;
 }
 
+/** The leader's answer to a follower's `ReadIndex` request, matched to it by `requestId`. */
 export interface ReadIndexResponse extends Envelope {
   readonly type: 'ReadIndexResponse';
   readonly requestId: number;
@@ -97,6 +110,10 @@ export interface ReadIndexResponse extends Envelope {
   readonly ok: boolean;
 }
 
+/**
+ * Every message one core sends another; `type` tells them apart. Transports carry them as opaque values and
+ * hand them to `RawNode.step`, which validates each field.
+ */
 export type Message =
   | RequestVote
   | RequestVoteResponse
@@ -109,4 +126,5 @@ export type Message =
   | ReadIndexRequest
   | ReadIndexResponse;
 
+/** The `type` tag of each `Message` variant. */
 export type MessageType = Message['type'];

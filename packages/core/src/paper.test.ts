@@ -247,6 +247,29 @@ describe('thesis §10.2.1 leader persistence', () => {
     expect(node.status().commitIndex).toBe(index);
     expect(node.ready().committedEntries.map((e) => e.index)).toContain(index);
   });
+
+  it("a commit that the leader's own write completes goes to the followers at once", () => {
+    const c = electedCluster();
+    const a = c.node('a');
+    const index = a.propose(bytes('x'));
+    const sent = a.ready();
+    const append = sent.messages.find((m) => m.to === 'b' && m.type === 'AppendEntries');
+    expect(append).toBeDefined();
+    // b acknowledges before a's own write is durable: no commit yet, a's vote is missing.
+    const b = c.node('b');
+    b.step(append as Message);
+    const ack = drainReady(b).messagesAfterPersist.find((m) => m.type === 'AppendEntriesResponse');
+    a.step(ack as Message);
+    expect(a.status().commitIndex).toBeLessThan(index);
+    a.advance();
+    expect(a.status().commitIndex).toBe(index);
+    // Nothing new to replicate, yet both followers hear of the commit now, not at a heartbeat.
+    const told = a.ready().messages.filter((m) => m.type === 'AppendEntries');
+    expect(told.map((m) => [m.to, (m as AppendEntries).leaderCommit])).toEqual([
+      ['b', index],
+      ['c', index],
+    ]);
+  });
 });
 
 describe('thesis §10.2.1 with Raft §5.2: no message of a term before the term is durable', () => {

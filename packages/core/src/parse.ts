@@ -19,6 +19,10 @@ function invalid(path: string, expectation: string): never {
   throw new RaftError('InvalidMessage', `${path} must be ${expectation}`);
 }
 
+/**
+ * Checks that `value` is a plain map (not null, an array or bytes). Throws `RaftError` code
+ * `InvalidMessage`, naming `path`.
+ */
 export function parseRecord(value: unknown, path: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
     invalid(path, 'a map');
@@ -26,6 +30,10 @@ export function parseRecord(value: unknown, path: string): Record<string, unknow
   return value as Fields;
 }
 
+/**
+ * Checks that `value` is an array and returns it unchanged. Throws `RaftError` code `InvalidMessage`,
+ * naming `path`.
+ */
 export function parseArray(value: unknown, path: string): readonly unknown[] {
   return Array.isArray(value) ? value : invalid(path, 'an array');
 }
@@ -38,6 +46,7 @@ export function parseNatural(value: unknown, path: string): number {
   return value + 0;
 }
 
+/** Checks that `value` is a boolean. Throws `RaftError` code `InvalidMessage`, naming `path`. */
 export function parseBoolean(value: unknown, path: string): boolean {
   return typeof value === 'boolean' ? value : invalid(path, 'a boolean');
 }
@@ -104,6 +113,10 @@ export function parseMembership(value: unknown, path = 'membership'): Membership
   return membership;
 }
 
+/**
+ * Checks a decoded `SnapshotMeta` field by field and rebuilds it as a fresh object. Throws `RaftError` code
+ * `InvalidMessage`, naming the field's path.
+ */
 export function parseSnapshotMeta(value: unknown, path: string): SnapshotMeta {
   const m = parseRecord(value, path);
   return {

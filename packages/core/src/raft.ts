@@ -41,6 +41,11 @@ export interface Mutations {
 
 type CampaignKind = 'preElection' | 'election' | 'transfer';
 
+/**
+ * How a leader confirms a read index (thesis §6.4): `quorum` with a round of heartbeats acknowledged by a
+ * majority (safe under any clock); `lease` from the leader's lease alone (no round trip, but it trusts
+ * bounded clock drift).
+ */
 export type ReadMode = 'quorum' | 'lease';
 
 /**
@@ -72,6 +77,11 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   /** Leader: new entries are waiting to be sent to followers in one batch at the next Ready. */
   private pendingBroadcast = false;
+  /**
+   * Leader: the commit index moved when its own write became durable; the next Ready tells the
+   * followers even with nothing new to send, or they would apply only at the next heartbeat.
+   */
+  private pendingCommitBroadcast = false;
   /** Leader: payload bytes appended but not yet committed, bounded by `maxUncommittedBytes`. */
   private uncommittedBytes = 0;
   /** Leader: ticks since the transfer started; it is abandoned after an election timeout. */
@@ -337,7 +347,7 @@ export class Raft {
     // are durable, even though it replicated them before.
     const self = this.tracker.progress.get(this.id);
     if (self?.acknowledge(this.log.stableIndex) && this.maybeCommit()) {
-      this.pendingBroadcast = true;
+      this.pendingCommitBroadcast = true;
       this.afterCommit();
     }
   }
@@ -348,15 +358,20 @@ export class Raft {
    */
   flushBroadcast(): void {
     if (this.role !== 'leader') return;
-    if (this.pendingBroadcast) {
+    if (this.pendingBroadcast || this.pendingCommitBroadcast) {
+      const evenIfEmpty = this.pendingCommitBroadcast;
       this.pendingBroadcast = false;
-      this.broadcastAppend();
+      this.pendingCommitBroadcast = false;
+      this.broadcastAppend(evenIfEmpty);
     }
     if (this.reads.hasUnsent()) this.broadcastHeartbeat();
   }
 
   hasPendingBroadcast(): boolean {
-    return this.role === 'leader' && (this.pendingBroadcast || this.reads.hasUnsent());
+    return (
+      this.role === 'leader' &&
+      (this.pendingBroadcast || this.pendingCommitBroadcast || this.reads.hasUnsent())
+    );
   }
 
   /** The application stored a snapshot of its applied state: drop the log up to there. */
@@ -391,6 +406,7 @@ export class Raft {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.pendingBroadcast = false;
+    this.pendingCommitBroadcast = false;
     this.uncommittedBytes = 0;
     this.leadTransferee = null;
     this.transferElapsed = 0;

@@ -73,6 +73,7 @@ export function joiningState(): PersistedState {
   };
 }
 
+/** Options beyond the config. Test-only today: see `mutations`. */
 export interface RawNodeOptions {
   /** Test-only: deliberately broken rules that prove the simulator catches them. */
   readonly mutations?: Mutations;
@@ -97,6 +98,7 @@ export class RawNode {
     this.lastSoftState = this.softState();
   }
 
+  /** Advances the logical clock by one tick: election and heartbeat timeouts count in ticks. */
   tick(): void {
     this.raft.tick();
   }
@@ -112,6 +114,9 @@ export class RawNode {
     return this.raft.propose(data);
   }
 
+  /**
+   * Starts an election now instead of waiting for the timeout (with pre-vote first when `preVote` is on).
+   */
   campaign(): void {
     this.raft.campaign();
   }
@@ -146,6 +151,10 @@ export class RawNode {
     this.raft.readIndex(requestId, mode);
   }
 
+  /**
+   * Whether `ready()` would return work: false while a Ready is outstanding (not yet `advance`d), since
+   * Readys must be handled in order.
+   */
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     const raft = this.raft;
@@ -244,6 +253,7 @@ export class RawNode {
     return { index, term, membership: this.raft.log.membershipAt(index) };
   }
 
+  /** A snapshot of the core's state for observers; `peers` is filled on the leader only. */
   status(): Status {
     const raft = this.raft;
     const peers: PeerStatus[] = [];

@@ -1,6 +1,10 @@
 import type { Message } from './messages.ts';
 import type { Entry, HardState, Index, Membership, NodeId, Snapshot, Term } from './types.ts';
 
+/**
+ * A node's role. `preCandidate` is the pre-vote phase (thesis §9.6): it polls for votes without raising its
+ * term, so a partitioned node cannot disrupt the cluster on return.
+ */
 export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
 /** Volatile state an observer may want to react to; never persisted. */
@@ -57,6 +61,11 @@ export interface Ready {
   readonly mustSync: boolean;
 }
 
+/**
+ * How the leader replicates to one follower (etcd-io/raft's tracker states): `probe` sends one append at a
+ * time until it finds where the logs match, `replicate` streams optimistically, `snapshot` waits for a
+ * snapshot to be installed.
+ */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
 /** The leader's view of one peer (etcd-io/raft's tracker.Progress), as plain data. */
@@ -71,6 +80,10 @@ export interface PeerStatus {
   readonly inflightMessages: number;
 }
 
+/**
+ * A point-in-time view of the core for observers (status endpoints, tests); a copy, so holding it pins
+ * nothing.
+ */
 export interface Status {
   readonly id: NodeId;
   readonly role: Role;

@@ -38,6 +38,10 @@ export interface StorageWrite {
   readonly hardState?: HardState;
 }
 
+/**
+ * The fixed set of ways storage can fail, compared by kind, never by message text. `Compacted` and
+ * `Unavailable` are answers the core expects; the others mean the node cannot go on safely.
+ */
 export type StorageErrorKind =
   /** The requested entries were compacted into a snapshot. */
   | 'Compacted'
@@ -61,6 +65,10 @@ export type StorageErrorKind =
    */
   | 'InvalidArgument';
 
+/**
+ * A storage failure of one `kind`, with `file` and `offset` where the store knows them (for `Corrupt`,
+ * where the bad bytes are) and the underlying error as `cause`.
+ */
 export class StorageError extends Error {
   readonly kind: StorageErrorKind;
   readonly file: string | undefined;
@@ -79,11 +87,13 @@ export class StorageError extends Error {
   }
 }
 
+/** Whether `e` is a `StorageError`, optionally of the given `kind`; narrows the type. */
 export const isStorageError = (e: unknown, kind?: StorageErrorKind): e is StorageError =>
   e instanceof StorageError && (kind === undefined || e.kind === kind);
 
 /** Streams a large snapshot into storage without holding it whole in memory. */
 export interface SnapshotWriter {
+  /** Appends the next chunk. Not durable until `commit` resolves. */
   write(chunk: Uint8Array): Promise<void>;
   /** Makes the snapshot durable and the latest one, then compacts the log up to its index. */
   commit(): Promise<void>;

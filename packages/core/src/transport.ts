@@ -77,6 +77,7 @@ export interface SnapshotOffer {
 
 /** Streams an incoming snapshot into storage; the shape of `Storage.createSnapshot`'s writer. */
 export interface IncomingSnapshotWriter {
+  /** Appends the next chunk of the snapshot's data, in order. Not durable until `commit` resolves. */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * The data is complete and verified: make it durable, and return the snapshot to hand to the

@@ -15,8 +15,14 @@ export type Index = number & { readonly [indexBrand]: true };
 /** A node's identity inside one Raft group. Stable for the node's lifetime. */
 export type NodeId = string & { readonly [nodeIdBrand]: true };
 
+/**
+ * Brands a number as a `Term`. No check: for values already known to be non-negative integers (the parse
+ * functions check what comes from outside).
+ */
 export const term = (n: number): Term => n as Term;
+/** Brands a number as a log `Index`. No check, as for `term`. */
 export const index = (n: number): Index => n as Index;
+/** Brands a string as a `NodeId`. No check, as for `term`. */
 export const nodeId = (s: string): NodeId => s as NodeId;
 
 /**
@@ -31,6 +37,9 @@ export interface Membership {
   readonly learners: readonly NodeId[];
 }
 
+/**
+ * `normal` entries carry the application's commands, `config` entries a membership change (Raft thesis §4).
+ */
 export type EntryType = 'normal' | 'config';
 
 /**
@@ -63,6 +72,7 @@ export interface SnapshotMeta {
   readonly membership: Membership;
 }
 
+/** The state machine as of `meta.index`, replacing every log entry up to it (Raft §7). */
 export interface Snapshot {
   readonly meta: SnapshotMeta;
   /** The application's serialized state machine. Opaque to the core. */
@@ -79,6 +89,10 @@ export interface ConfigChange {
   readonly context?: Uint8Array;
 }
 
+/**
+ * One step of a `ConfigChange`. Several in one change are applied through joint consensus (thesis §4.3);
+ * one alone takes effect directly.
+ */
 export type MemberChange =
   | { readonly kind: 'addVoter'; readonly id: NodeId }
   | { readonly kind: 'addLearner'; readonly id: NodeId }

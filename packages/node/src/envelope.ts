@@ -15,6 +15,10 @@ const headerBytes = magic.length + 4;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Packs the member URLs and the state machine's snapshot into the stored layout above; `unwrapSnapshot`
+ * reverses it.
+ */
 export function wrapSnapshot(envelope: SnapshotEnvelope): Uint8Array {
   const json = encoder.encode(JSON.stringify({ urls: envelope.urls }));
   const out = new Uint8Array(headerBytes + json.byteLength + envelope.state.byteLength);
@@ -46,6 +50,10 @@ export function unwrapSnapshot(data: Uint8Array): SnapshotEnvelope {
   return { urls, state: data.subarray(headerBytes + jsonBytes) };
 }
 
+/**
+ * Thrown by `unwrapSnapshot` for data that is not a snapshot envelope (wrong magic, truncated, or a URL map
+ * that does not parse).
+ */
 export class SnapshotEnvelopeError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

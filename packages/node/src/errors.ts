@@ -41,6 +41,10 @@ export type RaftNodeErrorCode =
   /** The node hit a storage or state-machine failure and stopped; `cause` holds it. */
   | 'Fatal';
 
+/**
+ * Why a `RaftNode` call failed, by `code` (see `RaftNodeErrorCode` for which codes mean the operation may
+ * still take effect).
+ */
 export class RaftNodeError extends Error {
   readonly code: RaftNodeErrorCode;
   /** For `NotLeader`: the leader this node knows of, or null when none is known. */
@@ -61,5 +65,6 @@ export class RaftNodeError extends Error {
   }
 }
 
+/** Whether `e` is a `RaftNodeError`, optionally of the given `code`; narrows the type. */
 export const isRaftNodeError = (e: unknown, code?: RaftNodeErrorCode): e is RaftNodeError =>
   e instanceof RaftNodeError && (code === undefined || e.code === code);

@@ -13,6 +13,7 @@ export interface RaftNodeEvents {
   fatal: { readonly error: RaftNodeError };
 }
 
+/** The name of an event `RaftNode.on` can listen to. */
 export type RaftNodeEvent = keyof RaftNodeEvents;
 type Listener<E extends RaftNodeEvent> = (payload: RaftNodeEvents[E]) => void;
 

@@ -40,11 +40,20 @@ const latencyBounds = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 ];
 
+/**
+ * A latency histogram over the fixed bounds above, kept as Prometheus keeps one: cumulative bucket counts
+ * (an observation counts in every bucket whose bound it does not exceed), a count and a sum. Fixed bounds
+ * keep every node's histograms summable across the cluster.
+ */
 export class LatencyHistogram {
   readonly #counts = new Array<number>(latencyBounds.length).fill(0);
   #count = 0;
   #sum = 0;
 
+  /**
+   * Records one duration, in seconds; one past the largest bound counts only in `count` and `sum` (the
+   * implicit `+Inf` bucket).
+   */
   observe(seconds: number): void {
     this.#count++;
     this.#sum += seconds;
@@ -53,6 +62,7 @@ export class LatencyHistogram {
     }
   }
 
+  /** The counts so far, as a copy: later observations do not change it. */
   snapshot(): Histogram {
     return { bounds: latencyBounds, counts: [...this.#counts], count: this.#count, sum: this.#sum };
   }

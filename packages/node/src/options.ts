@@ -18,17 +18,30 @@ export interface StateMachine {
   restore(data: Uint8Array): void | Promise<void>;
 }
 
+/**
+ * What the leader answered a forwarded proposal: the index it committed at and the state machine's result.
+ */
 export interface ForwardResult {
   readonly index: number;
   readonly result: unknown;
 }
 
+/**
+ * Everything `RaftNode.start` needs. Times are in milliseconds unless named in ticks; a tick is `tickMs`.
+ */
 export interface RaftNodeOptions {
+  /** This node's id: unique in the cluster, and the same on every restart of the same storage. */
   readonly id: NodeId;
   /** Names this Raft group on the transport (one transport may carry many groups). */
   readonly groupId?: string;
+  /**
+   * Where the log, vote and snapshots live; `RaftNode` acknowledges a write only after storage made it
+   * durable (fsynced), and closes it on stop.
+   */
   readonly storage: Storage;
+  /** Carries messages to and from peers. Not closed by `stop`: it may carry other groups. */
   readonly transport: Transport;
+  /** The application state every committed proposal is applied to. */
   readonly stateMachine: StateMachine;
   /**
    * For empty storage only: found a cluster with these members (id → URL), or `'join'` one
@@ -64,6 +77,7 @@ export interface RaftNodeOptions {
    * call). Without it, a follower's `propose` rejects `NotLeader` with the leader's id and URL.
    */
   readonly forward?: (leader: NodeId, data: Uint8Array, signal: AbortSignal) => Promise<ForwardResult>;
+  /** Structured log lines of this node and its core. Default: silent. */
   readonly logger?: Logger;
   /** Seeds the core's election jitter; give each node its own. Default: derived from `id`. */
   readonly seed?: number;

@@ -1,6 +1,7 @@
 import type { Entry, Index, Term } from '@raftkit/core';
 import { RaftNodeError } from './errors.ts';
 
+/** A proposal's outcome: the log index it committed at and what the state machine's `apply` returned. */
 export interface Applied {
   readonly index: number;
   readonly result: unknown;
@@ -40,8 +41,9 @@ export class PendingProposals {
   /** Tracks the entry just proposed at (`index`, `term`). */
   add(index: Index, term: Term, deadline: number): Promise<Applied> {
     // A proposal still waiting at this index is from an earlier term: we lead again and put a new
-    // entry there, so that old one was overwritten.
-    this.#fail(index, dropped(index));
+    // entry there, so that old one was overwritten. (Checked first: an error's stack trace is
+    // costly, and on the write path there is almost never one to fail.)
+    if (this.#byIndex.has(index)) this.#fail(index, dropped(index));
     return new Promise((resolve, reject) => {
       this.#byIndex.set(index, { term, deadline, resolve, reject });
     });

@@ -155,6 +155,26 @@ describe('bounded queues and group commit', () => {
     expect(batch.length).toBeLessThanOrEqual(3);
   });
 
+  it('writes no commit-index-only hard state: it rides along with the next save, and stop() stores it', async () => {
+    const { cluster, node, store } = await single();
+    const savesBefore = store.writes.length;
+    const first = await cluster.settle(node.propose(text('first')));
+    await cluster.step();
+    // One save for the entry (carrying the no-op's commit from the election); the entry's own
+    // commit, a Ready with mustSync false, wrote nothing.
+    const saved = store.writes.slice(savesBefore);
+    expect(saved.map((w) => w.entries?.map((e) => e.index))).toEqual([[first.index]]);
+    expect(saved[0]!.hardState?.commitIndex ?? 0).toBeLessThan(first.index);
+    const second = await cluster.settle(node.propose(text('second')));
+    const carried = store.writes.at(-1)!;
+    expect(carried.entries?.map((e) => e.index)).toEqual([second.index]);
+    expect(carried.hardState?.commitIndex).toBe(first.index);
+    await cluster.stop('solo');
+    expect(store.writes.at(-1)).toEqual({
+      hardState: expect.objectContaining({ commitIndex: second.index }),
+    });
+  });
+
   it('drops incoming messages beyond the per-tick budget and still makes progress', async () => {
     cluster = await TestCluster.started(['a', 'b', 'c'], { maxIncomingPerTick: 2 });
     const leader = cluster.leader()!;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRaftNodeError } from '../src/errors.ts';
-import { TestCluster, text } from './support/cluster.ts';
+import { TestCluster, text, tickMs } from './support/cluster.ts';
 
 let cluster: TestCluster | null = null;
 afterEach(async () => {
@@ -141,6 +141,33 @@ describe('a three-node cluster', () => {
     await cluster.until(
       () => cluster!.followers().every((n) => n.status().appliedIndex >= index),
       'all apply',
+    );
+  });
+
+  it("reports, on the leader only, each member's lag and time since it was last heard from", async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader()!;
+    await cluster.settle(leader.propose(text('one')));
+    const [cut, other] = cluster.followers();
+    cluster.network.isolate(cut!.id, [leader.id, other!.id]);
+    await cluster.settle(leader.propose(text('two')));
+    await cluster.settle(leader.propose(text('three')));
+    for (let i = 0; i < 5; i++) await cluster.step();
+
+    const view = new Map(leader.status().members.map((m) => [m.id, m]));
+    expect(view.get(leader.id)).toMatchObject({ lag: null, lastContactMs: null });
+    expect(Number.isInteger(view.get(other!.id)!.lastContactMs)).toBe(true);
+    expect(view.get(other!.id)).toMatchObject({ lag: 0 });
+    expect(view.get(other!.id)!.lastContactMs).toBeLessThanOrEqual(tickMs * 2);
+    expect(view.get(cut!.id)!.lag).toBeGreaterThanOrEqual(2);
+    expect(view.get(cut!.id)!.lastContactMs).toBeGreaterThanOrEqual(tickMs * 5);
+    for (const member of other!.status().members)
+      expect(member).toMatchObject({ lag: null, lastContactMs: null });
+
+    cluster.network.healAll();
+    await cluster.until(
+      () => view.size === 3 && leader.status().members.every((m) => m.id === leader.id || m.lag === 0),
+      'the cut member catches up',
     );
   });
 });

@@ -17,6 +17,8 @@ export type ApiErrorCode =
   /** The learner to promote has not caught up yet; retry after `Retry-After`. */
   | 'LearnerCatchingUp'
   | 'InvalidConfigChange'
+  /** A backup job is running; one runs at a time. */
+  | 'BackupInProgress'
   /** No leader is known (election under way, partition); retry after `Retry-After`. */
   | 'NoLeader'
   /** A read was not served in time (no quorum confirmed it): nothing happened; retry after `Retry-After`. */
@@ -42,6 +44,7 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 410 | 413 | 
   ConfigChangeInProgress: 409,
   LearnerCatchingUp: 409,
   InvalidConfigChange: 400,
+  BackupInProgress: 409,
   NoLeader: 503,
   ReadUnavailable: 503,
   Busy: 503,
@@ -61,6 +64,10 @@ const RETRY_AFTER_SECONDS: Partial<Record<ApiErrorCode, number>> = {
   LearnerCatchingUp: 1,
 };
 
+/**
+ * An API failure by `code`: `errorResponse` turns it into the JSON error body with the status the code maps
+ * to (one table, above), so routes never pick statuses themselves.
+ */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly code: ApiErrorCode;

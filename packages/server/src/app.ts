@@ -1,13 +1,20 @@
+import type { TransportMetrics } from '@raftkit/transport-http';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { ApiError, errorResponse, toApiError } from './api-error.ts';
+import type { BackupJobs } from './backup-jobs.ts';
 import { bearerAuth } from './client-auth.ts';
 import { forwardRoutes } from './forward.ts';
 import type { ForwardAuthenticator } from './forward-auth.ts';
 import type { KvStateMachine } from './kv/kv-state-machine.ts';
+import { LeaderHistory } from './leader-history.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { HttpMetrics } from './metrics/http-metrics.ts';
+import { nodeMetrics } from './metrics/node-metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { backupRoutes } from './routes/backup.ts';
 import { clusterRoutes } from './routes/cluster.ts';
+import { clusterViewRoutes } from './routes/cluster-view.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { probeRoutes } from './routes/probes.ts';
 import {
@@ -18,7 +25,14 @@ import {
   sessionRoutes,
 } from './routes/sessions.ts';
 import type { ServerNode } from './server-node.ts';
+import { nodeStats } from './stats.ts';
+import { uiRoutes } from './ui/ui-routes.ts';
 
+/**
+ * What `createServerApp` needs: the running driver and its KV state machine, plus what the wiring
+ * decides (peer and forward routes, the client token, limits, CORS origins), passed in rather than
+ * read from the environment, so one app serves every runtime.
+ */
 export interface ServerAppOptions {
   /** The driver (`RaftNode`), already started, applying to `kv`. */
   readonly node: ServerNode;
@@ -28,7 +42,10 @@ export interface ServerAppOptions {
   readonly peerRoutes?: Hono;
   /** Mounts the route followers forward proposals to, authenticated with the cluster secret. */
   readonly forwardAuth?: ForwardAuthenticator;
-  /** When set, every client route but `/health` requires `Authorization: Bearer <token>`. */
+  /**
+   * When set, the API (`/v1/*`, `/openapi.json`) requires `Authorization: Bearer <token>`; the
+   * probes, `/metrics` and the dashboard's page stay open (the page asks for the token).
+   */
   readonly clientToken?: string;
   readonly limits?: Partial<Limits>;
   /**
@@ -36,8 +53,10 @@ export interface ServerAppOptions {
    * using `@raftkit/client`. Default: none (same-origin only).
    */
   readonly corsOrigins?: readonly string[];
-  /** More Prometheus text for `/metrics` (e.g. the transport's counters). */
-  readonly extraMetrics?: () => string;
+  /** The peer transport's counters, for `/metrics`. */
+  readonly transportMetrics?: () => TransportMetrics;
+  /** Serves the backup routes (`/v1/backup`, `/v1/backups`). */
+  readonly backups?: BackupJobs;
 }
 
 /**
@@ -48,6 +67,10 @@ export function createServerApp(options: ServerAppOptions): Hono {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const { node } = options;
   const app = new Hono();
+  const http = new HttpMetrics();
+  const leaders = new LeaderHistory(node);
+  const metrics = nodeMetrics({ node, leaders, http, transport: options.transportMetrics });
+  app.use('*', http.middleware);
   app.onError((error) => errorResponse(toApiError(error)));
   app.notFound(() => errorResponse(new ApiError('NotFound', 'no such route')));
 
@@ -69,12 +92,16 @@ export function createServerApp(options: ServerAppOptions): Hono {
   }
   if (options.clientToken !== undefined) {
     const auth = bearerAuth(options.clientToken);
-    for (const path of ['/v1/*', '/ready', '/metrics', '/openapi.json']) app.use(path, auth);
+    for (const path of ['/v1/*', '/openapi.json']) app.use(path, auth);
   }
   app.route('/v1/kv', kvRoutes(node, options.kv, limits));
   app.route('/v1/sessions', sessionRoutes(node));
   app.route('/v1', clusterRoutes(node, limits));
-  app.route('/', probeRoutes(node, options.extraMetrics ?? (() => '')));
+  if (options.backups !== undefined) app.route('/v1', backupRoutes(options.backups));
+  const stats = () => nodeStats(node, leaders, http);
+  app.route('/v1', clusterViewRoutes({ stats, clientToken: options.clientToken }));
+  app.route('/', probeRoutes(node, metrics));
+  app.route('/ui', uiRoutes());
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   return app;
 }

@@ -2,17 +2,20 @@ import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { checkFsDataDir, renderFsCheckReport } from '@raftkit/storage-fs';
 import { checkSqliteDataDir, renderSqliteCheck } from '@raftkit/storage-sqlite';
+import { BACKUP_USAGE, backupCli } from './backup-cli.ts';
 import { CLIENT_COMMANDS, CLIENT_FLAGS, CLIENT_USAGE, clientCommand } from './cli-client.ts';
 import { ApiClientError } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
-import { type Listen, startServer } from './launch.ts';
+import { type ServerRuntime, startServer } from './launch.ts';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 
 /** Where the CLI writes and how it ends; the runtime's process, or a test's capture. */
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Writes one line of command output (stdout for `processIo`). */
   readonly out: (line: string) => void;
+  /** Writes one line of diagnostics and logs (stderr for `processIo`). */
   readonly err: (line: string) => void;
   /** Resolves on Ctrl-C / SIGTERM; `serve` stops the node then. */
   readonly shutdownSignal: () => Promise<void>;
@@ -26,18 +29,19 @@ Commands:
   serve                     run a node (raftkit serve --help for its flags)
 ${CLIENT_USAGE}
   check --data-dir D        verify a stopped node's data directory (fs or sqlite, detected)
+${BACKUP_USAGE}
 
 ${CLIENT_FLAGS}
 Other flags: --version, --help`;
 
 /** Runs one command; resolves to the process exit code. */
-export async function runCli(argv: readonly string[], listen: Listen, io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], runtime: ServerRuntime, io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command !== undefined && CLIENT_COMMANDS.has(command)) return await clientCommand(command, rest, io);
     switch (command) {
       case 'serve':
-        return await serve(rest, listen, io);
+        return await serve(rest, runtime, io);
       case '--version':
       case '-v':
       case 'version':
@@ -45,6 +49,10 @@ export async function runCli(argv: readonly string[], listen: Listen, io: CliIo)
         return 0;
       case 'check':
         return await check(rest, io);
+      case 'backup':
+      case 'restore':
+      case 'recover':
+        return await backupCli(command, rest, io);
       case undefined:
       case 'help':
       case '--help':
@@ -73,7 +81,7 @@ export async function runCli(argv: readonly string[], listen: Listen, io: CliIo)
   }
 }
 
-async function serve(argv: readonly string[], listen: Listen, io: CliIo): Promise<number> {
+async function serve(argv: readonly string[], runtime: ServerRuntime, io: CliIo): Promise<number> {
   if (argv.includes('--help')) {
     io.out(serveHelp());
     return 0;
@@ -90,7 +98,7 @@ async function serve(argv: readonly string[], listen: Listen, io: CliIo): Promis
       'the cluster secret was given with --secret: every user can read it in the process list; use RAFTKIT_SECRET or --secret-file',
     );
   }
-  const server = await startServer(config, listen, log);
+  const server = await startServer(config, runtime, log);
   log.info('serving', { url: config.advertiseUrl, storage: config.storage, dataDir: config.dataDir });
   io.out(
     `raftkit node ${config.id} serving ${config.advertiseUrl} (storage ${config.storage} in ${config.dataDir})`,

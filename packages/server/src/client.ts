@@ -9,6 +9,7 @@ export interface ClientOptions {
   readonly retries?: number;
 }
 
+/** A failed API call, by the server's error `code` and HTTP `status` (0 when no answer came). */
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
   readonly status: number;
@@ -23,6 +24,10 @@ export class ApiClientError extends Error {
   }
 }
 
+/**
+ * Sends one request to `baseUrl` + `path`, following a leader hint and retrying a 503 as described above.
+ * Resolves with a 2xx response; rejects with `ApiClientError` for any other answer or none.
+ */
 export async function apiRequest(
   baseUrl: string,
   path: string,
@@ -66,6 +71,7 @@ export async function apiRequest(
   }
 }
 
+/** `apiRequest` with a JSON body in and the parsed JSON answer out. Rejects with `ApiClientError`. */
 export async function apiJson<T>(
   baseUrl: string,
   path: string,

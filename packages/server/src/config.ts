@@ -288,6 +288,10 @@ function isHttpUrl(text: string): boolean {
   return protocol === 'http:' || protocol === 'https:';
 }
 
+/**
+ * The `raftkit serve` usage text: every flag with its environment variable and meaning, generated from the
+ * same table the parser reads, so the two cannot drift.
+ */
 export function serveHelp(): string {
   const lines = Object.entries(SERVE_FLAGS).map(
     ([flag, { env, help }]) => `  --${flag.padEnd(16)} ${env.padEnd(24)} ${help}`,

@@ -10,8 +10,17 @@ import { Rejected, ReplayGuard, RequestAuthenticator, RequestSigner } from '@raf
  */
 const ROUTE = 'propose';
 
+/**
+ * Why a forwarded proposal was refused: a MAC that does not verify, a timestamp outside the window, a MAC
+ * already accepted, or a replay table full (`busy`: retry later).
+ */
 export type ForwardAuthFailure = 'unauthenticated' | 'stale' | 'replay' | 'busy';
 
+/**
+ * Signs forwarded proposals on the follower and verifies them on the leader, as described above. Every
+ * member must be built with the same `secret` (at least 16 bytes); `windowMs` (default 30 s) bounds clock
+ * skew and how long accepted MACs are remembered.
+ */
 export class ForwardAuthenticator {
   readonly #signer: RequestSigner;
 

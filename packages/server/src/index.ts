@@ -1,5 +1,6 @@
 export { ApiError, type ApiErrorCode, errorResponse, toApiError } from './api-error.ts';
 export { createServerApp, type ServerAppOptions } from './app.ts';
+export { type BackupJob, type BackupJobState, BackupJobs, type BackupJobsOptions } from './backup-jobs.ts';
 export { type CliIo, runCli } from './cli.ts';
 export { ApiClientError, apiJson, apiRequest, type ClientOptions } from './client.ts';
 export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';
@@ -14,7 +15,14 @@ export { ForwardAuthenticator, type ForwardAuthFailure } from './forward-auth.ts
 export { decodeCommand, encodeCommand, type KvCommand, type KvWrite } from './kv/command.ts';
 export { type KvApplyResult, KvStateMachine, type KvWriteResult } from './kv/kv-state-machine.ts';
 export type { SessionOutcome } from './kv/sessions.ts';
-export { type Listen, type Listener, type ListenOptions, type RunningServer, startServer } from './launch.ts';
+export {
+  type Listen,
+  type Listener,
+  type ListenOptions,
+  type RunningServer,
+  type ServerRuntime,
+  startServer,
+} from './launch.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export type { LogFormat, LogLevel } from './log.ts';
 export { openApiDocument } from './openapi.ts';

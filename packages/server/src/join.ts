@@ -44,8 +44,10 @@ export async function promoteWhenCaughtUp(config: ServeConfig, node: ServerNode,
     if (status.members.find((member) => member.id === config.id)?.role === 'voter') break;
     if (status.leader !== null && status.appliedIndex > 0) {
       try {
+        // Through this node's own API, which passes it on to the leader: the member joined
+        // through may be gone by now.
         await apiJson(
-          config.join!,
+          config.advertiseUrl,
           `/v1/members/${encodeURIComponent(config.id)}/promote`,
           { method: 'POST' },
           options,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import process from 'node:process';
 import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
@@ -6,36 +7,48 @@ import { type FsOps, nodeFsOps, openFsStorage, recordDurableImage } from '@raftk
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
 import { HttpTransport } from '@raftkit/transport-http';
 import { createServerApp } from './app.ts';
+import { BackupJobs } from './backup-jobs.ts';
 import type { ServeConfig } from './config.ts';
-import { createForwarder } from './forward.ts';
+import { createForwarder, type FetchFunction } from './forward.ts';
 import { ForwardAuthenticator } from './forward-auth.ts';
 import { joinCluster, promoteWhenCaughtUp } from './join.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
-import { renderCounterTree } from './metrics.ts';
 
 /** What a runtime adapter gets: a fetch handler to serve on `hostname:port`, with TLS when given. */
 export interface ListenOptions {
+  /** The app to serve: one request in, one response out. */
   readonly fetch: (request: Request) => Response | Promise<Response>;
   readonly hostname: string;
   readonly port: number;
   readonly tls: { readonly cert: string; readonly key: string } | null;
 }
 
+/** A server a runtime adapter started. */
 export interface Listener {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** Stops accepting connections and resolves once the server is closed. */
   close(): Promise<void>;
 }
 
 /** A runtime's HTTP server: `node:http`, `Bun.serve` or `Deno.serve`. */
 export type Listen = (options: ListenOptions) => Promise<Listener>;
 
+/** What a runtime adapter brings: its server, and the client for requests to peers if not `fetch`. */
+export interface ServerRuntime {
+  readonly listen: Listen;
+  /** Raft messages and forwarded proposals go through it; default the global `fetch`. */
+  readonly peerFetch?: FetchFunction;
+}
+
+/** A started `raftkit serve` node: the driver, the URL it serves on, and how to stop it. */
 export interface RunningServer {
   readonly node: RaftNode;
   readonly url: string;
   /** Resolves when the node stops on its own after a fatal error. */
   readonly fatal: Promise<Error>;
+  /** Closes the listener, then stops the node (pending requests reject, storage closes) and transport; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -44,7 +57,12 @@ export interface RunningServer {
  * the runtime's `listen`. With `--join`, the node is added through a running member as a learner
  * first (so the cluster keeps its quorum while the newcomer catches up), then promoted.
  */
-export async function startServer(config: ServeConfig, listen: Listen, log: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: ServeConfig,
+  runtime: ServerRuntime,
+  log: Logger,
+): Promise<RunningServer> {
+  const peerFetch = runtime.peerFetch === undefined ? {} : { fetch: runtime.peerFetch };
   const id = nodeId(config.id);
   const tls =
     config.tls === null
@@ -53,13 +71,26 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
           cert: await readFile(config.tls.certFile, 'utf8'),
           key: await readFile(config.tls.keyFile, 'utf8'),
         };
-  const knownPeers = config.join === null ? new Map<string, string>() : await joinCluster(config, log);
-
   const storage = await openStorage(config, log);
+  // `--join` matters on a first start only: a node whose data directory holds the log already
+  // belongs to the cluster, and must restart even when the member it joined through is gone.
+  const joining = config.join !== null && storage.lastIndex() === 0 && storage.snapshotMeta() === null;
+  let knownPeers: ReadonlyMap<string, string> = new Map();
+  if (joining) {
+    try {
+      knownPeers = await joinCluster(config, log);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+  } else if (config.join !== null) {
+    log.info('restarting a member: --join ignored', { id: config.id, join: config.join });
+  }
   const transport = new HttpTransport({
     id,
     secret: config.secret,
     logger: log,
+    ...peerFetch,
     ...(config.maxBodyBytes === null
       ? {}
       : // Snapshot chunks must leave the transport's framing room (64 KiB) inside the body limit.
@@ -81,7 +112,7 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
       bootstrap: config.join === null ? { members: config.members } : 'join',
       tickMs: config.tickMs,
       ...(config.snapshotEntries === null ? {} : { snapshotEvery: { entries: config.snapshotEntries } }),
-      forward: createForwarder({ id, auth: forwardAuth, memberUrl }),
+      forward: createForwarder({ id, auth: forwardAuth, memberUrl, ...peerFetch }),
       logger: log,
     });
   } catch (error) {
@@ -108,11 +139,17 @@ export async function startServer(config: ServeConfig, listen: Listen, log: Logg
     ...(config.clientToken === null ? {} : { clientToken: config.clientToken }),
     corsOrigins: config.corsOrigins,
     limits: { maxValueBytes: valueLimit(config) },
-    extraMetrics: () => renderCounterTree('raftkit_transport', transport.metrics()),
+    transportMetrics: () => transport.metrics(),
+    // Beside the data directory, never inside it: a store owns its directory's contents.
+    backups: new BackupJobs({
+      storage,
+      stateMachine: kv,
+      dir: join(dirname(config.dataDir), `${basename(config.dataDir)}-backups`),
+    }),
   });
   let listener: Listener;
   try {
-    listener = await listen({ fetch: app.fetch, hostname: config.hostname, port: config.port, tls });
+    listener = await runtime.listen({ fetch: app.fetch, hostname: config.hostname, port: config.port, tls });
   } catch (error) {
     await started.stop();
     await transport.close();

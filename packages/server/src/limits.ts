@@ -18,6 +18,7 @@ export interface Limits {
 export const maxCommandBytes = (limits: Pick<Limits, 'maxKeyBytes' | 'maxValueBytes'>): number =>
   64 + limits.maxKeyBytes + 2 * limits.maxValueBytes;
 
+/** The limits `raftkit serve` uses unless told otherwise. */
 export const DEFAULT_LIMITS: Limits = {
   maxKeyBytes: 1024,
   maxValueBytes: 1024 * 1024,

@@ -1,5 +1,6 @@
 import type { Logger } from '@raftkit/core';
 
+/** The lowest level a server log writes; lines below it are dropped. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 /** `json`: one JSON object a line, for log shippers; `pretty`: aligned text for a person at a terminal. */

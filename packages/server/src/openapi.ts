@@ -65,6 +65,7 @@ const membershipErrors = {
   '504': error('No answer in time: the change may or may not have been applied.'),
 } as const;
 
+/** The OpenAPI 3.1 description of the client API, served at `/openapi.json`. */
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -95,7 +96,47 @@ export const openApiDocument = {
           id: { type: 'string' },
           url: { type: 'string' },
           role: { enum: ['voter', 'learner'] },
-          matchIndex: { type: 'integer' },
+          matchIndex: { type: ['integer', 'null'], description: 'Known on the leader only.' },
+          lag: {
+            type: ['integer', 'null'],
+            description: 'Leader only: entries of its log the member does not have yet.',
+          },
+          lastContactMs: {
+            type: ['integer', 'null'],
+            description: 'Leader only: milliseconds since a message from the member arrived.',
+          },
+        },
+      },
+      Stats: {
+        type: 'object',
+        required: ['at', 'version', 'runtime', 'status', 'writes', 'leaderChanges'],
+        properties: {
+          at: { type: 'integer', description: 'Milliseconds since the epoch when taken.' },
+          version: { type: 'string' },
+          runtime: { type: 'string' },
+          status: ref('Status'),
+          writes: {
+            type: 'object',
+            description: 'Client writes answered with 2xx here, and the seconds they took in all.',
+            properties: { count: { type: 'integer' }, seconds: { type: 'number' } },
+          },
+          leaderChanges: {
+            type: 'object',
+            properties: {
+              total: { type: 'integer' },
+              recent: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    at: { type: 'integer' },
+                    leader: { type: ['string', 'null'] },
+                    term: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       Members: { type: 'object', properties: { members: { type: 'array', items: ref('Member') } } },
@@ -239,6 +280,51 @@ export const openApiDocument = {
         responses: { '200': { description: 'Status.', content: json(ref('Status')) }, ...errors },
       },
     },
+    '/v1/stats': {
+      get: {
+        operationId: 'getStats',
+        summary: 'This node’s status with the counters the dashboard charts.',
+        responses: { '200': { description: 'Stats.', content: json(ref('Stats')) }, ...errors },
+      },
+    },
+    '/v1/cluster': {
+      get: {
+        operationId: 'getCluster',
+        summary:
+          'Every member’s stats, asked by this node in parallel, with the leader’s view of each member (lag, last contact).',
+        responses: {
+          '200': {
+            description: 'One entry per member; an unreachable member has `stats: null` and an `error`.',
+            content: json({
+              type: 'object',
+              properties: {
+                at: { type: 'integer' },
+                via: { type: 'string' },
+                leader: { type: ['string', 'null'] },
+                members: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      url: { type: ['string', 'null'] },
+                      role: { enum: ['voter', 'learner'] },
+                      health: { enum: ['ok', 'unreachable', 'no-leader', 'applying', 'stopping'] },
+                      error: { type: ['string', 'null'] },
+                      stats: { oneOf: [ref('Stats'), { type: 'null' }] },
+                      matchIndex: { type: ['integer', 'null'] },
+                      lag: { type: ['integer', 'null'] },
+                      lastContactMs: { type: ['integer', 'null'] },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
     '/v1/members': {
       post: {
         operationId: 'addMember',
@@ -302,17 +388,26 @@ export const openApiDocument = {
       get: {
         operationId: 'ready',
         summary: 'A leader is known and everything committed is applied here.',
-        responses: { '200': { description: 'Ready.' }, ...errors },
+        security: [],
+        responses: { '200': { description: 'Ready.' }, '503': errors['503'] },
       },
     },
     '/metrics': {
       get: {
         operationId: 'metrics',
         summary: 'Prometheus metrics.',
+        security: [],
         responses: {
           '200': { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': {} } },
-          ...errors,
         },
+      },
+    },
+    '/ui': {
+      get: {
+        operationId: 'dashboard',
+        summary: 'The live dashboard (HTML); it asks for the client token to call the API.',
+        security: [],
+        responses: { '200': { description: 'The page.', content: { 'text/html': {} } } },
       },
     },
     '/openapi.json': {

@@ -1,6 +1,7 @@
 import type { RaftNode } from '@raftkit/node';
 
 export type { MemberStatus, NodeStatus, ReadConsistency } from '@raftkit/node';
+/** A member's role: voters elect and make up quorums, learners only receive the log. */
 export type MemberRole = 'voter' | 'learner';
 
 /**
@@ -9,5 +10,13 @@ export type MemberRole = 'voter' | 'learner';
  */
 export type ServerNode = Pick<
   RaftNode,
-  'propose' | 'read' | 'addMember' | 'promote' | 'removeMember' | 'transferLeadership' | 'status' | 'metrics'
+  | 'propose'
+  | 'read'
+  | 'addMember'
+  | 'promote'
+  | 'removeMember'
+  | 'transferLeadership'
+  | 'status'
+  | 'metrics'
+  | 'on'
 >;

@@ -1,3 +1,4 @@
+import { Decoder, Encoder } from 'cbor-x/decode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORWARD_PATH } from '../src/forward.ts';
 import { ForwardAuthenticator } from '../src/forward-auth.ts';
@@ -16,9 +17,14 @@ beforeAll(async () => {
 afterAll(() => s.stop());
 
 describe('client token', () => {
-  it('guards every route but /health, comparing the whole token', async () => {
-    expect((await s.app.request('/health')).status).toBe(200);
-    for (const path of ['/v1/status', '/v1/kv/a', '/v1/kv', '/ready', '/metrics', '/openapi.json']) {
+  it('leaves the probes, /metrics and the dashboard page open, as etcd and Consul do', async () => {
+    for (const path of ['/health', '/ready', '/metrics', '/ui', '/ui/dashboard.js', '/ui/chart.js']) {
+      expect((await s.app.request(path)).status, path).toBe(200);
+    }
+  });
+
+  it('guards the API, comparing the whole token', async () => {
+    for (const path of ['/v1/status', '/v1/stats', '/v1/cluster', '/v1/kv/a', '/v1/kv', '/openapi.json']) {
       for (const authorization of [
         undefined,
         'Bearer ',
@@ -46,24 +52,68 @@ describe('status, readiness and metrics', () => {
     >;
     expect(status).toMatchObject({ id: 'n1', role: 'leader', leader: 'n1' });
     expect(status.members).toEqual([
-      { id: 'n1', url: 'http://127.0.0.1:1', role: 'voter', matchIndex: expect.any(Number) },
+      {
+        id: 'n1',
+        url: 'http://127.0.0.1:1',
+        role: 'voter',
+        matchIndex: expect.any(Number),
+        lag: null,
+        lastContactMs: null,
+      },
     ]);
     expect(status.appliedIndex).toBe(status.commitIndex);
   });
 
   it('is ready with a leader and everything applied', async () => {
-    expect((await s.app.request('/ready', { headers: auth })).status).toBe(200);
+    expect((await s.app.request('/ready')).status).toBe(200);
   });
 
-  it('exposes Prometheus text with role, term, indexes and latency histograms', async () => {
+  it('exposes Prometheus text: Raft state, driver counters, build info, HTTP and process figures', async () => {
     await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x', headers: auth });
-    const text = await (await s.app.request('/metrics', { headers: auth })).text();
-    expect(text).toContain('raftkit_role{role="leader"} 1');
-    expect(text).toMatch(/^raftkit_term [1-9]/m);
-    expect(text).toMatch(/^raftkit_proposals_total [1-9]/m);
-    expect(text).toMatch(/^raftkit_fsync_seconds_bucket\{le="\+Inf"\} [1-9]/m);
-    expect(text).toContain('raftkit_apply_seconds_count');
-    expect(text).toContain('raftkit_snapshots_taken_total');
+    await s.app.request('/v1/kv/m', { method: 'PUT', body: 'x' });
+    const response = await s.app.request('/metrics');
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await response.text();
+    expect(text).toContain('raftkit_raft_role{role="leader"} 1');
+    expect(text).toMatch(/^raftkit_raft_term [1-9]/m);
+    expect(text).toMatch(/^raftkit_raft_leader_changes_total 1$/m);
+    expect(text).toMatch(/^raftkit_raft_proposals_total [1-9]/m);
+    expect(text).toMatch(/^raftkit_storage_fsync_duration_seconds_bucket\{le="\+Inf"\} [1-9]/m);
+    expect(text).toContain('raftkit_raft_apply_duration_seconds_count');
+    expect(text).toMatch(
+      /^raftkit_build_info\{version="0\.1\.0",runtime="(node|bun|deno)",runtime_version="[^"]+"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^raftkit_http_requests_total\{method="PUT",route="\/v1\/kv\/:key",code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^raftkit_http_requests_total\{method="PUT",route="\/v1\/kv\/:key",code="401"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^raftkit_http_request_duration_seconds_count\{method="PUT",route="\/v1\/kv\/:key",code="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(text).toMatch(/^process_start_time_seconds [1-9]/m);
+    // Every family is described, and no sample lacks its family's TYPE line.
+    const families = [...text.matchAll(/^# TYPE (\S+) (counter|gauge|histogram)$/gm)].map((m) => m[1]!);
+    expect(families.length).toBeGreaterThan(30);
+    for (const family of families) expect(text).toMatch(new RegExp(`^# HELP ${family} \\S`, 'm'));
+    for (const [, name] of text.matchAll(/^([a-z_]+)[{ ]/gm)) {
+      expect(
+        families.some(
+          (f) => name === f || name === `${f}_bucket` || name === `${f}_sum` || name === `${f}_count`,
+        ),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('labels requests no route matched as one series, not by path', async () => {
+    await s.app.request('/no/such/path/1', { headers: auth });
+    await s.app.request('/no/such/path/2', { headers: auth });
+    const text = await (await s.app.request('/metrics')).text();
+    expect(text).toMatch(/^raftkit_http_requests_total\{method="GET",route="unmatched",code="404"\} 2$/m);
+    expect(text).not.toContain('/no/such');
   });
 });
 
@@ -105,12 +155,17 @@ describe('membership routes', () => {
 
 describe('forwarded proposals', () => {
   const forwarder = new ForwardAuthenticator(SECRET);
-  const command = encodeCommand({ op: 'put', key: 'fwd', value: new TextEncoder().encode('v') });
-  const send = (headers: Record<string, string>, body: Uint8Array = command) =>
+  const utf8 = new TextEncoder();
+  const put = (key: string, value: string) => encodeCommand({ op: 'put', key, value: utf8.encode(value) });
+  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+  const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+  const batchOf = (...commands: Uint8Array[]) => cbor.encode(commands) as Uint8Array;
+  const batch = batchOf(put('fwd', 'v'));
+  const send = (headers: Record<string, string>, body: Uint8Array = batch) =>
     s.app.request(FORWARD_PATH, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer> });
 
-  it('applies a signed command once and refuses its replay', async () => {
-    const headers = await forwarder.sign('n2', command);
+  it('applies a signed batch once and refuses its replay', async () => {
+    const headers = await forwarder.sign('n2', batch);
     const first = await send(headers);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe('application/cbor');
@@ -119,16 +174,32 @@ describe('forwarded proposals', () => {
     expect(s.node.status().appliedIndex).toBe(applied);
   });
 
-  it('refuses a missing or wrong MAC, another secret, and a body that is not a command', async () => {
+  it('proposes every command of a batch and answers their outcomes in order', async () => {
+    const body = batchOf(put('b1', 'one'), put('b2', 'two'));
+    const response = await send(await forwarder.sign('n2', body), body);
+    expect(response.status).toBe(200);
+    const outcomes = decoder.decode(new Uint8Array(await response.arrayBuffer())) as { index: number }[];
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[1]!.index).toBe(outcomes[0]!.index + 1);
+    expect(s.kv.get('b2')).toEqual(utf8.encode('two'));
+  });
+
+  it('refuses a missing or wrong MAC, another secret, and a body that is not a batch of commands', async () => {
     const before = s.node.status().commitIndex;
     expect((await send({})).status).toBe(401);
-    const headers = await forwarder.sign('n2', command);
+    const headers = await forwarder.sign('n2', batch);
     expect((await send({ ...headers, 'x-raftkit-mac': '0'.repeat(64) })).status).toBe(401);
     expect(
-      (await send(await new ForwardAuthenticator('another-secret-0123456').sign('n2', command))).status,
+      (await send(await new ForwardAuthenticator('another-secret-0123456').sign('n2', batch))).status,
     ).toBe(401);
-    const junk = Uint8Array.from([9, 9, 9]);
-    expect((await send(await forwarder.sign('n2', junk), junk)).status).toBe(400);
+    for (const junk of [
+      Uint8Array.from([9, 9, 9]),
+      put('bare', 'not in a batch'),
+      batchOf(put('ok', 'v'), Uint8Array.from([9, 9, 9])),
+      batchOf(),
+    ]) {
+      expect((await send(await forwarder.sign('n2', junk), junk)).status).toBe(400);
+    }
     expect(s.node.status().commitIndex).toBe(before);
   });
 });
@@ -149,7 +220,11 @@ describe('OpenAPI description', () => {
     const served = s.app.routes
       .filter(
         (route) =>
-          route.method !== 'ALL' && !route.path.startsWith('/internal/') && !route.path.startsWith('/raft/'),
+          route.method !== 'ALL' &&
+          !route.path.startsWith('/internal/') &&
+          !route.path.startsWith('/raft/') &&
+          // The dashboard's scripts: assets of the documented page, not API.
+          !route.path.startsWith('/ui/'),
       )
       .map((route) => `${route.method.toLowerCase()} ${toOpenApi(route.path)}`);
     expect(new Set(served)).toEqual(new Set(documented.map(({ method, path }) => `${method} ${path}`)));

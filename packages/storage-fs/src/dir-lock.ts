@@ -26,6 +26,10 @@ import type { FsOps } from './fs-ops.ts';
  */
 export const LOCK_FILE = 'LOCK';
 
+/**
+ * Who holds a data directory's lock, as written into the lock file: enough to tell a live owner from a
+ * stale lock left by a crash, even after the pid was reused or the machine rebooted.
+ */
 export interface LockOwner {
   readonly pid: number;
   readonly host: string;
@@ -44,6 +48,10 @@ export type ProcessLookup =
 export interface ProcessTable {
   /** This process, as it writes itself into a lock. */
   self(): LockOwner;
+  /**
+   * Whether process `pid` still exists and, where the system says, its start time and boot, to compare with
+   * a lock's owner.
+   */
   lookup(pid: number): ProcessLookup;
 }
 

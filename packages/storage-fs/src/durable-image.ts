@@ -83,20 +83,20 @@ class DurableImage {
     private readonly dataDir: string,
     private readonly imageDir: string,
   ) {
+    // What is on disk when recording starts counts as durable: a clean start, a restored image,
+    // or the files a killed process left (the kernel still has its unsynced writes, and this
+    // process's first fsync of a file makes them durable, which a mirror of only this process's
+    // writes would miss). So an image from an earlier process is dropped, never continued.
+    rmSync(imageDir, { recursive: true, force: true });
     mkdirSync(join(imageDir, 'files'), { recursive: true });
-    // What is on disk when recording starts counts as durable (a clean start or a restored image).
-    let known: Record<string, string> = {};
-    try {
-      known = readTable(imageDir);
-    } catch {
-      mkdirSync(dataDir, { recursive: true });
-      for (const name of readdirSync(dataDir)) {
-        const key = this.#key(join(dataDir, name));
-        copyFileSync(join(dataDir, name), mirrorPath(imageDir, key));
-        known[name] = key;
-      }
-      this.#writeTable(known);
+    mkdirSync(dataDir, { recursive: true });
+    const known: Record<string, string> = {};
+    for (const name of readdirSync(dataDir)) {
+      const key = this.#key(join(dataDir, name));
+      copyFileSync(join(dataDir, name), mirrorPath(imageDir, key));
+      known[name] = key;
     }
+    this.#writeTable(known);
   }
 
   /** A file of the data directory was opened; a created one starts with an empty mirror. */

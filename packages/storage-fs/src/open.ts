@@ -16,6 +16,7 @@ import { Segment } from './segment.ts';
 import { SNAPSHOT_FILE } from './snapshot-file.ts';
 import { parseSegmentName, SEGMENT_HEADER_BYTES } from './wal-format.ts';
 
+/** How `openFsStorage` opens a data directory. */
 export interface FsStorageOptions {
   /** The node's data directory; created (with its parents) on first use. */
   readonly dir: string;

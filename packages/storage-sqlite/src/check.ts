@@ -18,6 +18,10 @@ import { checkFormat } from './format.ts';
 import { bytes, entryFromRow } from './rows.ts';
 import { DATABASE_FILE } from './schema.ts';
 
+/**
+ * The rules `checkSqliteDataDir` verifies, so tools and tests can tell problems apart without parsing
+ * messages.
+ */
 export type CheckRule =
   | ConsistencyRule
   /** Not a raftkit database, or another schema version: nothing else could be read. */
@@ -31,11 +35,16 @@ export type CheckRule =
   /** An entry row fails its CRC-32: its payload, index, term or type changed at rest. */
   | 'entry-checksum';
 
+/** One thing wrong with a database: which rule it breaks and a message saying where. */
 export interface CheckProblem {
   readonly rule: CheckRule;
   readonly message: string;
 }
 
+/**
+ * What `checkSqliteDataDir` found: the database's path, driver and size, what it holds, and every problem
+ * (an empty list: none found).
+ */
 export interface SqliteCheckReport {
   readonly path: string;
   readonly driver: string;

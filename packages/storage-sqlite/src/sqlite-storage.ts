@@ -28,6 +28,7 @@ import { DATABASE_FILE } from './schema.ts';
 import { StagedSnapshotWriter } from './snapshot-writer.ts';
 import { inTransaction } from './transaction.ts';
 
+/** How `openSqliteStorage` opens a database: at `path`, or as the standard file name in `dir`. */
 export type SqliteStorageOptions = ({ readonly path: string } | { readonly dir: string }) & {
   readonly identity: StorageIdentity;
   /** Defaults to 'full'; see {@link Synchronous} for what 'normal' gives up. */

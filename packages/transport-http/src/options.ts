@@ -1,8 +1,10 @@
 import type { Logger, NodeId } from '@raftkit/core';
 import { silentLogger } from '@raftkit/core';
 
+/** The subset of `fetch` the transport calls; inject one to route or fault requests in tests. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
+/** How an `HttpTransport` identifies itself, authenticates peers and bounds what it sends and accepts. */
 export interface HttpTransportOptions {
   /** This node's id: the `from` of what it sends, and the only `to` it accepts. */
   readonly id: NodeId;
@@ -48,6 +50,10 @@ export interface HttpTransportOptions {
 
 export type ResolvedOptions = Required<Omit<HttpTransportOptions, 'secret'>>;
 
+/**
+ * The default largest request body sent or accepted (8 MiB); snapshots travel in chunks of
+ * `snapshotChunkBytes` within it.
+ */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /**

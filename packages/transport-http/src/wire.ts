@@ -4,9 +4,15 @@
  * it so a stray body is recognized.
  */
 export const WIRE_VERSION = 1;
+/** Where a node receives batches of Raft messages. */
 export const MESSAGES_PATH = '/raft/v1/messages';
+/**
+ * Where a node receives snapshot chunks, which travel apart from messages so a large transfer does not hold
+ * up heartbeats.
+ */
 export const SNAPSHOT_PATH = '/raft/v1/snapshot';
 
+/** Every request body is CBOR. */
 export const CONTENT_TYPE = 'application/cbor';
 /** The sending node's id. */
 export const HEADER_FROM = 'x-raftkit-from';

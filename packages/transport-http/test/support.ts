@@ -105,13 +105,13 @@ export async function peerRequest(
   const signedBody = options.signedBody ?? (body instanceof Uint8Array ? body : new Uint8Array(0));
   const mac =
     options.mac ??
-    (await new RequestAuthenticator(options.secret ?? SECRET).sign({
+    new RequestAuthenticator(options.secret ?? SECRET).sign({
       route,
       from,
       timestamp,
       nonce,
       body: signedBody,
-    }));
+    });
   return new Request(`http://peer${route === 'messages' ? MESSAGES_PATH : SNAPSHOT_PATH}`, {
     method: 'POST',
     body,

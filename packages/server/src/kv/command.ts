@@ -23,6 +23,10 @@ export type KvWrite =
       readonly value: Uint8Array | null;
     };
 
+/**
+ * Everything a KV log entry can carry: a plain write, opening a client session, or a write numbered within
+ * a session (dissertation §6.3).
+ */
 export type KvCommand =
   | KvWrite
   | { readonly op: 'openSession'; readonly time: number }
@@ -48,6 +52,7 @@ const utf8 = new TextEncoder();
 /** `fatal`: a key that is not valid UTF-8 is a corrupt command, never silently replaced. */
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
+/** Encodes a command in the layout above; `decodeCommand` reverses it. */
 export function encodeCommand(command: KvCommand): Uint8Array {
   if (command.op === 'openSession') {
     const out = new Uint8Array(9);

@@ -1,7 +1,7 @@
 import type { Entry } from '@raftkit/core';
 import { decodeCommand, type KvWrite } from './command.ts';
 import { ClientSessions, type SessionOutcome } from './sessions.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format.ts';
+import { decodeSnapshot, encodeSnapshot, snapshotSummary } from './snapshot-format.ts';
 import { SortedKeys } from './sorted-keys.ts';
 
 /**
@@ -29,6 +29,10 @@ export class KvStateMachine {
   readonly #keys = new SortedKeys();
   readonly #sessions = new ClientSessions<KvWriteResult>();
 
+  /**
+   * Applies one committed command and returns its outcome; the same on every replica. Never throws for a
+   * command the routes could build (they validate before proposing); a malformed entry is a bug and throws.
+   */
   apply(entry: Entry): KvApplyResult {
     // A new leader's no-op (Raft §8) carries no command.
     if (entry.data.length === 0) return null;
@@ -68,6 +72,10 @@ export class KvStateMachine {
     }
   }
 
+  /**
+   * The value of `key` as of the last applied entry, or undefined when absent. Reads with no consistency of
+   * their own: the caller waits on `RaftNode.read` first.
+   */
   get(key: string): Uint8Array | undefined {
     return this.#values.get(key);
   }
@@ -89,6 +97,11 @@ export class KvStateMachine {
   /** The map and the session table: a write retried after a restore is still recognized. */
   snapshot(): Uint8Array {
     return encodeSnapshot(this.#keys.all(), this.#values, this.#sessions.export());
+  }
+
+  /** For a backup's manifest: the key count and bytes of the snapshot backed up. */
+  backupMetadata(): ReturnType<typeof snapshotSummary> {
+    return snapshotSummary();
   }
 
   /** Replaces the whole map and the session table. Validates everything before changing anything. */

@@ -25,6 +25,7 @@ export interface RecordedAnswer<R> {
   readonly result: R;
 }
 
+/** What a write in a client session did (Raft dissertation §6.3). */
 export type SessionOutcome<R> =
   /** Applied now, at this entry. */
   | { readonly status: 'applied'; readonly index: number; readonly result: R }

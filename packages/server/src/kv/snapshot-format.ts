@@ -174,3 +174,29 @@ export function decodeSnapshot(data: Uint8Array): DecodedSnapshot {
     return { clock, sessions: list };
   }
 }
+
+/**
+ * Describes a KV snapshot as its bytes stream past (for a backup's manifest): the pair count
+ * from the header, and the snapshot's size in bytes.
+ */
+export function snapshotSummary(): {
+  /** Feeds the next chunk of the snapshot, in order. */
+  update(chunk: Uint8Array): void;
+  /**
+   * The pair count from the header (0 if fewer bytes than a header were seen) and the bytes seen so far.
+   */
+  digest(): { keys: number; bytes: number };
+} {
+  const header = new Uint8Array(HEADER_BYTES);
+  let seen = 0;
+  return {
+    update(chunk) {
+      if (seen < HEADER_BYTES) header.set(chunk.subarray(0, HEADER_BYTES - seen), seen);
+      seen += chunk.length;
+    },
+    digest() {
+      const keys = seen < HEADER_BYTES ? 0 : new DataView(header.buffer).getUint32(MAGIC.length + 1);
+      return { keys, bytes: seen };
+    },
+  };
+}

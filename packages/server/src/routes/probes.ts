@@ -1,10 +1,14 @@
 import { Hono } from 'hono';
 import { ApiError } from '../api-error.ts';
-import { renderMetrics } from '../metrics.ts';
+import type { MetricsRegistry } from '../metrics/registry.ts';
 import type { ServerNode } from '../server-node.ts';
 
-/** `/health`, `/ready`, `/metrics`: for load balancers, orchestrators and Prometheus. */
-export function probeRoutes(node: ServerNode, extraMetrics: () => string): Hono {
+/**
+ * `/health`, `/ready`, `/metrics`: for load balancers, orchestrators and Prometheus. They stay
+ * open when a client token is set (as etcd's and Consul's do), so probes and scrapers need no
+ * secret; they reveal no keys or values.
+ */
+export function probeRoutes(node: ServerNode, metrics: MetricsRegistry): Hono {
   return new Hono()
     .get('/health', (c) => c.json({ ok: true }))
     .get('/ready', (c) => {
@@ -16,6 +20,6 @@ export function probeRoutes(node: ServerNode, extraMetrics: () => string): Hono 
       return c.json({ ok: true, leader, appliedIndex });
     })
     .get('/metrics', (c) =>
-      c.text(renderMetrics(node) + extraMetrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+      c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
     );
 }

@@ -44,6 +44,10 @@ export class HistoryRecorder<Op, Result> {
     this.#unknownResult = unknownResult;
   }
 
+  /**
+   * Records that `clientId` started `op` now; pass the handle to `complete` when it answers. An operation
+   * never completed counts as outcome unknown.
+   */
   invoke(clientId: number, op: Op): OperationHandle {
     this.#operations.push({ clientId, op, invokedAt: this.#clock(), completion: null });
     return (this.#operations.length - 1) as OperationHandle;

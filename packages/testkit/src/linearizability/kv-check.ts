@@ -10,11 +10,16 @@ import { shrinkWitness } from './kv-witness.ts';
 import { type CheckOptions, DEFAULT_TIMEOUT_MS } from './model.ts';
 import { searchLinearization } from './search.ts';
 
+/** Options of the key-value linearizability check. */
 export interface KvCheckOptions extends CheckOptions {
   /** Keys present before the history starts; every other key starts absent. */
   readonly initial?: ReadonlyMap<string, string>;
 }
 
+/**
+ * Whether a key-value history is linearizable; when not, for which key, with a readable account and a small
+ * witness, or `unknown` when the time budget ran out first.
+ */
 export type LinearizabilityResult =
   | { readonly ok: true }
   | {

@@ -16,6 +16,7 @@ export type KvOp =
       readonly value: string | null;
     };
 
+/** What a key-value operation answered, as the client saw it. */
 export type KvResult =
   /** A put, delete or successful cas was applied. */
   | { readonly kind: 'ok' }
@@ -26,6 +27,7 @@ export type KvResult =
   /** No response came; the operation may have been applied or not. */
   | { readonly kind: 'unknown' };
 
+/** One operation of a key-value history, with its invocation and response times. */
 export type KvEvent = HistoryEvent<KvOp, KvResult>;
 
 /** A recorder for key-value histories; `clock` is the caller's logical clock. */

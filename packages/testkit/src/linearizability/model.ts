@@ -6,6 +6,7 @@ import { searchLinearization } from './search.ts';
  * The checker asks whether the concurrent history can be ordered so that this model accepts it.
  */
 export interface Model<State, Op, Result> {
+  /** The object's state before any operation. */
   init(): State;
   /**
    * Applies `op` to `state` and says whether the object could have answered `result`. For an event
@@ -30,6 +31,7 @@ export interface Model<State, Op, Result> {
   partition?(history: readonly HistoryEvent<Op, Result>[]): readonly (readonly HistoryEvent<Op, Result>[])[];
 }
 
+/** Options of a model check. */
 export interface CheckOptions {
   /** Wall-clock budget for the whole check; past it the answer is `'unknown'`. Default 10 s. */
   readonly timeoutMs?: number;
@@ -37,6 +39,10 @@ export interface CheckOptions {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
+/**
+ * Whether some order of the history, consistent with real time, is one the model accepts; when not, where
+ * the search got stuck.
+ */
 export type ModelCheckResult<Op, Result> =
   | { readonly ok: true }
   | {

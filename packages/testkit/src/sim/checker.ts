@@ -28,6 +28,7 @@ export interface ApplyCursor {
 /** What the checker reads of a node's log. */
 export type LogView = Pick<MemoryDisk, 'termAt' | 'entryAt' | 'snapshotIndex' | 'lastIndex' | 'hardState'>;
 
+/** Reports a broken property and ends the step: the simulation stops with this failure and its seed. */
 export type Fail = (kind: FailureKind, detail: string) => never;
 
 /**

@@ -14,10 +14,16 @@ export interface DiskWrite {
  * node calls `load()`, which must return exactly what was persisted before.
  */
 export interface NodeDisk {
+  /** The state the node restarts from: what reached the disk before the crash. */
   load(): PersistedState | Promise<PersistedState>;
+  /**
+   * Makes `write` (hard state, entries, snapshot) durable, in order; a crash before it completes may lose
+   * it.
+   */
   persist(write: DiskWrite): void | Promise<void>;
   /** The application's own snapshot, stored before the core is told to compact. */
   saveSnapshot(snapshot: Snapshot): void | Promise<void>;
+  /** Called when the node crashes or the run ends; a real store is closed here. */
   close(): void | Promise<void>;
 }
 

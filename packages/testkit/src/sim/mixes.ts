@@ -218,6 +218,10 @@ const linearizable: FaultMix = {
   transfer: 0.005,
 };
 
+/**
+ * The built-in fault mixes by name, from `calm` (no faults) to mixes that partition, crash and reorder at
+ * once; the sweep cycles through them.
+ */
 export const mixes = {
   calm,
   lossy,
@@ -232,8 +236,10 @@ export const mixes = {
   linearizable,
 } as const;
 
+/** The name of one of the built-in `mixes`. */
 export type MixName = keyof typeof mixes;
 
+/** The built-in fault mix called `name`. Throws RangeError, listing the known names, for any other. */
 export function mixByName(name: string): FaultMix {
   if (!Object.hasOwn(mixes, name)) {
     throw new RangeError(`unknown fault mix '${name}'; known: ${Object.keys(mixes).join(', ')}`);

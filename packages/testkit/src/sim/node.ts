@@ -140,11 +140,13 @@ export class SimNode {
     await this.#disk.close();
   }
 
+  /** Advances the node's core by one tick, then checks election safety. */
   tick(): void {
     this.#guard(() => this.core.tick());
     this.#checkElection();
   }
 
+  /** Delivers `message` to the node's core, then checks election safety. */
   step(message: Message): void {
     this.#guard(() => this.core.step(message));
     this.#checkElection();

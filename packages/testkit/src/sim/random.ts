@@ -45,6 +45,7 @@ export class Random {
     return p > 0 && this.float() < p;
   }
 
+  /** One of `items`, uniformly. Throws RangeError for an empty list. */
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('pick from an empty list');
     return items[this.int(0, items.length - 1)]!;

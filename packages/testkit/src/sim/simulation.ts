@@ -40,6 +40,7 @@ import { Transfers } from './transfers.ts';
 /** Core settings the simulation may override; `id` and `seed` are the simulation's to choose. */
 export type SimRaftConfig = Omit<RaftConfig, 'id' | 'seed'>;
 
+/** What a simulation run is: its seed, cluster and fault mix. Everything else follows from the seed. */
 export interface SimulationOptions {
   /** Decides every random choice of the run: the same seed replays the same run. */
   readonly seed: number;

@@ -8,6 +8,7 @@ import type { Entry } from '@raftkit/core';
 export interface SimStateMachine {
   /** Called for every committed entry in index order, including empty no-ops and config entries. */
   apply(entry: Entry): void;
+  /** Serializes the whole state; the same state gives the same bytes on every node. */
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot taken by `snapshot()` (possibly on another node). */
   restore(data: Uint8Array): void;
@@ -71,6 +72,7 @@ export class KvStateMachine implements SimStateMachine {
     this.lastApplied = { index: entry.index, key, stored, current: this.#data.get(key) };
   }
 
+  /** The value of `key`, or undefined when absent. */
   get(key: string): string | undefined {
     return this.#data.get(key);
   }

@@ -20,6 +20,10 @@ export interface SeedPlan {
   readonly traceLimit?: number;
 }
 
+/**
+ * The outcome of one seed of a sweep: its plan, then either the liveness report, stats and trace of a
+ * passing run, or the failure (with what replays it) of a failing one.
+ */
 export type SeedResult =
   | {
       readonly plan: SeedPlan;

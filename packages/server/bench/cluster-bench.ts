@@ -1,0 +1,285 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Etcd3 } from 'etcd3';
+import { NODE, ROOT, type Runtime } from '../../../test/support/harness.ts';
+import { type Figures, type HttpWorkload, populate, runClosedLoop, runWrk, wrkVersion } from './load.ts';
+import { type FsyncLatency, measureFsync } from './measure.ts';
+import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts';
+
+/**
+ * `npm run bench:cluster [-- --runtime node|bun|deno --seconds 5 --runs 1 --systems fs,sqlite,etcd
+ *   --cases <regex> --out file.json]`
+ *
+ * raftkit (3 servers of one runtime, fs storage, then sqlite) against etcd (3 members, default
+ * durability) on 127.0.0.1, one system at a time, with the same load generator (wrk) and workload:
+ * 100-byte values on 10,000 random keys. etcd is driven through its JSON gateway like raftkit's
+ * HTTP API, and through gRPC (its native path, via the etcd3 client), and each ratio compares
+ * against etcd's faster path. Every figure is the median of `--runs` runs of `--seconds` each.
+ */
+const { values: flags } = parseArgs({
+  options: {
+    runtime: { type: 'string', default: 'node' },
+    seconds: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '1' },
+    systems: { type: 'string', default: 'fs,sqlite,etcd' },
+    cases: { type: 'string', default: '' },
+    out: { type: 'string' },
+  },
+});
+const runtime = flags.runtime as Runtime;
+if (!['node', 'bun', 'deno'].includes(runtime)) throw new Error('--runtime must be node, bun or deno');
+const SECONDS = Number(flags.seconds);
+const RUNS = Number(flags.runs);
+const SYSTEMS = new Set(flags.systems.split(','));
+
+interface Case {
+  readonly name: string;
+  readonly target: 'leader' | 'follower';
+  readonly connections: number;
+  readonly writePercent: number;
+  readonly consistency?: 'linearizable' | 'lease';
+}
+
+const writes = (target: Case['target']): Case[] =>
+  [1, 16, 64].map((connections) => ({
+    name: `writes@${connections} ${target}`,
+    target,
+    connections,
+    writePercent: 100,
+  }));
+const ALL_CASES: readonly Case[] = [
+  ...writes('leader'),
+  ...writes('follower'),
+  {
+    name: 'linearizable reads@64',
+    target: 'leader',
+    connections: 64,
+    writePercent: 0,
+    consistency: 'linearizable',
+  },
+  { name: 'lease reads@64', target: 'leader', connections: 64, writePercent: 0, consistency: 'lease' },
+  {
+    name: '90/10 read/write@64',
+    target: 'leader',
+    connections: 64,
+    writePercent: 10,
+    consistency: 'linearizable',
+  },
+];
+const CASES = ALL_CASES.filter((c) => new RegExp(flags.cases).test(c.name));
+/** The gRPC cases: the ones the targets compare against. */
+const GRPC_CASES = CASES.filter((c) =>
+  ['writes@1 leader', 'writes@64 leader', 'writes@64 follower', 'linearizable reads@64'].includes(c.name),
+);
+
+type Results = Record<string, Figures>;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+function medianFigures(runs: Figures[]): Figures {
+  const m = (key: keyof Figures) => median(runs.map((r) => r[key]));
+  return {
+    opsPerSecond: m('opsPerSecond'),
+    p50: m('p50'),
+    p99: m('p99'),
+    p999: m('p999'),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    serverCpuPer1k: m('serverCpuPer1k'),
+    loadCpuPer1k: m('loadCpuPer1k'),
+  };
+}
+
+async function repeat(run: () => Promise<Figures>): Promise<Figures> {
+  const runs: Figures[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await run());
+  return medianFigures(runs);
+}
+
+const urlOf = (cluster: Cluster, c: Case) =>
+  c.target === 'leader' ? cluster.leaderUrl : cluster.followerUrl;
+
+async function benchHttp(label: string, api: HttpWorkload['api'], cluster: Cluster): Promise<Results> {
+  await populate(64, cluster.write);
+  const results: Results = {};
+  for (const c of CASES) {
+    if (api === 'etcd' && c.consistency === 'lease') continue;
+    const workload: HttpWorkload = {
+      api,
+      writePercent: c.writePercent,
+      ...(c.consistency ? { consistency: c.consistency } : {}),
+    };
+    results[c.name] = await repeat(() =>
+      runWrk(urlOf(cluster, c), c.connections, SECONDS, workload, cluster.pids),
+    );
+    console.log(row(`${label} ${c.name}`, results[c.name]!));
+  }
+  return results;
+}
+
+async function benchEtcdGrpc(cluster: Cluster): Promise<Results> {
+  const results: Results = {};
+  const value = 'v'.repeat(100);
+  for (const c of GRPC_CASES) {
+    const client = new Etcd3({ hosts: urlOf(cluster, c) });
+    try {
+      const operation =
+        c.writePercent === 100
+          ? (key: string) => client.put(key).value(value).exec()
+          : (key: string) => client.get(key).exec();
+      await runClosedLoop(4, 1, operation, cluster.pids); // warm the channel
+      results[c.name] = await repeat(() => runClosedLoop(c.connections, SECONDS, operation, cluster.pids));
+      console.log(row(`etcd-grpc ${c.name}`, results[c.name]!));
+    } finally {
+      client.close();
+    }
+  }
+  return results;
+}
+
+const HEADER = `${'system case'.padEnd(40)}${[
+  'ops/s',
+  'p50 ms',
+  'p99 ms',
+  'p99.9 ms',
+  'errors',
+  'srv CPU s/1k',
+  'gen CPU s/1k',
+]
+  .map((h) => h.padStart(13))
+  .join('')}`;
+function row(name: string, f: Figures): string {
+  const cells = [
+    f.opsPerSecond.toFixed(0),
+    f.p50.toFixed(2),
+    f.p99.toFixed(2),
+    f.p999.toFixed(2),
+    String(f.errors),
+    f.serverCpuPer1k.toFixed(3),
+    f.loadCpuPer1k.toFixed(3),
+  ];
+  return `${name.padEnd(40)}${cells.map((c) => c.padStart(13)).join('')}`;
+}
+
+function version(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]!.trim();
+}
+const RUNTIME_VERSION: Record<Runtime, () => string> = {
+  node: () => `Node ${version(NODE, ['--version'])}`,
+  bun: () => `Bun ${version(join(ROOT, 'node_modules/.bin/bun'), ['--version'])}`,
+  deno: () => version(join(ROOT, 'node_modules/.bin/deno'), ['--version']),
+};
+
+const wrk = wrkVersion();
+if (wrk === null) {
+  console.error('wrk is not installed (Debian: apt-get install wrk); the benchmark needs it');
+  process.exit(1);
+}
+const etcd = etcdVersion();
+const fsType = spawnSync('df', ['--output=fstype', tmpdir()], { encoding: 'utf8' })
+  .stdout.split('\n')[1]
+  ?.trim();
+const environment = {
+  date: new Date().toISOString(),
+  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, Linux ${release()}`,
+  disk: `${tmpdir()} (${fsType ?? 'unknown fs'})`,
+  serverRuntime: RUNTIME_VERSION[runtime](),
+  loadGenerator: `${wrk} (HTTP); etcd3 client on ${process.versions.bun ? `Bun ${process.versions.bun}` : `Node ${process.version}`} (gRPC)`,
+  etcd: etcd ?? 'not installed',
+  workload: `100-byte values, 10,000 random keys, ${RUNS} run(s) of ${SECONDS} s per case, median`,
+  loadAverageBefore: loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
+};
+for (const [key, value] of Object.entries(environment)) console.log(`${key.padEnd(18)} ${value}`);
+const fsyncBefore = measureFsync(tmpdir());
+console.log(
+  `${'fsync (disk)'.padEnd(18)} p50 ${fsyncBefore.p50Ms.toFixed(3)} ms, p99 ${fsyncBefore.p99Ms.toFixed(3)} ms (128-byte append + fdatasync)`,
+);
+if (etcd === null)
+  console.log('etcd is not installed (Debian: apt-get install etcd-server etcd-client): skipping it');
+console.log(`\n${HEADER}`);
+
+const systems: Record<string, Results> = {};
+for (const storage of (['fs', 'sqlite'] as const).filter((s) => SYSTEMS.has(s))) {
+  const cluster = await startRaftkit(runtime, storage);
+  try {
+    systems[`raftkit-${storage}`] = await benchHttp(`raftkit-${storage}`, 'raftkit', cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+if (etcd !== null && SYSTEMS.has('etcd')) {
+  const cluster = await startEtcd();
+  try {
+    systems['etcd-http'] = await benchHttp('etcd-http', 'etcd', cluster);
+    systems['etcd-grpc'] = await benchEtcdGrpc(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+const fsyncAfter: FsyncLatency = measureFsync(tmpdir());
+console.log(
+  `\n${'fsync (disk)'.padEnd(18)} p50 ${fsyncAfter.p50Ms.toFixed(3)} ms, p99 ${fsyncAfter.p99Ms.toFixed(3)} ms (after)`,
+);
+console.log(
+  `${'load average'.padEnd(18)} ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (after)`,
+);
+
+/** raftkit over etcd's faster path for each case: throughput ratio, and p50/p99 ratios (lower is better). */
+const ratios: Record<string, Record<string, { ops: number; p50: number; p99: number; versus: string }>> = {};
+if (etcd !== null) {
+  console.log(
+    `\n${'ratio vs etcd (best path)'.padEnd(40)}${['ops', 'p50', 'p99', 'versus'].map((h) => h.padStart(13)).join('')}`,
+  );
+  for (const storage of ['raftkit-fs', 'raftkit-sqlite'].filter((s) => systems[s] !== undefined)) {
+    ratios[storage] = {};
+    for (const c of CASES) {
+      const ours = systems[storage]![c.name]!;
+      // Lease reads are compared with etcd's linearizable reads (the target asks 2x those).
+      const theirsName = c.consistency === 'lease' ? 'linearizable reads@64' : c.name;
+      const candidates = (['etcd-http', 'etcd-grpc'] as const)
+        .map((s) => ({ s, f: systems[s]![theirsName] }))
+        .filter((x): x is { s: 'etcd-http' | 'etcd-grpc'; f: Figures } => x.f !== undefined);
+      if (candidates.length === 0) continue;
+      const best = candidates.reduce((a, b) => (b.f.opsPerSecond > a.f.opsPerSecond ? b : a));
+      const r = {
+        ops: ours.opsPerSecond / best.f.opsPerSecond,
+        p50: ours.p50 / best.f.p50,
+        p99: ours.p99 / best.f.p99,
+        versus: `${best.s} ${theirsName}`,
+      };
+      ratios[storage]![c.name] = r;
+      console.log(
+        `${`${storage} ${c.name}`.padEnd(40)}${[r.ops, r.p50, r.p99].map((x) => x.toFixed(2).padStart(13)).join('')}   ${r.versus}`,
+      );
+    }
+  }
+}
+
+const out =
+  flags.out ??
+  join(ROOT, 'bench-results', `cluster-${runtime}-${environment.date.replaceAll(':', '-')}.json`);
+mkdirSync(join(out, '..'), { recursive: true });
+writeFileSync(
+  out,
+  `${JSON.stringify(
+    {
+      environment: {
+        ...environment,
+        loadAverageAfter: loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' '),
+      },
+      fsync: { before: fsyncBefore, after: fsyncAfter },
+      systems,
+      ratios,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`\nwritten: ${out}`);

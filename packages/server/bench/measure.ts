@@ -1,0 +1,75 @@
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * CPU and disk measurements from Linux's /proc, taken around each case so that servers and the
+ * load generator are accounted apart (a saturated load generator then shows in its own column).
+ */
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on every Linux the bench targets). */
+const TICKS_PER_SECOND = 100;
+
+/** Fields after the command name in /proc/<pid>/stat (the name may hold spaces, so split after it). */
+function statFields(pid: number | 'self'): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User + system CPU seconds a live process has used so far (all its threads). */
+export function processCpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds of this process's children that have exited and been waited for: around one wrk
+ * run (the servers are still running, so they are not in it) this is wrk's own CPU.
+ */
+export function reapedChildrenCpuSeconds(): number {
+  const f = statFields('self');
+  return (Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND;
+}
+
+/** This process's own CPU seconds (for a load generator running in it). */
+export function ownCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+export interface FsyncLatency {
+  readonly samples: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/**
+ * The disk's own cost of what each Ready does: append 128 bytes to a preallocated file and
+ * fdatasync it, synchronously so no event loop or thread pool is in the figure.
+ */
+export function measureFsync(dir: string, samples = 500): FsyncLatency {
+  const path = join(dir, 'fsync-probe');
+  const fd = openSync(path, 'w');
+  try {
+    const record = new Uint8Array(128).fill(1);
+    writeSync(fd, new Uint8Array(128 * samples));
+    fdatasyncSync(fd);
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const started = performance.now();
+      writeSync(fd, record, 0, record.length, i * record.length);
+      fdatasyncSync(fd);
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    return { samples, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+}
+
+/** Nearest-rank percentile of ascending `sorted`. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}

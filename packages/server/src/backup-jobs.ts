@@ -1,0 +1,236 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type BackupMetadataSource,
+  captureSnapshot,
+  isBackupError,
+  readFileChunks,
+  saveBackupFile,
+  toReadableStream,
+  writeBackup,
+} from '@raftkit/backup';
+import type { Storage } from '@raftkit/core';
+import { ApiError } from './api-error.ts';
+
+/** Where a backup job is: `done` only once the file was written and verified on disk. */
+export type BackupJobState = 'running' | 'done' | 'failed';
+
+/** One backup job as `GET /v1/backups` reports it; times are ISO 8601 strings. */
+export interface BackupJob {
+  readonly id: string;
+  readonly state: BackupJobState;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  /** State bytes exported so far, then the file's size once done. */
+  readonly bytes: number;
+  /**
+   * Percent done: null while running (the snapshot's size is not known before it has been
+   * read), 100 once done.
+   */
+  readonly percent: number | null;
+  /** The snapshot index backed up, once known. */
+  readonly index: number | null;
+  /** Why it failed: the `BackupError` code when there is one, and the message. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+/** What `BackupJobs` backs up and where it keeps the files. */
+export interface BackupJobsOptions {
+  /** The node's storage: each backup is of its latest snapshot. */
+  readonly storage: Storage;
+  /**
+   * Describes the snapshot for the backup's manifest (e.g. the KV key count); without it the manifest has
+   * none.
+   */
+  readonly stateMachine?: BackupMetadataSource;
+  /** Where finished backups are kept: `<id>.tar.gz`. Created on first use. */
+  readonly dir: string;
+  /** The clock for job times; tests inject one. Default: the system clock. */
+  readonly now?: () => Date;
+  /**
+   * For unattended nodes: start a job every `everyMs` (skipped while one runs), and keep only
+   * the newest `keep` done backups, deleting older files. Stopped by `close()`.
+   */
+  readonly schedule?: { readonly everyMs: number; readonly keep: number };
+}
+
+/**
+ * The node's backup jobs: one at a time, written into `dir`, verified on disk before they are
+ * reported done. Kept in memory: after a restart the list starts empty (files stay in `dir`).
+ */
+export class BackupJobs {
+  readonly #options: BackupJobsOptions;
+  /** In start order; each job's record is replaced (never mutated) as it progresses. */
+  readonly #jobs = new Map<string, { job: BackupJob; done: Promise<void> }>();
+  #running: string | null = null;
+  #sequence = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: BackupJobsOptions) {
+    this.#options = options;
+    const schedule = options.schedule;
+    if (schedule !== undefined) {
+      if (!(schedule.everyMs > 0) || !Number.isSafeInteger(schedule.keep) || schedule.keep < 1) {
+        throw new RangeError('schedule needs everyMs > 0 and keep >= 1');
+      }
+      this.#timer = setInterval(() => {
+        if (this.#running === null) this.start();
+      }, schedule.everyMs);
+    }
+  }
+
+  /** Stops the schedule and waits for a running job to finish. */
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    const running = this.#running === null ? undefined : this.#jobs.get(this.#running);
+    await running?.done;
+  }
+
+  /**
+   * A backup of the latest snapshot, compressed as it is streamed (for `GET /v1/backup`). The
+   * snapshot's state is copied aside first (see `captureSnapshot`): the node may replace its
+   * snapshot while a slow client downloads, and the copy goes when the stream ends.
+   */
+  async exportNow(): Promise<{ stream: ReadableStream<Uint8Array>; index: number; clusterId: string }> {
+    await mkdir(this.#options.dir, { recursive: true });
+    const captured = await captureSnapshot(this.#options.storage, this.#spool(`export-${++this.#sequence}`));
+    const backup = writeBackup(captured, this.#stateMachineOption());
+    const stream = toReadableStream(
+      (async function* () {
+        try {
+          yield* backup as unknown as AsyncIterable<Uint8Array>;
+        } finally {
+          await captured.remove();
+        }
+      })(),
+    );
+    return { stream, index: captured.meta.index, clusterId: captured.clusterId };
+  }
+
+  /** Starts a job; `BackupInProgress` (409) while another runs. */
+  start(): BackupJob {
+    if (this.#running !== null) {
+      throw new ApiError('BackupInProgress', `backup ${this.#running} is still running`, {
+        id: this.#running,
+      });
+    }
+    const now = this.#now();
+    const id = `${now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${++this.#sequence}`;
+    const job: BackupJob = {
+      id,
+      state: 'running',
+      startedAt: now.toISOString(),
+      finishedAt: null,
+      bytes: 0,
+      percent: null,
+      index: null,
+      error: null,
+    };
+    this.#running = id;
+    const entry = { job, done: Promise.resolve() };
+    this.#jobs.set(id, entry);
+    entry.done = this.#run(id, (change) => {
+      entry.job = { ...entry.job, ...change };
+    }).finally(() => {
+      this.#running = null;
+    });
+    return job;
+  }
+
+  /**
+   * Job `id` as it stands now; `NotFound` (404) for an id this node never started (or started before a
+   * restart).
+   */
+  get(id: string): BackupJob {
+    const entry = this.#jobs.get(id);
+    if (entry === undefined) throw new ApiError('NotFound', `no backup ${id}`);
+    return entry.job;
+  }
+
+  /** Newest first; `latest` is the newest done one. */
+  list(): { backups: BackupJob[]; latest: string | null } {
+    const backups = [...this.#jobs.values()].map((e) => e.job).reverse();
+    return { backups, latest: backups.find((b) => b.state === 'done')?.id ?? null };
+  }
+
+  /** Resolves when the job has finished (done or failed). */
+  async wait(id: string): Promise<BackupJob> {
+    const entry = this.#jobs.get(id);
+    if (entry === undefined) throw new ApiError('NotFound', `no backup ${id}`);
+    await entry.done;
+    return this.get(id);
+  }
+
+  /** A done job's file, streamed. */
+  download(id: string): { stream: ReadableStream<Uint8Array>; name: string } {
+    const job = this.get(id);
+    if (job.state !== 'done') throw new ApiError('NotFound', `backup ${id} is ${job.state}, not done`);
+    return { stream: toReadableStream(readFileChunks(this.#file(id))), name: `${id}.tar.gz` };
+  }
+
+  async #run(id: string, update: (change: Partial<BackupJob>) => void): Promise<void> {
+    try {
+      await mkdir(this.#options.dir, { recursive: true });
+      const captured = await captureSnapshot(this.#options.storage, this.#spool(id));
+      update({ index: captured.meta.index });
+      let manifest: Awaited<ReturnType<typeof saveBackupFile>>;
+      try {
+        const stream = writeBackup(captured, {
+          ...this.#stateMachineOption(),
+          onProgress: (bytes) => update({ bytes }),
+        });
+        manifest = await saveBackupFile(stream, this.#file(id));
+      } finally {
+        await captured.remove();
+      }
+      const { size } = await stat(this.#file(id));
+      update({
+        state: 'done',
+        finishedAt: this.#now().toISOString(),
+        bytes: size,
+        percent: 100,
+        index: manifest.snapshot.index,
+      });
+      if (this.#options.schedule !== undefined) await this.#prune(this.#options.schedule.keep);
+    } catch (error) {
+      update({
+        state: 'failed',
+        finishedAt: this.#now().toISOString(),
+        error: {
+          code: isBackupError(error) ? error.code : 'Internal',
+          message: error instanceof Error ? error.message : String(error),
+        },
+      });
+    }
+  }
+
+  /** Deletes done backups past the newest `keep` (their files first, then their records). */
+  async #prune(keep: number): Promise<void> {
+    const done = this.list().backups.filter((b) => b.state === 'done');
+    for (const old of done.slice(keep)) {
+      await rm(this.#file(old.id), { force: true });
+      this.#jobs.delete(old.id);
+    }
+  }
+
+  /** The state copied out of storage while a backup is written from it. */
+  #spool(name: string): string {
+    return join(this.#options.dir, `.${name}.state`);
+  }
+
+  #file(id: string): string {
+    return join(this.#options.dir, `${id}.tar.gz`);
+  }
+
+  #now(): Date {
+    return (this.#options.now ?? (() => new Date()))();
+  }
+
+  #stateMachineOption(): { stateMachine?: BackupMetadataSource } {
+    return this.#options.stateMachine === undefined ? {} : { stateMachine: this.#options.stateMachine };
+  }
+}
