@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import process from 'node:process';
 import { listenNode } from '@raftkit/app-node/dist/listen.js';
+import { nodePeerFetch } from '@raftkit/app-node/dist/peer-fetch.js';
 import { type Listen, processIo, runCli } from '@raftkit/server';
 
 /**
@@ -44,4 +45,4 @@ if (wrap === undefined) {
 }
 const listen: Listen = (options) =>
   listenNode({ ...options, fetch: (request) => wrap(request, options.fetch) });
-process.exit(await runCli(['serve', ...flags], listen, processIo));
+process.exit(await runCli(['serve', ...flags], { listen, peerFetch: nodePeerFetch() }, processIo));

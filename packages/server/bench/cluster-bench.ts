@@ -4,7 +4,7 @@ import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { NODE, ROOT, type Runtime } from '../test/e2e/harness.ts';
+import { NODE, ROOT, type Runtime } from '../../../test/support/harness.ts';
 import { type Figures, type HttpWorkload, populate, runClosedLoop, runWrk, wrkVersion } from './load.ts';
 import { type FsyncLatency, measureFsync } from './measure.ts';
 import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts';

@@ -6,7 +6,7 @@ import {
   type Runtime,
   ServerProcess,
   tempDir,
-} from '../test/e2e/harness.ts';
+} from '../../../test/support/harness.ts';
 
 /** A running 3-node cluster of one system: where to send load, and whose CPU to count. */
 export interface Cluster {

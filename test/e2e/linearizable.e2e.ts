@@ -1,6 +1,6 @@
 import { checkLinearizable, type KvOp, type KvResult, kvRecorder } from '@raftkit/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, processScope, type ServerProcess, startCluster } from './harness.ts';
+import { agreedLeader, processScope, type ServerProcess, startCluster } from '../support/harness.ts';
 
 /** mulberry32: a seeded source, so a failing run can repeat its operations from the seed it prints. */
 function seeded(seed: number): () => number {

@@ -8,7 +8,7 @@ import {
   type ServerProcess,
   startCluster,
   status,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 /**
  * One node per runtime in one cluster: elects a leader, takes writes through every node, serves

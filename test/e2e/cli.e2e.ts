@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, freePort, ROOT, SECRET, ServerProcess, tempDir } from './harness.ts';
+import { agreedLeader, freePort, ROOT, SECRET, ServerProcess, tempDir } from '../support/harness.ts';
 
 interface Run {
   readonly code: number;

@@ -1,5 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, eventually, freePort, processScope, ServerProcess, status } from './harness.ts';
+import {
+  agreedLeader,
+  eventually,
+  freePort,
+  processScope,
+  ServerProcess,
+  status,
+} from '../support/harness.ts';
 
 /**
  * Found by the fault suite (seed 10): a node started with `--join` contacted the member it joined

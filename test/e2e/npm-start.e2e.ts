@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, NODE, ROOT, tempDir } from './harness.ts';
+import { eventually, freePort, NODE, ROOT, tempDir } from '../support/harness.ts';
 
 /** Three consecutive free ports, as `npm start` uses base, base + 1, base + 2. */
 async function freeRun(): Promise<number> {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, eventually, processScope, put, startCluster } from './harness.ts';
+import { agreedLeader, eventually, processScope, put, startCluster } from '../support/harness.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 

@@ -1,6 +1,6 @@
 import { RaftkitClient } from '@raftkit/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, processScope, startCluster } from './harness.ts';
+import { agreedLeader, processScope, startCluster } from '../support/harness.ts';
 
 /**
  * Issue 13: writes retried after a timeout or a leader change are applied at most once. Clients

@@ -10,7 +10,7 @@ import {
   type Status,
   status,
   tempDir,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 /** Membership over the API: grow 1 → 3 with --join, add a learner, promote it, remove a voter, transfer leadership. */
 describe('membership', () => {

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, get, processScope, put, startCluster } from './harness.ts';
+import { agreedLeader, get, processScope, put, startCluster } from '../support/harness.ts';
 
 /** `fetch` over node:https trusting only `ca`, since this process's global fetch cannot be given a CA. */
 function fetchTrusting(ca: string): typeof fetch {

@@ -1,6 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, freePort, processScope, ROOT, type Runtime, SECRET, SERVE_COMMANDS } from './harness.ts';
+import {
+  eventually,
+  freePort,
+  processScope,
+  ROOT,
+  type Runtime,
+  SECRET,
+  SERVE_COMMANDS,
+} from '../support/harness.ts';
 
 /**
  * Issue 9, item 3: a node killed with `kill -9` must restart by itself. Its `LOCK` names the dead

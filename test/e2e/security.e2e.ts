@@ -11,7 +11,7 @@ import {
   type Status,
   startCluster,
   status,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 const MAX_BODY_BYTES = 1280 * 1024;
 const MESSAGES = '/raft/v1/messages';

@@ -14,7 +14,7 @@ import {
   type ServerProcess,
   startCluster,
   status,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 /** Runs the built `raftkit` command as its own process. */
 function raftkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -8,7 +8,7 @@ import {
   type ServerProcess,
   startCluster,
   status,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 const MAX_BODY_BYTES = 1280 * 1024;
 

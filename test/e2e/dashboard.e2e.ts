@@ -3,7 +3,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agreedLeader, eventually, processScope, ROOT, startCluster } from './harness.ts';
+import { agreedLeader, eventually, processScope, ROOT, startCluster } from '../support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-client-token-0123';
