@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium, noBrowser } from '../support/browser.ts';
 import { agreedLeader, freePort, get, processScope, ROOT, startCluster } from '../support/harness.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** A web app on its own origin: one page, and `@raftkit/client`'s built modules served as they ship. */
 function servePage(port: number, endpoints: readonly string[]): Promise<Server> {
@@ -49,7 +47,7 @@ function servePage(port: number, endpoints: readonly string[]): Promise<Server> 
  * running cluster from another origin (the nodes allow it with --cors-origin), in Debian's
  * Chromium: writes, a linearizable read, a session's compare-and-swaps, the status.
  */
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('@raftkit/client in a browser', () => {
+describe.skipIf(noBrowser)('@raftkit/client in a browser', () => {
   const scope = processScope();
   let browser: BrowserContext | undefined;
   let site: Server | undefined;
@@ -72,20 +70,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('@raftkit/cl
       port,
       nodes.map((node) => node.url),
     );
-    browser = await chromium.launchPersistentContext(await scope.tempDir('client-chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(await scope.tempDir('client-chromium'));
     const page = browser.pages()[0] ?? (await browser.newPage());
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium, noBrowser } from '../support/browser.ts';
 import { agreedLeader, eventually, processScope, ROOT, startCluster } from '../support/harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-client-token-0123';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -28,7 +27,7 @@ async function members(page: Page): Promise<Record<string, [string, string]>> {
  * `UPDATE_SCREENSHOT=1` also refreshes docs/dashboard.png from the run.
  */
 // Skipped on a machine without Chromium, but never in CI, where .ci/run installs it.
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the /ui dashboard', () => {
+describe.skipIf(noBrowser)('the /ui dashboard', () => {
   const scope = processScope();
   let browser: BrowserContext | undefined;
   afterAll(async () => {
@@ -45,21 +44,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('the /ui das
     const leader = await agreedLeader(nodes, (url, init) => fetch(url, { ...init, headers: auth }));
     const [viewer, survivor] = nodes.filter((node) => node !== leader) as [typeof leader, typeof leader];
     const profile = await scope.tempDir('ui-chromium');
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1200, height: 760 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(profile, { viewport: { width: 1200, height: 760 } });
     const page = browser.pages()[0] ?? (await browser.newPage());
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
