@@ -161,6 +161,17 @@ describe('core bugs the simulator found', () => {
     expect(broken.ok ? null : broken.failure.kind).toBe('UndurableTerm');
   });
 
+  // Not a core bug but a liveness bound that assumed a split vote needs three candidates. In the
+  // joint configuration {n1,n2}&{n1,n3} a candidate needs all three votes, so any two candidates
+  // split it; this seed healed into that configuration and split eleven rounds in a row before
+  // n2 won. The bound for voter sets of even size allows for it (see liveness.ts).
+  it('membership seed 346925: split votes in a configuration of two-voter halves are bad luck within the even-voter bound', async () => {
+    const result = await runSeed(planFor(346925, { mix: 'membership', nodes: 1, ticks: 400 }));
+    if (!result.ok) throw result.failure;
+    expect(result.report.electionBound).toBe(result.report.bounds.electionEvenVoters);
+    expect(result.report.electedAfter).toBeGreaterThan(result.report.bounds.election);
+  });
+
   for (const { mix, seeds } of selfRemovalSeeds) {
     it(`${mix} seeds ${seeds.join(', ')} stay safe and live (a self-removed leader used to block elections)`, async () => {
       const failures: string[] = [];

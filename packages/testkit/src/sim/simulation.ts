@@ -80,6 +80,8 @@ export interface LivenessReport {
   readonly leader: NodeId;
   readonly commitLatencies: readonly number[];
   readonly bounds: LivenessBounds;
+  /** The election bound that applied: `bounds.electionEvenVoters` if a voter set was of even size. */
+  readonly electionBound: number;
   /** Client operations the linearizability checker was given (stale reads and failures left out). */
   readonly checkedOperations: number;
 }
@@ -271,12 +273,11 @@ export class Simulation {
       const settle = 2 * this.#raft.electionTicks;
       let leader = this.#stableLeader();
       let stableSince = this.#now;
+      let electionBound = this.bounds.election;
       while (leader === null || this.#now - stableSince < settle) {
-        if (this.#now - healedAt >= this.bounds.election + settle) {
-          this.#fail(
-            'NoLeader',
-            `no stable leader ${this.bounds.election} ticks after healing: ${this.#describeRoles()}`,
-          );
+        if (this.#someVoterSetIsEven()) electionBound = this.bounds.electionEvenVoters;
+        if (this.#now - healedAt >= electionBound + settle) {
+          this.#fail('NoLeader', `no stable leader ${electionBound} ticks after healing: ${this.#describeRoles()}`);
         }
         await this.#tick();
         const next = this.#stableLeader();
@@ -292,6 +293,7 @@ export class Simulation {
         leader: leader.node.id,
         commitLatencies,
         bounds: this.bounds,
+        electionBound,
         checkedOperations,
       };
     });
@@ -475,6 +477,14 @@ export class Simulation {
    * is final (not joint) and counts the leader among its voters. Nodes outside it (removed, or
    * never added) are ignored: they run on, and must merely not disturb it.
    */
+  /** Whether some node's configuration has a voter set where two candidates can split a vote. */
+  #someVoterSetIsEven(): boolean {
+    return this.nodes.some((node) => {
+      const { voters, votersOutgoing } = node.core.status().membership;
+      return voters.length % 2 === 0 || (votersOutgoing.length > 0 && votersOutgoing.length % 2 === 0);
+    });
+  }
+
   #stableLeader(): { node: SimNode; term: number } | null {
     const statuses = new Map(this.nodes.map((node) => [node.id, node.core.status()]));
     let leader: Status | null = null;
