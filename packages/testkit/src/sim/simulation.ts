@@ -277,7 +277,10 @@ export class Simulation {
       while (leader === null || this.#now - stableSince < settle) {
         if (this.#someVoterSetIsEven()) electionBound = this.bounds.electionEvenVoters;
         if (this.#now - healedAt >= electionBound + settle) {
-          this.#fail('NoLeader', `no stable leader ${electionBound} ticks after healing: ${this.#describeRoles()}`);
+          this.#fail(
+            'NoLeader',
+            `no stable leader ${electionBound} ticks after healing: ${this.#describeRoles()}`,
+          );
         }
         await this.#tick();
         const next = this.#stableLeader();
