@@ -19,8 +19,10 @@ import {
 /** Runs the built `raftkit` command as its own process. */
 function raftkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'apps/node/dist/cli.js'), ...args], (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(ROOT, 'packages/cli/bin/raftkit.js'), ...args],
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
     );
   });
 }

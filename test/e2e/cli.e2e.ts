@@ -15,7 +15,7 @@ function raftkit(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [join(ROOT, 'apps/node/dist/cli.js'), ...args],
+      [join(ROOT, 'packages/cli/bin/raftkit.js'), ...args],
       { env: { ...process.env, RAFTKIT_SECRET: '' } },
       (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
     );

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import process from 'node:process';
-import { listenNode } from '@raftkit/app-node/dist/listen.js';
-import { nodePeerFetch } from '@raftkit/app-node/dist/peer-fetch.js';
+import { listenNode, nodePeerFetch } from '@raftkit/cli';
 import { type Listen, processIo, runCli } from '@raftkit/server';
 
 /**

@@ -29,7 +29,7 @@ export const SERVE_COMMANDS: Record<
   Runtime,
   (args: string[], script?: readonly string[]) => [string, string[]]
 > = {
-  node: (args, script = [join(ROOT, 'apps/node/dist/cli.js'), 'serve']) => [NODE, [...script, ...args]],
+  node: (args, script = [join(ROOT, 'packages/cli/bin/raftkit.js'), 'serve']) => [NODE, [...script, ...args]],
   bun: (args) => [
     join(ROOT, 'node_modules/.bin/bun'),
     ['--conditions=@raftkit/source', join(ROOT, 'apps/bun/src/main.ts'), ...args],
@@ -98,7 +98,7 @@ export interface NodeSpec {
   readonly env?: Readonly<Record<string, string>>;
   readonly scheme?: 'http' | 'https';
   /**
-   * On Node only: the script (and its leading arguments) to run instead of `apps/node/dist/cli.js
+   * On Node only: the script (and its leading arguments) to run instead of `packages/cli/bin/raftkit.js
    * serve`, e.g. the fault suite's deliberately broken server.
    */
   readonly script?: readonly string[];

@@ -15,7 +15,8 @@ import { Supervised } from './supervisor.ts';
  */
 const dataRoot = resolve(process.env.RAFTKIT_DATA_ROOT ?? 'data');
 const basePort = Number(process.env.RAFTKIT_BASE_PORT ?? 7001);
-const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+// Each node is this app's main: `raftkit serve` with the flags given.
+const serve = fileURLToPath(new URL('./main.js', import.meta.url));
 const ids = ['n1', 'n2', 'n3'];
 const url = (i: number) => `http://127.0.0.1:${basePort + i}`;
 const members = ids.map((id, i) => `${id}=${url(i)}`).join(',');
@@ -30,8 +31,7 @@ const nodes = ids.map(
       name: id,
       command: process.execPath,
       args: [
-        cli,
-        'serve',
+        serve,
         '--id',
         id,
         '--listen',

@@ -1,0 +1,3 @@
+export { listenNode } from './listen.ts';
+export { runNodeCli } from './node-cli.ts';
+export { nodePeerFetch } from './peer-fetch.ts';
