@@ -1,11 +1,13 @@
 // What a new user gets from npm: every published @raftkit package is packed as `npm publish`
 // would, installed from the tarballs into a fresh project outside the repository (third-party
 // dependencies from the registry), type-checked by strict compilers, imported on Node, Bun and
-// Deno, and used to run a 3-node cluster of a state machine of the consumer's own.
-import { execFile } from 'node:child_process';
+// Deno, and used to run a 3-node cluster of a state machine of the consumer's own; the `raftkit`
+// command they install serves a node and talks to it.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -25,6 +27,7 @@ interface Packed {
 interface Manifest {
   readonly name: string;
   readonly private?: boolean;
+  readonly bin?: Record<string, string>;
   readonly exports: Record<string, string | Record<string, string>>;
 }
 
@@ -128,19 +131,22 @@ const compileNodenext = () => {
 };
 
 describe('the packed tarballs', () => {
-  it('hold built JavaScript, .d.ts types, README and LICENSE, and nothing else', () => {
+  it('hold built JavaScript, .d.ts types, README, LICENSE and their bin files, and nothing else', () => {
     expect(packed.map((p) => p.name).sort()).toEqual(packages.map((p) => p.manifest.name).sort());
     for (const p of packed) {
+      const manifest = packages.find((q) => q.manifest.name === p.name)!.manifest;
+      // A bin is a plain file outside dist/ (npm links it before a fresh clone's build).
+      const bins = Object.values(manifest.bin ?? {}).map((file) => file.replace(/^\.\//, ''));
       const paths = p.files.map((f) => f.path);
       const stray = paths.filter(
         (path) =>
-          !['package.json', 'README.md', 'LICENSE'].includes(path) && !/^dist\/.+\.(js|d\.ts)$/.test(path),
+          !['package.json', 'README.md', 'LICENSE', ...bins].includes(path) &&
+          !/^dist\/.+\.(js|d\.ts)$/.test(path),
       );
       expect({ name: p.name, stray }).toEqual({ name: p.name, stray: [] });
-      expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
+      expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', ...bins]));
       // Every condition a consumer's tools can match points into the tarball; only the repo's
       // own `@raftkit/source` condition names the TypeScript sources, which stay at home.
-      const manifest = packages.find((q) => q.manifest.name === p.name)!.manifest;
       for (const [subpath, target] of Object.entries(manifest.exports)) {
         const conditions = typeof target === 'string' ? { default: target } : target;
         for (const [condition, file] of Object.entries(conditions)) {
@@ -223,5 +229,101 @@ describe('the packed tarballs', () => {
       n2: { apples: 3, pears: 2 },
       n3: { apples: 3, pears: 2 },
     });
+  });
+});
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the installed raftkit command', () => {
+  // `--yes=false`: never install a package named raftkit from the registry, the installed bin or
+  // nothing (plain `--no` would take the command's own flags for npx's).
+  const npx = (...args: string[]) => run('npx', ['--yes=false', 'raftkit', ...args], project);
+  let node: ChildProcess | undefined;
+  let exited: Promise<number | null> | undefined;
+  afterAll(() => {
+    if (node?.pid !== undefined && node.exitCode === null && node.signalCode === null)
+      process.kill(node.pid, 'SIGKILL');
+  });
+
+  it('prints the version of the installed @raftkit/cli', async () => {
+    const { version } = JSON.parse(
+      await readFile(join(project, 'node_modules/@raftkit/cli/package.json'), 'utf8'),
+    ) as { version: string };
+    expect((await npx('--version')).trim()).toBe(`raftkit ${version}`);
+  });
+
+  it('explains itself under --help, its subcommands too', async () => {
+    const help = await npx('--help');
+    for (const command of ['serve', 'status', 'get <key>', 'put <key>', 'member list', 'check'])
+      expect(help).toContain(`  ${command}`);
+    expect(help).toMatch(
+      /^Exit codes: 0 ok, 1 refused, 2 usage, 3 unavailable, 4 not found, 5 outcome unknown$/m,
+    );
+    expect(await npx('serve', '--help')).toMatch(/--data-dir/);
+  });
+
+  it('serves a node that answers status, a put and a get through the same command', async () => {
+    const port = await freePort();
+    const url = `127.0.0.1:${port}`; // no scheme: the command takes host:port as http
+    // The bin itself, not npx, so the pid is the node's own and the test can kill it.
+    const child = spawn(
+      join(project, 'node_modules/.bin/raftkit'),
+      ['serve', '--id', 'n1', '--listen', url, '--data-dir', join(work, 'n1')],
+      {
+        cwd: project,
+        env: {
+          ...process.env,
+          RAFTKIT_SECRET: 'install-test-cluster-secret',
+          PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    node = child;
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const output: string[] = [];
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (output.join('').includes(`raftkit node n1 serving http://${url}`)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`raftkit serve exited (${code}):\n${output.join('')}`)));
+    });
+    // A single node elects itself after an election timeout; until then status exits 3.
+    for (;;) {
+      const ready = await fetch(`http://${url}/ready`).then((r) => r.status);
+      if (ready === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const status = JSON.parse(await npx('status', '--url', url, '--output', 'json')) as {
+      id: string;
+      role: string;
+      health: string;
+    }[];
+    expect(status.map(({ id, role, health }) => ({ id, role, health }))).toEqual([
+      { id: 'n1', role: 'leader', health: 'ok' },
+    ]);
+    expect(await npx('put', 'greeting', 'hello from the tarball', '--url', url)).toMatch(
+      /^OK \(index \d+\)$/m,
+    );
+    expect(await npx('get', 'greeting', '--url', url)).toBe('hello from the tarball\n');
+  });
+
+  it('stops the node it serves on SIGTERM, exit code 0', async () => {
+    expect(node?.pid).toBeDefined();
+    process.kill(node!.pid!, 'SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
