@@ -1,5 +1,3 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { SnapshotMeta, Storage } from '@raftkit/core';
 import { unwrapSnapshot } from '@raftkit/node';
 import { concatBytes } from './bytes.ts';
@@ -19,6 +17,7 @@ import {
   membersOf,
   stateFileName,
 } from './manifest.ts';
+import { sha256, sha256Hex } from './sha256.ts';
 import { type ByteSource, toReadableStream } from './streams.ts';
 import { encodeFileHeader, endOfArchive, padding } from './tar.ts';
 
@@ -97,10 +96,10 @@ async function* tarChunks(source: BackupSource, options: WriteBackupOptions): As
     yield padding(size);
   }
   function* flush(): Generator<Uint8Array> {
-    const hash = sha256.create();
+    const hash = sha256();
     for (const c of pending) hash.update(c);
     const path = stateFileName(files.length);
-    files.push({ path, size: pendingBytes, sha256: bytesToHex(hash.digest()) });
+    files.push({ path, size: pendingBytes, sha256: hash.hex() });
     yield* file(path, pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
@@ -133,7 +132,7 @@ async function* tarChunks(source: BackupSource, options: WriteBackupOptions): As
   };
   const manifestBytes = encodeManifest(manifest);
   yield* file(MANIFEST_FILE, [manifestBytes], manifestBytes.length);
-  const hashBytes = encodeManifestHash(bytesToHex(sha256(manifestBytes)));
+  const hashBytes = encodeManifestHash(sha256Hex(manifestBytes));
   yield* file(MANIFEST_HASH_FILE, [hashBytes], hashBytes.length);
   yield endOfArchive();
 }

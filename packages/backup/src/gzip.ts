@@ -1,18 +1,24 @@
-import { Gunzip, Gzip } from 'fflate';
+import { Deflate, type DeflateOptions, Gunzip } from 'fflate';
 import { concatBytes } from './bytes.ts';
 import { crc32 } from './crc32.ts';
 import { BackupError } from './errors.ts';
 
 /**
- * The gzip layer. Writing uses fflate's streaming `Gzip` with a fixed header (no name, mtime 0,
- * level 6), so the reader can demand those exact ten bytes: a flipped bit in the header is then
- * caught like one anywhere else. Reading uses fflate's streaming `Gunzip` and adds what it leaves
- * out: the trailer's CRC-32 and length, a limit on the decompressed size, and refusing a second
- * member or any byte after the first.
+ * The gzip layer. Writing frames fflate's raw streaming `Deflate` in a fixed header (no name,
+ * mtime 0, no flags) and a trailer of our own, so the reader can demand those exact ten bytes: a
+ * flipped bit in the header is then caught like one anywhere else. (fflate's `Gzip` would do the
+ * framing too, but its CRC-32 runs a byte at a time, a tenth of the export's time.) Reading uses
+ * fflate's streaming `Gunzip` and adds what it leaves out: the trailer's CRC-32 and length, a
+ * limit on the decompressed size, and refusing a second member or any byte after the first.
  */
 const HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
 const TRAILER_BYTES = 8;
-const LEVEL = 6;
+/**
+ * Deflate level 3: on KV-like and text state it writes archives about 5% larger than level 6
+ * (gzip's default) for about 1.5× the speed, and an export runs on a live node beside its Raft
+ * work. Readers accept any level; the header does not record it.
+ */
+export const GZIP_LEVEL: DeflateOptions['level'] & number = 3;
 /**
  * Input is fed to the inflater in pieces this small so one push can produce at most ~1032× as
  * much (deflate's best ratio): about 16 MiB, whatever chunk size the source delivers.
@@ -21,15 +27,30 @@ const PIECE_BYTES = 16 * 1024;
 
 export async function* gzipChunks(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
-  const gzip = new Gzip({ level: LEVEL, mtime: 0 }, (chunk) => {
+  const deflate = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
     out.push(chunk);
   });
+  let crc = 0;
+  let size = 0;
+  yield HEADER.slice();
   for await (const chunk of source) {
-    gzip.push(chunk, false);
+    crc = crc32(crc, chunk);
+    size += chunk.length;
+    deflate.push(chunk, false);
     yield* out.splice(0);
   }
-  gzip.push(new Uint8Array(0), true);
+  deflate.push(new Uint8Array(0), true);
   yield* out.splice(0);
+  yield trailer(crc, size);
+}
+
+/** gzip's trailer: the CRC-32 and the length modulo 2^32 of the uncompressed data, little-endian. */
+function trailer(crc: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(TRAILER_BYTES);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, crc, true);
+  view.setUint32(4, size >>> 0, true);
+  return bytes;
 }
 
 export interface GunzipOptions {
@@ -52,9 +73,11 @@ export async function* gunzipChunks(
   let crc = 0;
   let produced = 0;
   let header: Uint8Array = new Uint8Array(0);
-  // The input last pushed, enough to find where the member's trailer sits when something follows
-  // it (the inflater fails within a few bytes after the trailer).
-  let tail: Uint8Array = new Uint8Array(0);
+  // The input last pushed, at least PIECE_BYTES of it, enough to find where the member's trailer
+  // sits when something follows it (the inflater fails within a few bytes after the trailer).
+  // Kept as the pieces themselves and joined only when looked at: copying every piece into a
+  // window on the way through cost as much as the CRC.
+  const recent = new RecentBytes(PIECE_BYTES);
   const drain = function* (): Generator<Uint8Array> {
     if (secondMember) throw new BackupError('TrailingData', 'a second gzip member follows the backup');
     for (const chunk of out.splice(0)) {
@@ -74,7 +97,7 @@ export async function* gunzipChunks(
       gunzip.push(piece, final);
     } catch (cause) {
       // A member that ended well before the failure means the bytes after it are the problem.
-      if (trailerAt(tail, crc, produced + pendingBytes(out), out) >= 0) {
+      if (trailerAt(recent.bytes(), crc, produced + pendingBytes(out), out) >= 0) {
         throw new BackupError('TrailingData', 'bytes follow the end of the gzip stream', { cause });
       }
       const message = cause instanceof Error ? cause.message : String(cause);
@@ -95,7 +118,7 @@ export async function* gunzipChunks(
         header = concatBytes([header, piece.subarray(0, take)]);
         checkHeader(header);
       }
-      tail = concatBytes([tail.subarray(Math.max(0, tail.length - PIECE_BYTES)), piece]);
+      recent.push(piece);
       push(piece, false);
       yield* drain();
     }
@@ -103,6 +126,7 @@ export async function* gunzipChunks(
   if (header.length < HEADER.length) throw new BackupError('Truncated', 'the gzip header is incomplete');
   push(new Uint8Array(0), true);
   yield* drain();
+  const tail = recent.bytes();
   const at = trailerAt(tail, crc, produced, []);
   if (at === tail.length - TRAILER_BYTES) return;
   if (at >= 0) throw new BackupError('TrailingData', 'bytes follow the end of the gzip stream');
@@ -110,6 +134,23 @@ export async function* gunzipChunks(
     'Gzip',
     'the gzip trailer (CRC-32 and length) does not match the data: the file is truncated or corrupt',
   );
+}
+
+/** The last `keep` or more bytes pushed, held as the pushed arrays (views, not copies). */
+class RecentBytes {
+  private pieces: Uint8Array[] = [];
+  private held = 0;
+  constructor(private readonly keep: number) {}
+
+  push(piece: Uint8Array): void {
+    this.pieces.push(piece);
+    this.held += piece.length;
+    while (this.held - this.pieces[0]!.length >= this.keep) this.held -= this.pieces.shift()!.length;
+  }
+
+  bytes(): Uint8Array {
+    return concatBytes(this.pieces);
+  }
 }
 
 function checkHeader(seen: Uint8Array): void {
@@ -140,10 +181,7 @@ function trailerAt(
 ): number {
   let check = crc;
   for (const chunk of uncounted) check = crc32(check, chunk);
-  const expected = new Uint8Array(TRAILER_BYTES);
-  const view = new DataView(expected.buffer);
-  view.setUint32(0, check, true);
-  view.setUint32(4, produced >>> 0, true);
+  const expected = trailer(check, produced);
   outer: for (let at = window.length - TRAILER_BYTES; at >= 0; at--) {
     for (let k = 0; k < TRAILER_BYTES; k++) if (window[at + k] !== expected[k]) continue outer;
     return at;

@@ -1,5 +1,3 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { concatBytes } from './bytes.ts';
 import { BackupError } from './errors.ts';
 import { gunzipChunks } from './gzip.ts';
@@ -13,6 +11,7 @@ import {
   STATE_FILE,
   stateFileName,
 } from './manifest.ts';
+import { type Sha256, sha256, sha256Hex } from './sha256.ts';
 import type { ByteSource } from './streams.ts';
 import { TarReader } from './tar.ts';
 
@@ -60,7 +59,7 @@ export async function readBackup(source: ByteSource, options: ReadBackupOptions 
     path: string;
     size: number;
     got: number;
-    hash: ReturnType<typeof sha256.create>;
+    hash: Sha256;
     keep: Uint8Array[] | null;
     isState: boolean;
   } | null = null;
@@ -103,7 +102,7 @@ export async function readBackup(source: ByteSource, options: ReadBackupOptions 
             : null;
       if (cap !== null && size > cap)
         throw new BackupError('ManifestInvalid', `${relative} is ${size} bytes, more than ${cap}`);
-      current = { path: relative, size, got: 0, hash: sha256.create(), keep: isState ? null : [], isState };
+      current = { path: relative, size, got: 0, hash: sha256(), keep: isState ? null : [], isState };
     },
     async data(chunk) {
       const file = current!;
@@ -116,7 +115,7 @@ export async function readBackup(source: ByteSource, options: ReadBackupOptions 
       const file = current!;
       current = null;
       if (file.isState) {
-        seen.push({ path: file.path, size: file.size, sha256: bytesToHex(file.hash.digest()) });
+        seen.push({ path: file.path, size: file.size, sha256: file.hash.hex() });
         return;
       }
       const bytes = concatBytes(file.keep!);
@@ -135,7 +134,7 @@ export async function readBackup(source: ByteSource, options: ReadBackupOptions 
   if (manifestHashBytes === null)
     throw new BackupError('MissingEntry', `the archive has no ${MANIFEST_HASH_FILE}`);
   const recorded = parseManifestHash(manifestHashBytes);
-  if (bytesToHex(sha256(manifestBytes)) !== recorded) {
+  if (sha256Hex(manifestBytes) !== recorded) {
     throw new BackupError(
       'HashMismatch',
       `${MANIFEST_FILE} does not match ${MANIFEST_HASH_FILE}: the manifest was edited or is corrupt`,

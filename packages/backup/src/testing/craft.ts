@@ -1,3 +1,4 @@
+// An independent SHA-256 (pure JS) for crafted archives, so the tests cross-check node:crypto's.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { gunzipSync, gzipSync } from 'fflate';
