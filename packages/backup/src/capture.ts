@@ -5,6 +5,8 @@ import { isBackupError } from './errors.ts';
 import { type BackupSource, snapshotState } from './export.ts';
 
 export interface CapturedSnapshot extends BackupSource {
+  /** The state's size in bytes: known once captured, so a backup written from it can show progress. */
+  readonly bytes: number;
   /** Removes the captured copy. */
   remove(): Promise<void>;
 }
@@ -24,8 +26,12 @@ export async function captureSnapshot(
     try {
       const { meta, urls, state } = snapshotState(storage, 1024 * 1024);
       const handle = await open(file, 'w');
+      let bytes = 0;
       try {
-        for await (const chunk of state) await handle.write(chunk);
+        for await (const chunk of state) {
+          await handle.write(chunk);
+          bytes += chunk.length;
+        }
       } finally {
         await handle.close();
       }
@@ -34,6 +40,7 @@ export async function captureSnapshot(
         nodeId: storage.identity.nodeId,
         meta,
         urls: urls(),
+        bytes,
         state: readFileChunks(file),
         remove: () => rm(file, { force: true }),
       };

@@ -21,13 +21,20 @@ export interface BackupJob {
   readonly state: BackupJobState;
   readonly startedAt: string;
   readonly finishedAt: string | null;
-  /** State bytes exported so far, then the file's size once done. */
-  readonly bytes: number;
   /**
-   * Percent done: null while running (the snapshot's size is not known before it has been
-   * read), 100 once done.
+   * While running, state bytes written into the archive so far (0 while the snapshot is copied
+   * aside); once done, the archive file's size.
    */
-  readonly percent: number | null;
+  readonly bytes: number;
+  /** The snapshot state's size in bytes, known once it has been copied aside; null before. */
+  readonly totalBytes: number | null;
+  /**
+   * Percent done, a whole number: 0 while the snapshot is copied aside, then writing the archive
+   * counts for the first half (state bytes written of `totalBytes`) and verifying it on disk for
+   * the second (bytes decompressed of `totalBytes`), at most 99 until the job is done and 100
+   * then. A failed job keeps the last value.
+   */
+  readonly percent: number;
   /** The snapshot index backed up, once known. */
   readonly index: number | null;
   /** Why it failed: the `BackupError` code when there is one, and the message. */
@@ -126,7 +133,8 @@ export class BackupJobs {
       startedAt: now.toISOString(),
       finishedAt: null,
       bytes: 0,
-      percent: null,
+      totalBytes: null,
+      percent: 0,
       index: null,
       error: null,
     };
@@ -176,14 +184,17 @@ export class BackupJobs {
     try {
       await mkdir(this.#options.dir, { recursive: true });
       const captured = await captureSnapshot(this.#options.storage, this.#spool(id));
-      update({ index: captured.meta.index });
+      const total = captured.bytes;
+      update({ index: captured.meta.index, totalBytes: total });
       let manifest: Awaited<ReturnType<typeof saveBackupFile>>;
       try {
         const stream = writeBackup(captured, {
           ...this.#stateMachineOption(),
-          onProgress: (bytes) => update({ bytes }),
+          onProgress: (bytes) => update({ bytes, percent: percentOf(0, bytes, total) }),
         });
-        manifest = await saveBackupFile(stream, this.#file(id));
+        manifest = await saveBackupFile(stream, this.#file(id), {
+          onProgress: (bytes) => update({ percent: percentOf(50, bytes, total) }),
+        });
       } finally {
         await captured.remove();
       }
@@ -233,4 +244,14 @@ export class BackupJobs {
   #stateMachineOption(): { stateMachine?: BackupMetadataSource } {
     return this.#options.stateMachine === undefined ? {} : { stateMachine: this.#options.stateMachine };
   }
+}
+
+/**
+ * Progress within one half of a job (writing from 0, verifying from 50): `bytes` of `total`.
+ * Verifying also reads the archive's tar headers and manifest, so it may pass `total`; the
+ * result stays below 100 until the job is done.
+ */
+function percentOf(from: 0 | 50, bytes: number, total: number): number {
+  const share = total === 0 ? 1 : Math.min(1, bytes / total);
+  return Math.min(99, from + Math.floor(50 * share));
 }

@@ -113,7 +113,7 @@ describe('backup routes', () => {
     const first = await app.request('/v1/backups', { method: 'POST', headers: auth });
     expect(first.status).toBe(202);
     const job = (await first.json()) as BackupJob;
-    expect(job).toMatchObject({ state: 'running', percent: null, error: null });
+    expect(job).toMatchObject({ state: 'running', bytes: 0, totalBytes: null, percent: 0, error: null });
     const busy = await app.request('/v1/backups', { method: 'POST', headers: auth });
     expect(busy.status).toBe(409);
     expect(await busy.json()).toMatchObject({ error: { code: 'BackupInProgress' } });
@@ -141,6 +141,35 @@ describe('backup routes', () => {
     expect(bytes.length).toBe(done.bytes);
     expect((await verifyBackup(once(bytes))).snapshot.index).toBe(done.index);
     expect((await app.request('/v1/backups/nope', { headers: auth })).status).toBe(404);
+  });
+
+  it('reports bytes and percent while the job runs', async () => {
+    const value = new Uint8Array(40_000).fill(7);
+    for (let i = 0; i < 120; i++) await node.propose(encodeCommand({ op: 'put', key: `big${i}`, value }));
+    // The metadata reader sees each state chunk as it is written, in the job's own pipeline:
+    // looking at the job from there is looking mid-stream, with no timing involved.
+    const seen: BackupJob[] = [];
+    let watched: BackupJobs;
+    const look = () => seen.push(watched.list().backups[0]!);
+    watched = new BackupJobs({
+      storage,
+      dir: join(dir, 'watched'),
+      stateMachine: { backupMetadata: () => ({ update: look, digest: () => (look(), {}) }) },
+    });
+    const done = await watched.wait(watched.start().id);
+    expect(done).toMatchObject({ state: 'done', percent: 100 });
+    const total = done.totalBytes!;
+    // The spooled state is read back in 1 MiB chunks: at the second, one has been written.
+    expect(total).toBeGreaterThan(2 * 1024 * 1024);
+    expect(seen[0]).toMatchObject({ state: 'running', bytes: 0, totalBytes: total, percent: 0 });
+    expect(seen[1]).toMatchObject({
+      state: 'running',
+      bytes: 1024 * 1024,
+      percent: Math.floor((50 * 1024 * 1024) / total),
+    });
+    expect(seen[1]!.percent).toBeGreaterThan(0);
+    // digest() runs once every state byte is written, before the file is verified.
+    expect(seen.at(-1)).toMatchObject({ state: 'running', bytes: total, percent: 50 });
   });
 
   it('reports a failed job with its reason', async () => {
