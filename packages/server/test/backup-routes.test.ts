@@ -154,7 +154,15 @@ describe('backup routes', () => {
     watched = new BackupJobs({
       storage,
       dir: join(dir, 'watched'),
-      stateMachine: { backupMetadata: () => ({ update: look, digest: () => (look(), {}) }) },
+      stateMachine: {
+        backupMetadata: () => ({
+          update: look,
+          digest: () => {
+            look();
+            return {};
+          },
+        }),
+      },
     });
     const done = await watched.wait(watched.start().id);
     expect(done).toMatchObject({ state: 'done', percent: 100 });
