@@ -9,7 +9,7 @@ import {
   toReadableStream,
   writeBackup,
 } from '@raftkit/backup';
-import type { Storage } from '@raftkit/core';
+import { type Logger, type Storage, silentLogger } from '@raftkit/core';
 import { ApiError } from './api-error.ts';
 
 /** Where a backup job is: `done` only once the file was written and verified on disk. */
@@ -52,6 +52,8 @@ export interface BackupJobsOptions {
   readonly stateMachine?: BackupMetadataSource;
   /** Where finished backups are kept: `<id>.tar.gz`. Created on first use. */
   readonly dir: string;
+  /** Where each job's end is logged (an unattended node's scheduled backups are seen there). */
+  readonly logger?: Logger;
   /** The clock for job times; tests inject one. Default: the system clock. */
   readonly now?: () => Date;
   /**
@@ -206,16 +208,15 @@ export class BackupJobs {
         percent: 100,
         index: manifest.snapshot.index,
       });
+      this.#logger.info('backup done', { id, index: manifest.snapshot.index, bytes: size });
       if (this.#options.schedule !== undefined) await this.#prune(this.#options.schedule.keep);
     } catch (error) {
-      update({
-        state: 'failed',
-        finishedAt: this.#now().toISOString(),
-        error: {
-          code: isBackupError(error) ? error.code : 'Internal',
-          message: error instanceof Error ? error.message : String(error),
-        },
-      });
+      const reason = {
+        code: isBackupError(error) ? error.code : 'Internal',
+        message: error instanceof Error ? error.message : String(error),
+      };
+      update({ state: 'failed', finishedAt: this.#now().toISOString(), error: reason });
+      this.#logger.error('backup failed', { id, ...reason });
     }
   }
 
@@ -235,6 +236,10 @@ export class BackupJobs {
 
   #file(id: string): string {
     return join(this.#options.dir, `${id}.tar.gz`);
+  }
+
+  get #logger(): Logger {
+    return this.#options.logger ?? silentLogger;
   }
 
   #now(): Date {

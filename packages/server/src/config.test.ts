@@ -182,4 +182,39 @@ describe('serve configuration', () => {
       expect.stringMatching(/--log-format .* must be json or pretty/),
     ]);
   });
+
+  it('takes a backup directory, schedule and retention, refusing bad values with one line each', () => {
+    const base = ['--id', 'n1', '--secret', secret, '--data-dir', '/srv/raft/n1'];
+    expect(parseServeConfig(base, {})).toMatchObject({
+      backupDir: '/srv/raft/n1-backups',
+      backupSchedule: null,
+    });
+    expect(
+      parseServeConfig([...base, '--backup-every', '60', '--backup-dir', '/backups'], {
+        RAFTKIT_BACKUP_KEEP: '3',
+      }),
+    ).toMatchObject({ backupDir: '/backups', backupSchedule: { everyMs: 3_600_000, keep: 3 } });
+    expect(parseServeConfig([...base, '--backup-every', '1440'], {})).toMatchObject({
+      backupSchedule: { everyMs: 86_400_000, keep: 7 },
+    });
+    expect(problems([...base, '--backup-every', '0', '--backup-keep', 'x'])).toEqual([
+      '--backup-every (or RAFTKIT_BACKUP_EVERY) must be a positive integer, got "0"',
+      '--backup-keep (or RAFTKIT_BACKUP_KEEP) must be a positive integer, got "x"',
+    ]);
+    expect(problems([...base, '--backup-every', '1.5'])).toEqual([
+      '--backup-every (or RAFTKIT_BACKUP_EVERY) must be a positive integer, got "1.5"',
+    ]);
+    expect(problems([...base, '--backup-every', '40000'])).toEqual([
+      '--backup-every (or RAFTKIT_BACKUP_EVERY) must be at most 35791 minutes, got 40000',
+    ]);
+    expect(problems([...base, '--backup-keep', '2'])).toEqual([
+      '--backup-keep (or RAFTKIT_BACKUP_KEEP) needs --backup-every (or RAFTKIT_BACKUP_EVERY): only scheduled backups are pruned',
+    ]);
+    for (const inside of ['/srv/raft/n1', '/srv/raft/n1/backups', '/srv/raft/n1/./x/..']) {
+      expect(problems([...base, '--backup-dir', inside])).toEqual([
+        '--backup-dir (or RAFTKIT_BACKUP_DIR) must be outside the data directory /srv/raft/n1',
+      ]);
+    }
+    expect(problems([...base, '--backup-dir', '/srv/raft/n1..old'])).toEqual([]);
+  });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join as joinPath, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_BODY_BYTES, maxEntryBytesFor } from '@raftkit/transport-http';
 import { DEFAULT_LIMITS, maxCommandBytes } from './limits.ts';
@@ -30,6 +31,10 @@ export interface ServeConfig {
   readonly maxValueBytes: number | null;
   /** Origins a browser may call the client API from (CORS); empty: same-origin only. */
   readonly corsOrigins: readonly string[];
+  /** Where backup jobs write (`POST /v1/backups` and the schedule); beside the data directory. */
+  readonly backupDir: string;
+  /** With `--backup-every`: a backup job every `everyMs`, keeping the newest `keep`. */
+  readonly backupSchedule: { readonly everyMs: number; readonly keep: number } | null;
   readonly logLevel: LogLevel;
   /** Null: pretty when the log goes to a terminal, JSON otherwise. */
   readonly logFormat: LogFormat | null;
@@ -44,6 +49,9 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** Scheduled backups kept when `--backup-keep` is not given: a week of daily ones. */
+const DEFAULT_BACKUP_KEEP = 7;
 
 /** Each flag, the environment variable that sets it when the flag is absent, and its help. */
 export const SERVE_FLAGS = {
@@ -84,6 +92,18 @@ export const SERVE_FLAGS = {
     env: 'RAFTKIT_MAX_VALUE_BYTES',
     help: 'largest value a client may write (default 1 MiB)',
   },
+  'backup-dir': {
+    env: 'RAFTKIT_BACKUP_DIR',
+    help: 'where backup jobs write, outside the data directory (default <data-dir>-backups)',
+  },
+  'backup-every': {
+    env: 'RAFTKIT_BACKUP_EVERY',
+    help: 'start a backup job every N minutes (default: only on POST /v1/backups)',
+  },
+  'backup-keep': {
+    env: 'RAFTKIT_BACKUP_KEEP',
+    help: `with --backup-every: keep the newest K backups, deleting older ones (default ${DEFAULT_BACKUP_KEEP})`,
+  },
   'log-level': { env: 'RAFTKIT_LOG_LEVEL', help: 'debug, info (default), warn or error' },
   'log-format': {
     env: 'RAFTKIT_LOG_FORMAT',
@@ -92,6 +112,7 @@ export const SERVE_FLAGS = {
 } as const;
 
 type Flag = keyof typeof SERVE_FLAGS;
+
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 /**
  * The smallest peer body limit that works: the core packs up to 1 MiB of entries into one
@@ -237,6 +258,24 @@ export function parseServeConfig(
     }
   }
 
+  const dataDir = get('data-dir') ?? `./data/${id}`;
+  const backupDir = get('backup-dir') ?? joinPath(dirname(dataDir), `${basename(dataDir)}-backups`);
+  const inside = relative(resolve(dataDir), resolve(backupDir));
+  if (inside === '' || (inside.split(sep)[0] !== '..' && !isAbsolute(inside))) {
+    // The store owns its directory's contents; a backup inside it would be a stranger there.
+    problems.push(`${where('backup-dir')} must be outside the data directory ${dataDir}`);
+  }
+  const backupEvery = positive('backup-every');
+  const backupKeep = positive('backup-keep');
+  if (backupKeep !== null && backupEvery === null)
+    problems.push(`${where('backup-keep')} needs ${where('backup-every')}: only scheduled backups are pruned`);
+  // setInterval takes at most 2^31-1 ms (about 24.8 days) and fires at once past it.
+  const maxMinutes = Math.floor((2 ** 31 - 1) / 60_000);
+  if (backupEvery !== null && backupEvery > maxMinutes)
+    problems.push(`${where('backup-every')} must be at most ${maxMinutes} minutes, got ${backupEvery}`);
+  const backupSchedule =
+    backupEvery === null ? null : { everyMs: backupEvery * 60_000, keep: backupKeep ?? DEFAULT_BACKUP_KEEP };
+
   const corsOrigins = (get('cors-origin') ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -266,7 +305,7 @@ export function parseServeConfig(
     members,
     join,
     joinRole: joinRole as 'voter' | 'learner',
-    dataDir: get('data-dir') ?? `./data/${id}`,
+    dataDir,
     storage: storage as 'fs' | 'sqlite',
     secret: secret!,
     secretOnCommandLine: typeof values.secret === 'string',
@@ -277,6 +316,8 @@ export function parseServeConfig(
     maxBodyBytes,
     maxValueBytes,
     corsOrigins,
+    backupDir,
+    backupSchedule,
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat | null,
   };

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import process from 'node:process';
 import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
@@ -131,6 +130,13 @@ export async function startServer(
   // Until the log tells it who the members are, a joining node could not answer the leader.
   for (const [peer, url] of knownPeers)
     if (started.memberUrl(nodeId(peer)) === undefined) transport.setPeer(nodeId(peer), url);
+  const backups = new BackupJobs({
+    storage,
+    stateMachine: kv,
+    dir: config.backupDir,
+    logger: log,
+    ...(config.backupSchedule === null ? {} : { schedule: config.backupSchedule }),
+  });
   const app = createServerApp({
     node: started,
     kv,
@@ -141,16 +147,13 @@ export async function startServer(
     limits: { maxValueBytes: valueLimit(config) },
     transportMetrics: () => transport.metrics(),
     // Beside the data directory, never inside it: a store owns its directory's contents.
-    backups: new BackupJobs({
-      storage,
-      stateMachine: kv,
-      dir: join(dirname(config.dataDir), `${basename(config.dataDir)}-backups`),
-    }),
+    backups,
   });
   let listener: Listener;
   try {
     listener = await runtime.listen({ fetch: app.fetch, hostname: config.hostname, port: config.port, tls });
   } catch (error) {
+    await backups.close();
     await started.stop();
     await transport.close();
     throw error;
@@ -169,6 +172,8 @@ export async function startServer(
     stop: () => {
       stopping ??= (async () => {
         await listener.close();
+        // A running job reads the store: it finishes (or fails) before the store closes.
+        await backups.close();
         await started.stop();
         await transport.close();
       })();
