@@ -268,7 +268,9 @@ export function parseServeConfig(
   const backupEvery = positive('backup-every');
   const backupKeep = positive('backup-keep');
   if (backupKeep !== null && backupEvery === null)
-    problems.push(`${where('backup-keep')} needs ${where('backup-every')}: only scheduled backups are pruned`);
+    problems.push(
+      `${where('backup-keep')} needs ${where('backup-every')}: only scheduled backups are pruned`,
+    );
   // setInterval takes at most 2^31-1 ms (about 24.8 days) and fires at once past it.
   const maxMinutes = Math.floor((2 ** 31 - 1) / 60_000);
   if (backupEvery !== null && backupEvery > maxMinutes)
