@@ -19,6 +19,8 @@ export type ApiErrorCode =
   | 'InvalidConfigChange'
   /** A backup job is running; one runs at a time. */
   | 'BackupInProgress'
+  /** A backup was asked for before the node took its first snapshot. */
+  | 'NoSnapshot'
   /** No leader is known (election under way, partition); retry after `Retry-After`. */
   | 'NoLeader'
   /** A read was not served in time (no quorum confirmed it): nothing happened; retry after `Retry-After`. */
@@ -45,6 +47,7 @@ const STATUS: Readonly<Record<ApiErrorCode, 400 | 401 | 404 | 409 | 410 | 413 | 
   LearnerCatchingUp: 409,
   InvalidConfigChange: 400,
   BackupInProgress: 409,
+  NoSnapshot: 409,
   NoLeader: 503,
   ReadUnavailable: 503,
   Busy: 503,

@@ -103,7 +103,14 @@ export class BackupJobs {
    */
   async exportNow(): Promise<{ stream: ReadableStream<Uint8Array>; index: number; clusterId: string }> {
     await mkdir(this.#options.dir, { recursive: true });
-    const captured = await captureSnapshot(this.#options.storage, this.#spool(`export-${++this.#sequence}`));
+    let captured: Awaited<ReturnType<typeof captureSnapshot>>;
+    try {
+      captured = await captureSnapshot(this.#options.storage, this.#spool(`export-${++this.#sequence}`));
+    } catch (error) {
+      if (isBackupError(error, 'NoSnapshot'))
+        throw new ApiError('NoSnapshot', 'the node has taken no snapshot yet: nothing to back up');
+      throw error;
+    }
     const backup = writeBackup(captured, this.#stateMachineOption());
     const stream = toReadableStream(
       (async function* () {

@@ -51,6 +51,11 @@ const sessionHeaders = [
   },
 ];
 
+const gzipResponse = (description: string) => ({
+  description,
+  headers: { 'Content-Disposition': { schema: { type: 'string' } } },
+  content: { 'application/gzip': {} },
+});
 const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string', minLength: 1 } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const indexResponse = { description: 'Committed and applied at `index`.', content: json(ref('Index')) };
@@ -140,6 +145,56 @@ export const openApiDocument = {
         },
       },
       Members: { type: 'object', properties: { members: { type: 'array', items: ref('Member') } } },
+      BackupJob: {
+        type: 'object',
+        required: [
+          'id',
+          'state',
+          'startedAt',
+          'finishedAt',
+          'bytes',
+          'totalBytes',
+          'percent',
+          'index',
+          'error',
+        ],
+        properties: {
+          id: { type: 'string' },
+          state: {
+            enum: ['running', 'done', 'failed'],
+            description: '`done` only once the file was written and verified on disk.',
+          },
+          startedAt: { type: 'string', format: 'date-time' },
+          finishedAt: { type: ['string', 'null'], format: 'date-time' },
+          bytes: {
+            type: 'integer',
+            description: 'While running, state bytes written so far; once done, the archive file’s size.',
+          },
+          totalBytes: {
+            type: ['integer', 'null'],
+            description: 'The snapshot state’s size, known once it has been copied aside.',
+          },
+          percent: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 100,
+            description:
+              '0 while the snapshot is copied aside, up to 50 while the archive is written, up to 99 while it is verified on disk, 100 once done.',
+          },
+          index: { type: ['integer', 'null'], description: 'The snapshot index backed up, once known.' },
+          error: {
+            oneOf: [
+              {
+                type: 'object',
+                required: ['code', 'message'],
+                properties: { code: { type: 'string' }, message: { type: 'string' } },
+              },
+              { type: 'null' },
+            ],
+            description: 'Why a failed job failed: the backup error code (or `Internal`) and message.',
+          },
+        },
+      },
       Status: {
         type: 'object',
         required: ['id', 'role', 'term', 'leader', 'commitIndex', 'appliedIndex', 'members'],
@@ -373,6 +428,72 @@ export const openApiDocument = {
           },
           ...membershipErrors,
           '413': error('Body over the size limit.'),
+        },
+      },
+    },
+    '/v1/backup': {
+      get: {
+        operationId: 'exportBackup',
+        summary:
+          'Stream a backup (tar.gz with a SHA-256 manifest, see @raftkit/backup) of this node’s latest snapshot: committed and applied, consistent while writes continue.',
+        responses: {
+          '200': gzipResponse('The backup, named in `Content-Disposition`.'),
+          '409': error('The node has taken no snapshot yet (code `NoSnapshot`).'),
+          ...errors,
+        },
+      },
+    },
+    '/v1/backups': {
+      get: {
+        operationId: 'listBackups',
+        summary: 'This node’s backup jobs since it started, newest first.',
+        responses: {
+          '200': {
+            description: 'The jobs, and the id of the newest done one.',
+            content: json({
+              type: 'object',
+              required: ['backups', 'latest'],
+              properties: {
+                backups: { type: 'array', items: ref('BackupJob') },
+                latest: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+      post: {
+        operationId: 'startBackup',
+        summary:
+          'Start a backup job into the node’s backup directory; poll `GET /v1/backups/{id}` for its progress.',
+        responses: {
+          '202': { description: 'The job, started.', content: json(ref('BackupJob')) },
+          '409': error('A backup job is running already (code `BackupInProgress`, its `id` given).'),
+          ...errors,
+        },
+      },
+    },
+    '/v1/backups/{id}': {
+      parameters: [idParam],
+      get: {
+        operationId: 'getBackup',
+        summary: 'One backup job: its state and progress.',
+        responses: {
+          '200': { description: 'The job.', content: json(ref('BackupJob')) },
+          '404': error('No such job on this node (jobs are kept in memory until it restarts).'),
+          ...errors,
+        },
+      },
+    },
+    '/v1/backups/{id}/download': {
+      parameters: [idParam],
+      get: {
+        operationId: 'downloadBackup',
+        summary: 'The file of a done backup job.',
+        responses: {
+          '200': gzipResponse('The backup file.'),
+          '404': error('No such job, or it is not done.'),
+          ...errors,
         },
       },
     },

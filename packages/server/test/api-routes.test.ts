@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Decoder, Encoder } from 'cbor-x/decode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORWARD_PATH } from '../src/forward.ts';
@@ -11,10 +14,19 @@ const TOKEN = 'client-token-for-tests';
 const SECRET = 'cluster-secret-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 let s: SingleNode;
+let backupDir: string;
 beforeAll(async () => {
-  s = await startSingleNode({ clientToken: TOKEN, forwardAuth: new ForwardAuthenticator(SECRET) });
+  backupDir = await mkdtemp(join(tmpdir(), 'raftkit-api-routes-'));
+  // With backups, so the app serves every route it can and the OpenAPI checks cover them all.
+  s = await startSingleNode(
+    { clientToken: TOKEN, forwardAuth: new ForwardAuthenticator(SECRET) },
+    { backupDir },
+  );
 });
-afterAll(() => s.stop());
+afterAll(async () => {
+  await s.stop();
+  await rm(backupDir, { recursive: true, force: true });
+});
 
 describe('client token', () => {
   it('leaves the probes, /metrics and the dashboard page open, as etcd and Consul do', async () => {

@@ -81,6 +81,17 @@ describe('backup routes', () => {
     }
   });
 
+  it('GET /v1/backup of a store with no snapshot yet answers 409 NoSnapshot', async () => {
+    const empty = new BackupJobs({
+      storage: MemoryStorage.create({ clusterId: 'c1', nodeId: nodeId('n9') }),
+      dir: join(dir, 'empty'),
+    });
+    const bare = createServerApp({ node, kv: new KvStateMachine(), clientToken: TOKEN, backups: empty });
+    const response = await bare.request('/v1/backup', { headers: auth });
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ error: { code: 'NoSnapshot' } });
+  });
+
   it('GET /v1/backup streams a verified backup of a committed, applied index while writes continue', async () => {
     for (let i = 0; i < 120; i++) await put(`k${i}`);
     let writing = true;

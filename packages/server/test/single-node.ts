@@ -3,6 +3,7 @@ import { RaftNode } from '@raftkit/node';
 import { MemoryStorage } from '@raftkit/testkit';
 import type { Hono } from 'hono';
 import { createServerApp, type ServerAppOptions } from '../src/app.ts';
+import { BackupJobs } from '../src/backup-jobs.ts';
 import { KvStateMachine } from '../src/kv/kv-state-machine.ts';
 
 /** A one-node group needs no peers: this transport only counts what it was asked to send. */
@@ -25,15 +26,20 @@ export interface SingleNode {
   stop(): Promise<void>;
 }
 
-/** A real driver over in-memory storage, elected leader, served by the app under test. */
+/**
+ * A real driver over in-memory storage, elected leader, served by the app under test; with
+ * `backupDir`, the app serves the backup routes too, its jobs writing there.
+ */
 export async function startSingleNode(
-  options: Omit<ServerAppOptions, 'node' | 'kv'> = {},
+  options: Omit<ServerAppOptions, 'node' | 'kv' | 'backups'> = {},
+  { backupDir }: { backupDir?: string } = {},
 ): Promise<SingleNode> {
   const id = nodeId('n1');
   const kv = new KvStateMachine();
+  const storage = MemoryStorage.create({ clusterId: 'test', nodeId: id });
   const node = await RaftNode.start({
     id,
-    storage: MemoryStorage.create({ clusterId: 'test', nodeId: id }),
+    storage,
     transport: new NoPeers(),
     stateMachine: kv,
     bootstrap: { members: { n1: 'http://127.0.0.1:1' } },
@@ -48,5 +54,15 @@ export async function startSingleNode(
       }
     });
   });
-  return { app: createServerApp({ node, kv, ...options }), node, kv, stop: () => node.stop() };
+  const backups =
+    backupDir === undefined ? undefined : new BackupJobs({ storage, stateMachine: kv, dir: backupDir });
+  return {
+    app: createServerApp({ node, kv, ...options, ...(backups === undefined ? {} : { backups }) }),
+    node,
+    kv,
+    stop: async () => {
+      await backups?.close();
+      await node.stop();
+    },
+  };
 }
