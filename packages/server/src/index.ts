@@ -25,6 +25,11 @@ export {
 } from './launch.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export type { LogFormat, LogLevel } from './log.ts';
-export { openApiDocument } from './openapi.ts';
+export {
+  type OpenApiDocument,
+  type OpenApiOperation,
+  type OpenApiPathItem,
+  openApiDocument,
+} from './openapi.ts';
 export { processIo } from './process-io.ts';
 export type { MemberRole, ServerNode } from './server-node.ts';

@@ -70,8 +70,50 @@ const membershipErrors = {
   '504': error('No answer in time: the change may or may not have been applied.'),
 } as const;
 
+/** An OpenAPI 3.1 operation, as far as this document uses its fields. */
+export interface OpenApiOperation {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly parameters?: readonly object[];
+  readonly requestBody?: object;
+  /** By status code (or `default`): the response object. */
+  readonly responses: Readonly<Record<string, object>>;
+  /** Overrides the document's `security`; `[]` means open. */
+  readonly security?: readonly object[];
+}
+
+/** An OpenAPI 3.1 path item: parameters shared by its operations, and an operation per method. */
+export interface OpenApiPathItem {
+  readonly parameters?: readonly object[];
+  readonly get?: OpenApiOperation;
+  readonly put?: OpenApiOperation;
+  readonly post?: OpenApiOperation;
+  readonly delete?: OpenApiOperation;
+}
+
+/**
+ * The shape of {@link openApiDocument}: an OpenAPI 3.1 document with the fields it fills in.
+ * Written out (rather than inferred from the literal) so the published API has a stable,
+ * explicit type.
+ */
+export interface OpenApiDocument {
+  readonly openapi: '3.1.0';
+  readonly info: {
+    readonly title: string;
+    readonly version: string;
+    readonly license: { readonly name: string; readonly identifier: string };
+    readonly description: string;
+  };
+  readonly components: {
+    readonly securitySchemes: Readonly<Record<string, object>>;
+    readonly schemas: Readonly<Record<string, object>>;
+  };
+  readonly security: readonly Readonly<Record<string, readonly string[]>>[];
+  readonly paths: Readonly<Record<string, OpenApiPathItem>>;
+}
+
 /** The OpenAPI 3.1 description of the client API, served at `/openapi.json`. */
-export const openApiDocument = {
+export const openApiDocument: OpenApiDocument = {
   openapi: '3.1.0',
   info: {
     title: 'raftkit KV server',
@@ -539,4 +581,4 @@ export const openApiDocument = {
       },
     },
   },
-} as const;
+};
