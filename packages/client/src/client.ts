@@ -91,6 +91,11 @@ export interface Call {
   readonly signal?: AbortSignal;
   /** Only this node, e.g. for its own status; then no retries, so a node that is down shows. */
   readonly url?: string;
+  /**
+   * The caller reads the body at its own pace (a download): the attempt's timeout then covers
+   * the wait for the answer's headers only, where otherwise it also cuts off reading the body.
+   */
+  readonly stream?: boolean;
 }
 
 const text = new TextDecoder();
@@ -340,7 +345,8 @@ export class RaftkitClient {
       const base = call.url ?? this.#pick(call.target);
       const headers: Record<string, string> = { ...call.headers };
       if (this.#options.token !== null) headers.authorization = `Bearer ${this.#options.token}`;
-      const signal = combine(call.signal, AbortSignal.timeout(timeoutMs));
+      const deadline = call.stream === true ? headersDeadline(timeoutMs) : wholeDeadline(timeoutMs);
+      const signal = combine(call.signal, deadline.signal);
       let response: Response;
       try {
         response = await this.#options.fetch(`${base}${call.path}`, {
@@ -349,7 +355,9 @@ export class RaftkitClient {
           ...(call.body === undefined ? {} : { body: call.body }),
           signal,
         });
+        deadline.answered();
       } catch (cause) {
+        deadline.answered();
         if (call.signal?.aborted) throw new RaftkitError('Aborted', 0, 'aborted by the caller', {}, cause);
         if (call.target === 'leader') this.#leaderUrl = null;
         if (!call.idempotent) {
@@ -434,6 +442,25 @@ export async function casResult(request: Promise<{ index: number }>): Promise<Ca
 
 const signalOf = (options: CallOptions): { signal?: AbortSignal } =>
   options.signal === undefined ? {} : { signal: options.signal };
+
+/** An attempt's timeout: its signal, and `answered()` to call once the headers have come (or failed). */
+interface Deadline {
+  readonly signal: AbortSignal;
+  answered(): void;
+}
+
+/** Covers the whole exchange, body included. */
+const wholeDeadline = (ms: number): Deadline => ({ signal: AbortSignal.timeout(ms), answered() {} });
+
+/** Covers the wait for the headers; once they come, the body may take as long as it takes. */
+function headersDeadline(ms: number): Deadline {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('no answer within the timeout', 'TimeoutError')),
+    ms,
+  );
+  return { signal: controller.signal, answered: () => clearTimeout(timer) };
+}
 
 function combine(caller: AbortSignal | undefined, timeout: AbortSignal): AbortSignal {
   return caller === undefined ? timeout : AbortSignal.any([caller, timeout]);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OutcomeUnknownError, RaftkitClient, RaftkitError } from '../src/index.ts';
 
 interface Seen {
@@ -120,6 +120,50 @@ describe('RaftkitClient', () => {
       ...options,
     });
     await expect(slow.get('k')).rejects.toMatchObject({ code: 'Network' });
+  });
+
+  it('times a streamed call out only while it waits for the headers, never while its body is read', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const call = {
+        method: 'GET',
+        path: '/v1/backup',
+        target: 'any',
+        idempotent: true,
+        stream: true,
+      } as const;
+      let signal: AbortSignal | null | undefined;
+      const answering: typeof fetch = async (_input, init) => {
+        signal = init?.signal;
+        return new Response('the body');
+      };
+      const client = new RaftkitClient({
+        endpoints: ['http://a:1'],
+        fetch: answering,
+        timeoutMs: 20,
+        ...options,
+      });
+      const response = await client.request(call);
+      vi.advanceTimersByTime(1_000);
+      expect(signal?.aborted).toBe(false);
+      expect(await response.text()).toBe('the body');
+
+      const hanging: typeof fetch = (_input, init) =>
+        new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        );
+      const slow = new RaftkitClient({
+        endpoints: ['http://a:1'],
+        fetch: hanging,
+        timeoutMs: 20,
+        retries: 0,
+      });
+      const waiting = expect(slow.request(call)).rejects.toMatchObject({ code: 'Network' });
+      vi.advanceTimersByTime(20);
+      await waiting;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a client with no endpoints and a URL that does not parse', () => {

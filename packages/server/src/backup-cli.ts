@@ -11,11 +11,11 @@ import {
   saveBackupFile,
   verifyBackup,
 } from '@raftkit/backup';
+import { RaftkitClient } from '@raftkit/client';
 import { nodeId } from '@raftkit/core';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
 import type { CliIo } from './cli.ts';
-import { apiRequest } from './client.ts';
 import { ConfigError } from './config.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { type Progress, startProgress } from './progress.ts';
@@ -72,12 +72,16 @@ async function create(argv: readonly string[], io: CliIo): Promise<number> {
   const file = values.output;
   if (file === undefined) throw new ConfigError(['raftkit backup create needs -o FILE']);
   const url = values.url ?? io.env.RAFTKIT_URL ?? 'http://127.0.0.1:7001';
-  const response = await apiRequest(
-    url,
-    '/v1/backup',
-    {},
-    { token: values.token ?? io.env.RAFTKIT_CLIENT_TOKEN ?? null },
-  );
+  const token = values.token ?? io.env.RAFTKIT_CLIENT_TOKEN;
+  const client = new RaftkitClient({ endpoints: [url], ...(token ? { token } : {}) });
+  // A backup may take long to download: the timeout covers waiting for the answer only.
+  const response = await client.request({
+    method: 'GET',
+    path: '/v1/backup',
+    target: 'any',
+    idempotent: true,
+    stream: true,
+  });
   if (response.body === null) throw new Error(`${url}/v1/backup answered without a body`);
   const progress = startProgress('downloading', null, io);
   let manifest: Manifest;

@@ -1,10 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { RaftkitError } from '@raftkit/client';
 import { checkFsDataDir, renderFsCheckReport } from '@raftkit/storage-fs';
 import { checkSqliteDataDir, renderSqliteCheck } from '@raftkit/storage-sqlite';
 import { BACKUP_USAGE, backupCli } from './backup-cli.ts';
 import { CLIENT_COMMANDS, CLIENT_FLAGS, CLIENT_USAGE, clientCommand } from './cli-client.ts';
-import { ApiClientError } from './client.ts';
 import { ConfigError, parseServeConfig, serveHelp } from './config.ts';
 import { type ServerRuntime, startServer } from './launch.ts';
 import { createLogger } from './log.ts';
@@ -68,7 +68,8 @@ export async function runCli(argv: readonly string[], runtime: ServerRuntime, io
       io.err(error.message);
       return 2;
     }
-    if (error instanceof ApiClientError) {
+    // An API call of `backup create` or `serve --join` that failed (the client commands report their own).
+    if (error instanceof RaftkitError) {
       io.err(error.message);
       return error.status === 404 ? 4 : 1;
     }

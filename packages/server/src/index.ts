@@ -2,7 +2,6 @@ export { ApiError, type ApiErrorCode, errorResponse, toApiError } from './api-er
 export { createServerApp, type ServerAppOptions } from './app.ts';
 export { type BackupJob, type BackupJobState, BackupJobs, type BackupJobsOptions } from './backup-jobs.ts';
 export { type CliIo, runCli } from './cli.ts';
-export { ApiClientError, apiJson, apiRequest, type ClientOptions } from './client.ts';
 export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';
 export {
   createForwarder,

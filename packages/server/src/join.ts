@@ -1,7 +1,7 @@
+import { RaftkitClient, RaftkitError } from '@raftkit/client';
 import type { Logger } from '@raftkit/core';
-import { ApiClientError, apiJson } from './client.ts';
 import type { ServeConfig } from './config.ts';
-import type { NodeStatus, ServerNode } from './server-node.ts';
+import type { ServerNode } from './server-node.ts';
 
 /**
  * `--join URL`: asks a running member to add this node as a learner, unless the cluster already
@@ -10,8 +10,8 @@ import type { NodeStatus, ServerNode } from './server-node.ts';
  * from the log only once it has received the log, and must answer the leader before that.
  */
 export async function joinCluster(config: ServeConfig, log: Logger): Promise<ReadonlyMap<string, string>> {
-  const options = { token: config.clientToken };
-  const status = await apiJson<NodeStatus>(config.join!, '/v1/status', {}, options);
+  const client = clientOf(config.join!, config);
+  const status = await client.status();
   const urls = new Map(
     status.members.flatMap((member) =>
       member.url === null || member.id === config.id ? [] : [[member.id, member.url]],
@@ -21,12 +21,7 @@ export async function joinCluster(config: ServeConfig, log: Logger): Promise<Rea
     log.info('already a member', { id: config.id, cluster: config.join });
     return urls;
   }
-  await apiJson(
-    config.join!,
-    '/v1/members',
-    { method: 'POST', json: { id: config.id, url: config.advertiseUrl, role: 'learner' } },
-    options,
-  );
+  await client.addMember(config.id, config.advertiseUrl, 'learner');
   log.info('added as a learner', { id: config.id, through: config.join });
   return urls;
 }
@@ -37,24 +32,19 @@ export async function joinCluster(config: ServeConfig, log: Logger): Promise<Rea
  * `LearnerCatchingUp` until then), so this retries until it is accepted.
  */
 export async function promoteWhenCaughtUp(config: ServeConfig, node: ServerNode, log: Logger): Promise<void> {
-  const options = { token: config.clientToken };
+  // Through this node's own API, which passes it on to the leader: the member joined through
+  // may be gone by now.
+  const client = clientOf(config.advertiseUrl, config);
   for (;;) {
     const status = node.status();
     if (status.state !== 'running') return;
     if (status.members.find((member) => member.id === config.id)?.role === 'voter') break;
     if (status.leader !== null && status.appliedIndex > 0) {
       try {
-        // Through this node's own API, which passes it on to the leader: the member joined
-        // through may be gone by now.
-        await apiJson(
-          config.advertiseUrl,
-          `/v1/members/${encodeURIComponent(config.id)}/promote`,
-          { method: 'POST' },
-          options,
-        );
+        await client.promote(config.id);
         break;
       } catch (error) {
-        const retry = error instanceof ApiClientError && RETRY_PROMOTION.has(error.code);
+        const retry = error instanceof RaftkitError && RETRY_PROMOTION.has(error.code);
         if (!retry) throw error;
       }
     }
@@ -65,3 +55,14 @@ export async function promoteWhenCaughtUp(config: ServeConfig, node: ServerNode,
 
 /** Refusals that clear on their own: not caught up yet, another change in flight, no leader. */
 const RETRY_PROMOTION = new Set(['LearnerCatchingUp', 'ConfigChangeInProgress', 'NoLeader', 'Busy']);
+
+/**
+ * One member's API. More retries than the client's default: a node started with `--join` while
+ * the cluster elects a leader should wait the election out (about ten seconds of back-off).
+ */
+const clientOf = (url: string, config: ServeConfig): RaftkitClient =>
+  new RaftkitClient({
+    endpoints: [url],
+    retries: 15,
+    ...(config.clientToken === null ? {} : { token: config.clientToken }),
+  });
