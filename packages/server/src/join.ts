@@ -56,13 +56,9 @@ export async function promoteWhenCaughtUp(config: ServeConfig, node: ServerNode,
 /** Refusals that clear on their own: not caught up yet, another change in flight, no leader. */
 const RETRY_PROMOTION = new Set(['LearnerCatchingUp', 'ConfigChangeInProgress', 'NoLeader', 'Busy']);
 
-/**
- * One member's API. More retries than the client's default: a node started with `--join` while
- * the cluster elects a leader should wait the election out (about ten seconds of back-off).
- */
+/** One member's API, retried by the client's rules (a 503 while the cluster elects a leader). */
 const clientOf = (url: string, config: ServeConfig): RaftkitClient =>
   new RaftkitClient({
     endpoints: [url],
-    retries: 15,
     ...(config.clientToken === null ? {} : { token: config.clientToken }),
   });
