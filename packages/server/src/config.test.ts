@@ -201,7 +201,7 @@ describe('serve configuration', () => {
       '--backup-every (or RAFTKIT_BACKUP_EVERY) must be a positive integer, got "0"',
       '--backup-keep (or RAFTKIT_BACKUP_KEEP) must be a positive integer, got "x"',
     ]);
-    expect(problems([...base, '--backup-every', '1.5'])).toEqual([
+    expect(problems([...base, '--backup-every', '1.5', '--backup-keep', '2'])).toEqual([
       '--backup-every (or RAFTKIT_BACKUP_EVERY) must be a positive integer, got "1.5"',
     ]);
     expect(problems([...base, '--backup-every', '40000'])).toEqual([

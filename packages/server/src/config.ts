@@ -267,7 +267,7 @@ export function parseServeConfig(
   }
   const backupEvery = positive('backup-every');
   const backupKeep = positive('backup-keep');
-  if (backupKeep !== null && backupEvery === null)
+  if (backupKeep !== null && get('backup-every') === undefined)
     problems.push(
       `${where('backup-keep')} needs ${where('backup-every')}: only scheduled backups are pruned`,
     );
