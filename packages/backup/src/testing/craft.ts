@@ -1,6 +1,5 @@
 // An independent SHA-256 (pure JS) for crafted archives, so the tests cross-check node:crypto's.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'fflate';
 import { concatBytes } from '../bytes.ts';
 import { encodeManifest, encodeManifestHash, type Manifest } from '../manifest.ts';
@@ -49,7 +48,7 @@ export function manifestEntries(manifest: Manifest, folder = FOLDER): CraftEntry
   const bytes = encodeManifest(manifest);
   return [
     { path: `${folder}/manifest.json`, data: bytes },
-    { path: `${folder}/manifest.sha256`, data: encodeManifestHash(bytesToHex(sha256(bytes))) },
+    { path: `${folder}/manifest.sha256`, data: encodeManifestHash(independentSha256(bytes)) },
   ];
 }
 
@@ -66,7 +65,12 @@ export function manifestFor(
     snapshot: { index: 120, term: 3 },
     configuration: { voters: [{ id: 'n1', url: 'http://127.0.0.1:7001' }], votersOutgoing: [], learners: [] },
     stateMachine: null,
-    files: files.map((f) => ({ path: f.path, size: f.data.length, sha256: bytesToHex(sha256(f.data)) })),
+    files: files.map((f) => ({ path: f.path, size: f.data.length, sha256: independentSha256(f.data) })),
     ...overrides,
   };
+}
+
+/** SHA-256 by `node:crypto`, not the package's own (@noble/hashes), so crafted archives check it. */
+function independentSha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
