@@ -77,7 +77,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (existing !== null && existing.length > 0 && options.force !== true) {
     throw new BackupError(
       'TargetNotEmpty',
-      `${dataDir} is not empty (${existing.length} entries); pass force to replace it`,
+      `${dataDir} is not empty (${existing.length} entries); replacing it needs force (the 'force' option, or --force on the command line)`,
     );
   }
   if (existing !== null && existing.length > 0) await refuseIfInUse(options.open, dataDir, identity);
