@@ -88,10 +88,15 @@ export class HttpTransport implements Transport {
     }
   }
 
+  /**
+   * The first group to register makes this transport start delivering, so it greets every peer
+   * it knows (`PeerSender.greet`): a restarted node's peers stop backing off towards it now.
+   */
   register(groupId: string, handler: TransportHandler): void {
     parseIdentifier(groupId, 'groupId');
     if (this.handlers.has(groupId)) throw new Error(`group ${groupId} already has a handler`);
     this.handlers.set(groupId, handler);
+    if (this.handlers.size === 1 && !this.closed) for (const peer of this.peers.values()) peer.greet();
   }
 
   unregister(groupId: string): void {

@@ -21,6 +21,8 @@ export class PeerSender {
   private queue: QueuedMessage[] = [];
   private queuedBytes = 0;
   private running = false;
+  /** A greeting (see `greet`) waits to leave as the pump's next request, even with nothing queued. */
+  private greeting = false;
   private failures = 0;
   private idleWaiters: (() => void)[] = [];
   /** Ends the back-off in progress, if any. */
@@ -64,11 +66,28 @@ export class PeerSender {
     }
     this.queue.push({ groupId, encoded });
     this.queuedBytes += encoded.length;
-    if (!this.running) {
-      this.running = true;
-      // Start on a microtask, so the messages of every group sent in this turn share a request.
-      queueMicrotask(() => void this.pump());
-    }
+    this.start();
+  }
+
+  /**
+   * Tells the peer this node is up: one request with an empty batch, which the peer's receiver
+   * takes as proof of life (`heard`). A peer that failed to reach this node while it was down
+   * (a crash, a restart) is backing off towards it, up to `maxRetryBackoffMs`; this ends that
+   * wait at once instead of leaving the node to hear nothing, and serve no read, until it runs
+   * out. Raft itself gives a restarted follower no reason to speak first. Sent once: if it
+   * fails, the peer is down too and will hear from us when we next have something to say.
+   */
+  greet(): void {
+    if (this.closing.signal.aborted) return;
+    this.greeting = true;
+    this.start();
+  }
+
+  private start(): void {
+    if (this.running) return;
+    this.running = true;
+    // Start on a microtask, so the messages of every group sent in this turn share a request.
+    queueMicrotask(() => void this.pump());
   }
 
   /** Resolves once the queue is empty and no request is in flight. */
@@ -107,7 +126,9 @@ export class PeerSender {
   private async pump(): Promise<void> {
     const { options, poster, metrics } = this.context;
     try {
-      while (this.queue.length > 0 && !this.closing.signal.aborted) {
+      while ((this.queue.length > 0 || this.greeting) && !this.closing.signal.aborted) {
+        // Any batch proves we are up, so messages queued meanwhile carry the greeting.
+        this.greeting = false;
         const items = this.takeBatch();
         const body = encodeBatch(options.id, this.id, items);
         const outcome = await poster.post(this.url, 'messages', body, this.closing.signal);
@@ -131,7 +152,10 @@ export class PeerSender {
     }
   }
 
-  /** The longest prefix of the queue that fits one body (never empty: `enqueue` refused oversize messages). */
+  /**
+   * The longest prefix of the queue that fits one body: never empty while anything is queued
+   * (`enqueue` refused oversize messages), empty for a greeting alone.
+   */
   private takeBatch(): QueuedMessage[] {
     const { options } = this.context;
     let size = batchFramingBound(options.id, this.id);

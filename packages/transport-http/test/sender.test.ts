@@ -225,6 +225,41 @@ describe('sending messages', () => {
     }
   });
 
+  // Issue 9, item 5, the rest of it: a restarted follower has nothing to say until the leader
+  // speaks, so the leader's back-off towards it ran out before it heard anything (the fault
+  // suite's slowest first reads after a restart, up to 1.2 s, were this wait).
+  it('greets its peers when its first group registers, ending their back-off towards it', async () => {
+    await start({ retryBackoffMs: 30_000, maxRetryBackoffMs: 30_000 });
+    const aServer = await serveLoopback((request) => a.app.fetch(request));
+    try {
+      intercept = async () => {
+        throw new Error('B is down');
+      };
+      a.send('g1', heartbeats(1));
+      await until(() => a.metrics().sendErrors.status + a.metrics().sendErrors.network === 1);
+      a.send('g1', [heartbeat(A, B, 2)]);
+      // B comes back as a new process that only learns its peer and registers its group, as a
+      // restarted node does before it has anything to send.
+      await b.close();
+      b = new HttpTransport(options(B));
+      bg1 = new RecordingHandler();
+      b.setPeer(A, aServer.url);
+      intercept = async (request) => request;
+      b.register('g1', bg1);
+      await until(() => bg1.received.length === 1);
+      expect(bg1.received[0]).toMatchObject({ type: 'Heartbeat', readRound: 2 });
+      // The greeting is one empty batch, delivered to no group.
+      expect(b.metrics()).toMatchObject({ batchesSent: 1, messagesSent: 0 });
+      expect(ag1.received).toEqual([]);
+      // A second group registering greets nobody again.
+      b.register('g2', new RecordingHandler());
+      await b.flush();
+      expect(b.metrics().batchesSent).toBe(1);
+    } finally {
+      await aServer.close();
+    }
+  });
+
   it('counts a request the peer refuses as a status error', async () => {
     await start({ retryBackoffMs: 1 });
     b.unregister('g1');
