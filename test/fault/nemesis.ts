@@ -40,7 +40,22 @@ export interface FaultEvent {
   readonly startAt: number;
   endAt: number;
   detail: string;
+  /**
+   * The leader just before the fault, where the fault needs it or takes nodes down (the
+   * availability probes tell a restarted leader from a restarted follower by it).
+   */
+  readonly leader: string | undefined;
 }
+
+/** The faults that look up the leader first: those aimed at it, and those that take nodes down. */
+const LOOKS_UP_LEADER: ReadonlySet<FaultKind> = new Set([
+  'kill-leader',
+  'pause-leader',
+  'transfer',
+  'kill',
+  'power-loss',
+  'disk-full',
+]);
 
 export interface NemesisOptions {
   readonly kinds: readonly FaultKind[];
@@ -106,12 +121,16 @@ export class Nemesis {
     const { supervisor, network, random } = this;
     const hold = random.int(this.options.faultMs.min, this.options.faultMs.max);
     const live = supervisor.live().map((node) => node.id);
-    const leader =
-      kind === 'kill-leader' || kind === 'pause-leader' || kind === 'transfer'
-        ? await currentLeader(supervisor)
-        : undefined;
+    const leader = LOOKS_UP_LEADER.has(kind) ? await currentLeader(supervisor) : undefined;
     const begin = (targets: readonly string[], detail = ''): FaultEvent => {
-      const event: FaultEvent = { kind, targets, startAt: this.options.clock(), endAt: Number.NaN, detail };
+      const event: FaultEvent = {
+        kind,
+        targets,
+        startAt: this.options.clock(),
+        endAt: Number.NaN,
+        detail,
+        leader: leader?.id,
+      };
       this.events.push(event);
       this.options.onFault?.(event);
       return event;

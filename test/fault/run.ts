@@ -106,6 +106,7 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
         const event = supervisor.events[watched]!;
         if (event.kind === 'listening' && event.restart)
           probes.onListening(supervisor.nodes.get(event.node)!, event.at);
+        if (event.kind === 'exited') probes.onExited(event.node);
       }
     }, 10);
     const nemesis = new Nemesis(
@@ -157,7 +158,10 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     const faultCounts = new Map<string, number>();
     for (const event of nemesis.events) faultCounts.set(event.kind, (faultCounts.get(event.kind) ?? 0) + 1);
     const leader = summarize(probes.recoveries, 'leader-down');
-    const restart = summarize(probes.recoveries, 'restart');
+    const restarts = (kind: 'follower-restart' | 'leader-restart') => {
+      const r = summarize(probes.recoveries, kind);
+      return `median ${r.medianMs ?? '-'} ms, max ${r.maxMs ?? '-'} ms (${r.count} measured, ${r.overlapped} of them overlapping the next fault; ${r.missing} never, ${r.died} stopped again first)`;
+    };
     const summary = [
       `seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.runtimes.join('+')} on ${options.storage}${options.breakage === undefined ? '' : `, broken: ${options.breakage}`}`,
       `operations: ${history.records.length} (ok ${counts.ok}, failed ${counts.failed}, unknown ${counts.unknown})`,
@@ -168,7 +172,8 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
         .map((event) => `fault not carried out as planned: ${renderFault(event)}`),
       `faults: ${[...faultCounts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}`,
       `leader down → first acknowledged write: median ${leader.medianMs ?? '-'} ms, max ${leader.maxMs ?? '-'} ms (${leader.count} measured, ${leader.missing} never)`,
-      `restart listening → first linearizable read there: median ${restart.medianMs ?? '-'} ms, max ${restart.maxMs ?? '-'} ms (${restart.count} measured, ${restart.missing} never)`,
+      `follower restarted, listening → first linearizable read there: ${restarts('follower-restart')}`,
+      `leader restarted (a new leader is elected first), listening → first linearizable read there: ${restarts('leader-restart')}`,
       `checker: ${check.checkerMs} ms, ${check.linearizable === true ? 'linearizable' : check.linearizable === false ? 'NOT linearizable' : 'no verdict'}`,
       `verdict: ${failures.length === 0 ? 'ok' : `FAILED (${failures.length} problems); replay with: ${replay}`}`,
     ].join('\n');
