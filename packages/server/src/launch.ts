@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import process from 'node:process';
 import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
-import { type FsOps, nodeFsOps, openFsStorage, recordDurableImage } from '@raftkit/storage-fs';
+import {
+  type FsOps,
+  failIoOnDemand,
+  nodeFsOps,
+  openFsStorage,
+  recordDurableImage,
+} from '@raftkit/storage-fs';
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
 import { HttpTransport } from '@raftkit/transport-http';
 import { createServerApp } from './app.ts';
@@ -193,20 +199,32 @@ function valueLimit(config: ServeConfig): number {
 }
 
 /**
- * Fault tests only: `RAFTKIT_TEST_DURABLE_IMAGE=<dir>` keeps the durable image of the data
- * directory there (see `recordDurableImage`), so a test can kill the node and roll its files
- * back to what a power loss would leave. Slow; never for production.
+ * Fault tests only, each off unless its variable is set; slow, never for production.
+ * - `RAFTKIT_TEST_DURABLE_IMAGE=<dir>` keeps the durable image of the data directory there (see
+ *   `recordDurableImage`), so a test can kill the node and roll its files back to what a power
+ *   loss would leave.
+ * - `RAFTKIT_TEST_IO_FAULT=<file>`: while that file exists, every write and sync fails with EIO
+ *   (see `failIoOnDemand`), so a test can break the disk under a running node and heal it. It
+ *   wraps the image recorder: a sync it fails has already run, as a real failed fsync may have.
  */
-function powerLossTestMode(dataDir: string, logger: Logger): { fs?: FsOps } {
+function fsTestModes(dataDir: string, logger: Logger): { fs?: FsOps } {
   const imageDir = process.env.RAFTKIT_TEST_DURABLE_IMAGE;
-  if (imageDir === undefined || imageDir === '') return {};
-  logger.warn('power-loss test mode: keeping the durable image of the data directory', { imageDir });
-  return { fs: recordDurableImage(nodeFsOps, dataDir, imageDir) };
+  const ioFaultFile = process.env.RAFTKIT_TEST_IO_FAULT;
+  let fs: FsOps | undefined;
+  if (imageDir !== undefined && imageDir !== '') {
+    logger.warn('power-loss test mode: keeping the durable image of the data directory', { imageDir });
+    fs = recordDurableImage(nodeFsOps, dataDir, imageDir);
+  }
+  if (ioFaultFile !== undefined && ioFaultFile !== '') {
+    logger.warn('EIO test mode: writes and syncs fail while the control file exists', { ioFaultFile });
+    fs = failIoOnDemand(fs ?? nodeFsOps, ioFaultFile);
+  }
+  return fs === undefined ? {} : { fs };
 }
 
 function openStorage(config: ServeConfig, logger: Logger): Promise<Storage> {
   const identity = { clusterId: config.clusterId, nodeId: nodeId(config.id) };
   return config.storage === 'sqlite'
     ? openSqliteStorage({ dir: config.dataDir, identity })
-    : openFsStorage({ dir: config.dataDir, identity, logger, ...powerLossTestMode(config.dataDir, logger) });
+    : openFsStorage({ dir: config.dataDir, identity, logger, ...fsTestModes(config.dataDir, logger) });
 }

@@ -15,6 +15,7 @@ import type {
 import { admitSnapshot, admitWrite, index, StorageError, type StoredLogView, term } from '@raftkit/core';
 import type { DataDirState } from './data-dir.ts';
 import { releaseLock } from './dir-lock.ts';
+import { failedWith } from './failure-message.ts';
 import type { FileOps, FsOps } from './fs-ops.ts';
 import type { LogIndex } from './log-index.ts';
 import { Segment } from './segment.ts';
@@ -168,7 +169,7 @@ export class FsStorage implements Storage {
       return out;
     } catch (cause) {
       if (cause instanceof StorageError) throw cause;
-      throw new StorageError('Io', `reading entries ${low}..${end - 1} failed`, { cause });
+      throw new StorageError('Io', failedWith(`reading entries ${low}..${end - 1}`, cause), { cause });
     } finally {
       for (const run of runs) await run.segment.release();
     }
@@ -243,7 +244,10 @@ export class FsStorage implements Storage {
           offset: e.offset,
         });
       }
-      throw new StorageError('Io', `${path}: reading the snapshot failed`, { file: path, cause: e });
+      throw new StorageError('Io', `${path}: ${failedWith('reading the snapshot', e)}`, {
+        file: path,
+        cause: e,
+      });
     } finally {
       await file?.close();
     }
@@ -495,7 +499,9 @@ export class FsStorage implements Storage {
    * that is not, so retrying could acknowledge lost entries. Close, and make every later call fail.
    */
   private fail(cause: unknown, doing: string): StorageError {
-    const error = new StorageError('Io', `${this.dir}: ${doing} failed; storage closed`, { cause });
+    const error = new StorageError('Io', `${this.dir}: ${failedWith(doing, cause)}; storage closed`, {
+      cause,
+    });
     if (this.closed === null) {
       this.closed = new StorageError('Closed', `storage closed after a failure: ${error.message}`, {
         cause: error,

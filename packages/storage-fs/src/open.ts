@@ -3,6 +3,7 @@ import type { Logger, StorageIdentity } from '@raftkit/core';
 import { StorageError, silentLogger } from '@raftkit/core';
 import { problemError, readDataDir } from './data-dir.ts';
 import { acquireLock, LOCK_FILE, type ProcessTable, releaseLock } from './dir-lock.ts';
+import { failedWith } from './failure-message.ts';
 import { type FsOps, nodeFsOps } from './fs-ops.ts';
 import { FsStorage, type RecoveryReport } from './fs-storage.ts';
 import {
@@ -38,7 +39,7 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const ioError = (dir: string, doing: string, cause: unknown): StorageError =>
   cause instanceof StorageError
     ? cause
-    : new StorageError('Io', `${dir}: ${doing} failed`, { file: dir, cause });
+    : new StorageError('Io', `${dir}: ${failedWith(doing, cause)}`, { file: dir, cause });
 
 /**
  * Opens (creating on first use) the file-system storage in `options.dir`: takes the directory
