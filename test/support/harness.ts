@@ -168,16 +168,19 @@ export class ServerProcess {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.#exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await eventually(
+    // A process that exits while starting ends the wait at once: thrown inside the probe, the
+    // exit was taken for one more failed poll, and the wait ran its full 30 s.
+    const outcome = await eventually(
       `${spec.id} (${spec.runtime}) to answer /health`,
       async () => {
-        if (!this.running) throw new Error(`${spec.id} exited:\n${this.output.join('')}`);
+        if (!this.running) return 'exited';
         const response = await fetchImpl(`${this.url}/health`);
-        return response.ok ? true : undefined;
+        return response.ok ? 'listening' : undefined;
       },
       30_000,
       pollMs,
     );
+    if (outcome === 'exited') throw new Error(`${spec.id} exited:\n${this.output.join('')}`);
   }
 
   /** Sends `signal` (SIGSTOP, SIGCONT, ...) to this process by pid without waiting for anything. */
