@@ -32,7 +32,13 @@ const PROBE_KEY = 'probe';
 export type RecoveryKind = 'leader-down' | 'follower-restart' | 'leader-restart';
 
 /** The faults that take a node down; the supervisor restarts it. */
-const DOWNING: ReadonlySet<FaultEvent['kind']> = new Set(['kill', 'kill-leader', 'power-loss', 'disk-full']);
+const DOWNING: ReadonlySet<FaultEvent['kind']> = new Set([
+  'kill',
+  'kill-leader',
+  'power-loss',
+  'disk-full',
+  'disk-eio',
+]);
 
 export interface Recovery {
   readonly kind: RecoveryKind;

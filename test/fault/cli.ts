@@ -9,7 +9,7 @@ const USAGE = `Usage: npm run torture -- [flags]
   --runtimes node,bun,deno    one runtime per founding node (default node,node,node); 5 for 5 nodes
   --storage fs|sqlite         (default fs)
   --clients N                 (default 10)
-  --faults a,b                fault kinds (default all; disk-full needs root, power-loss fs): ${FAULT_KINDS.join(', ')}
+  --faults a,b                fault kinds (default all; disk-full needs root, power-loss and disk-eio fs): ${FAULT_KINDS.join(', ')}
   --tick-ms N                 the nodes' Raft tick (default 100)
   --break local-linearizable-reads|early-write-ack   run a deliberately broken server: must fail
 `;
@@ -38,7 +38,9 @@ const storage = (values.storage ?? 'fs') as 'fs' | 'sqlite';
 const faults = (values.faults?.split(',') ?? availableFaults(storage)) as FaultKind[];
 for (const kind of FAULT_KINDS)
   if (values.faults === undefined && !faults.includes(kind))
-    process.stdout.write(`${kind} left out: it needs root (disk-full) or fs storage (power-loss)\n`);
+    process.stdout.write(
+      `${kind} left out: it needs root (disk-full) or fs storage (power-loss, disk-eio)\n`,
+    );
 const problems = [
   !(seconds > 0) && '--minutes/--seconds must be positive',
   runtimes.some((runtime) => !['node', 'bun', 'deno'].includes(runtime)) && '--runtimes: node, bun or deno',

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const FILLER = 'nemesis-filler';
@@ -35,4 +35,16 @@ export async function fillDisk(dir: string): Promise<void> {
 
 export function freeDisk(dir: string): Promise<void> {
   return rm(join(dir, FILLER), { force: true });
+}
+
+/**
+ * The EIO fault: storage-fs's test mode (`RAFTKIT_TEST_IO_FAULT`) fails every write and sync
+ * while this control file exists, so creating it breaks the node's disk and removing it heals it.
+ */
+export function breakDisk(controlFile: string): Promise<void> {
+  return writeFile(controlFile, '');
+}
+
+export function healDisk(controlFile: string): Promise<void> {
+  return rm(controlFile, { force: true });
 }

@@ -1,9 +1,9 @@
 import type { Random } from '@raftkit/testkit';
 import type { Runtime } from '../support/harness.ts';
 import { adminRequest, currentLeader, statusOf } from './cluster-view.ts';
-import { fillDisk, freeDisk } from './disk.ts';
+import { breakDisk, fillDisk, freeDisk, healDisk } from './disk.ts';
 import type { Network } from './network.ts';
-import type { Supervisor } from './supervisor.ts';
+import type { SupervisedNode, Supervisor } from './supervisor.ts';
 
 export const FAULT_KINDS = [
   'kill-leader',
@@ -17,19 +17,21 @@ export const FAULT_KINDS = [
   'transfer',
   'membership',
   'disk-full',
+  'disk-eio',
   'power-loss',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
  * Every fault this machine and store can inject: the disk-full fault mounts a tmpfs per node,
- * which needs root; power loss needs the store's durable-image test mode, which only storage-fs
- * has. Elsewhere they are left out (and the caller says so).
+ * which needs root; power loss and EIO need the store's test modes (durable image, failing IO),
+ * which only storage-fs has. Elsewhere they are left out (and the caller says so).
  */
 export function availableFaults(storage: 'fs' | 'sqlite'): FaultKind[] {
   return FAULT_KINDS.filter(
     (kind) =>
-      (kind !== 'disk-full' || process.getuid?.() === 0) && (kind !== 'power-loss' || storage === 'fs'),
+      (kind !== 'disk-full' || process.getuid?.() === 0) &&
+      ((kind !== 'power-loss' && kind !== 'disk-eio') || storage === 'fs'),
   );
 }
 
@@ -45,6 +47,11 @@ export interface FaultEvent {
    * availability probes tell a restarted leader from a restarted follower by it).
    */
   readonly leader: string | undefined;
+  /**
+   * Set when the cluster did not do what the fault demands of it (a node that kept running on a
+   * disk that fails): the verdict reports it as a failure.
+   */
+  problem: string | null;
 }
 
 /** The faults that look up the leader first: those aimed at it, and those that take nodes down. */
@@ -55,6 +62,7 @@ const LOOKS_UP_LEADER: ReadonlySet<FaultKind> = new Set([
   'kill',
   'power-loss',
   'disk-full',
+  'disk-eio',
 ]);
 
 export interface NemesisOptions {
@@ -72,6 +80,8 @@ export interface NemesisOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long after a process exits its last output is looked for. */
+const STOP_OUTPUT_MS = 200;
 
 function shuffle<T>(random: Random, items: readonly T[]): T[] {
   const copy = [...items];
@@ -130,6 +140,7 @@ export class Nemesis {
         endAt: Number.NaN,
         detail,
         leader: leader?.id,
+        problem: null,
       };
       this.events.push(event);
       this.options.onFault?.(event);
@@ -234,6 +245,9 @@ export class Nemesis {
         end(event);
         return;
       }
+      case 'disk-eio':
+        await this.#failDisk(supervisor.nodes.get(random.pick(live))!, hold, begin, end);
+        return;
       case 'disk-full': {
         // The node must stop on its first failed write (a failed write or fsync is fatal) and
         // come back once there is room again, with nothing lost.
@@ -249,6 +263,51 @@ export class Nemesis {
         return;
       }
     }
+  }
+
+  /**
+   * A disk that fails with EIO under one node: the node must stop at its first write or sync
+   * after it breaks (a failed fsync is never retried), name the error in its log, stay down while
+   * the disk fails (each restart stops again at its first write), and come back once it is healed
+   * with nothing acknowledged lost, which the verdict checks as for every fault.
+   */
+  async #failDisk(
+    node: SupervisedNode,
+    hold: number,
+    begin: (targets: readonly string[], detail?: string) => FaultEvent,
+    end: (event: FaultEvent) => void,
+  ): Promise<void> {
+    const controlFile = node.ioFaultFile;
+    if (controlFile === null)
+      throw new Error('the disk-eio fault needs the supervisor started with ioFaults');
+    if (!node.process.running) return;
+    const lastStop = () =>
+      node.process.output
+        .join('')
+        .split('\n')
+        .findLast((line) => line.includes('node stopped'));
+    const earlier = lastStop();
+    const event = begin([node.id], `EIO for ${hold} ms`);
+    node.exitExpected = true;
+    const started = this.options.clock();
+    const exited = node.process.exited;
+    await breakDisk(controlFile);
+    const stopped = await Promise.race([exited.then(() => true), sleep(hold).then(() => false)]);
+    if (stopped) {
+      // The exit can be reported before the last of its output is read.
+      await sleep(STOP_OUTPUT_MS);
+      const fatal = lastStop();
+      event.detail += `; stopped after ${Math.round(this.options.clock() - started)} ms`;
+      if (fatal === undefined || fatal === earlier || !fatal.includes('EIO'))
+        event.problem = `its log does not name EIO when it stops: ${fatal === earlier ? 'no new line says it stopped' : fatal!.slice(0, 400)}`;
+      await sleep(Math.max(0, hold - (this.options.clock() - started)));
+    } else {
+      event.problem = `it kept running for ${hold} ms on a disk that fails every write with EIO`;
+    }
+    await healDisk(controlFile);
+    await this.supervisor.back(node.id, 30_000);
+    node.exitExpected = false;
+    end(event);
   }
 
   /**

@@ -89,6 +89,7 @@ export async function runFaultSuite(options: RunOptions): Promise<RunReport> {
     args: ['--storage', options.storage, '--tick-ms', String(options.tickMs)],
     ...(options.faults.includes('disk-full') ? { diskBytes: DISK_BYTES } : {}),
     ...(options.faults.includes('power-loss') ? { durableImages: true } : {}),
+    ...(options.faults.includes('disk-eio') ? { ioFaults: true } : {}),
     ...(options.breakage === undefined
       ? {}
       : { script: [join(ROOT, 'test/dist/fault/broken-server.js'), options.breakage] }),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { restoreDurableImage } from '@raftkit/storage-fs';
 import { eventually, freePort, type Runtime, ServerProcess, tempDir } from '../support/harness.ts';
 import { mountSmallDisk } from './disk.ts';
@@ -26,6 +27,8 @@ export interface SupervisedNode {
   exitExpected: boolean;
   /** Where the store keeps its durable image (power-loss test mode), or null when off. */
   readonly imageDir: string | null;
+  /** The file whose existence makes the node's disk fail with EIO (its store's test mode), or null when off. */
+  readonly ioFaultFile: string | null;
   /** Runs once after the process's next exit, before the restart: the power-loss rollback. */
   beforeRestart: (() => void) | null;
 }
@@ -48,6 +51,16 @@ export type SupervisorEvent =
       readonly error: string;
     };
 
+/** What a node gets before its first start: its port, proxy and directories. */
+interface Slot {
+  readonly id: string;
+  readonly port: number;
+  readonly proxy: PeerProxy;
+  readonly dataDir: string;
+  readonly imageDir: string | null;
+  readonly ioFaultFile: string | null;
+}
+
 export interface SupervisorOptions {
   readonly name: string;
   readonly network: Network;
@@ -59,6 +72,8 @@ export interface SupervisorOptions {
   readonly diskBytes?: number;
   /** Runs fs stores in their power-loss test mode (`RAFTKIT_TEST_DURABLE_IMAGE`), for the power-loss fault. */
   readonly durableImages?: boolean;
+  /** Runs fs stores in their EIO test mode (`RAFTKIT_TEST_IO_FAULT`), for the disk-eio fault. */
+  readonly ioFaults?: boolean;
   readonly clock: () => number;
 }
 
@@ -181,9 +196,7 @@ export class Supervisor {
     await Promise.all(this.#removals.map((remove) => remove()));
   }
 
-  async #prepare(
-    id: string,
-  ): Promise<{ id: string; port: number; proxy: PeerProxy; dataDir: string; imageDir: string | null }> {
+  async #prepare(id: string): Promise<Slot> {
     const port = await freePort();
     const proxy = await PeerProxy.start(id, port, this.options.network);
     this.#proxies.push(proxy);
@@ -203,14 +216,17 @@ export class Supervisor {
       this.#removals.push(image.remove);
       imageDir = image.path;
     }
-    return { id, port, proxy, dataDir: dir.path, imageDir };
+    let ioFaultFile: string | null = null;
+    if (this.options.ioFaults === true) {
+      // Beside the data directory, never in it: the store must not see the control file.
+      const control = await tempDir(`${this.options.name}-${id}-eio`);
+      this.#removals.push(control.remove);
+      ioFaultFile = join(control.path, 'eio');
+    }
+    return { id, port, proxy, dataDir: dir.path, imageDir, ioFaultFile };
   }
 
-  async #launch(
-    slot: { id: string; port: number; proxy: PeerProxy; dataDir: string; imageDir: string | null },
-    runtime: Runtime,
-    bootstrap: readonly string[],
-  ): Promise<SupervisedNode> {
+  async #launch(slot: Slot, runtime: Runtime, bootstrap: readonly string[]): Promise<SupervisedNode> {
     const process = new ServerProcess({
       id: slot.id,
       runtime,
@@ -218,7 +234,10 @@ export class Supervisor {
       dataDir: slot.dataDir,
       args: ['--advertise', slot.proxy.url, ...bootstrap, ...this.options.args],
       ...(this.options.script === undefined ? {} : { script: this.options.script }),
-      ...(slot.imageDir === null ? {} : { env: { RAFTKIT_TEST_DURABLE_IMAGE: slot.imageDir } }),
+      env: {
+        ...(slot.imageDir === null ? {} : { RAFTKIT_TEST_DURABLE_IMAGE: slot.imageDir }),
+        ...(slot.ioFaultFile === null ? {} : { RAFTKIT_TEST_IO_FAULT: slot.ioFaultFile }),
+      },
     });
     const node: SupervisedNode = {
       id: slot.id,
@@ -230,6 +249,7 @@ export class Supervisor {
       retired: false,
       exitExpected: false,
       imageDir: slot.imageDir,
+      ioFaultFile: slot.ioFaultFile,
       beforeRestart: null,
     };
     this.nodes.set(slot.id, node);

@@ -92,6 +92,8 @@ export async function checkRun(input: {
     failures.push(
       `${node} failed to restart ${count} times, first at ${fmt(first.at)}: ${first.error.slice(0, 1500)}`,
     );
+  for (const fault of input.faults)
+    if (fault.problem !== null) failures.push(`${renderFault(fault)}: ${fault.problem}`);
   const notConverged = await quiesce(input.nodes, 30_000);
   if (notConverged !== null) failures.push(notConverged);
   // A node that cannot be read is a failure, and the others are still compared.
