@@ -68,6 +68,8 @@ export class AvailabilityProbes {
   readonly #running: Promise<void>[] = [];
   /** What each node was when a fault last took it down, which decides its restart's kind. */
   readonly #downAs = new Map<string, 'follower-restart' | 'leader-restart'>();
+  /** Recoveries whose probe is still running: only these can still overlap a fault or end with their process. */
+  readonly #measuring = new Set<Recovery>();
   #writes = 0;
   #reads = 0;
 
@@ -77,8 +79,7 @@ export class AvailabilityProbes {
   ) {}
 
   onFault(event: FaultEvent): void {
-    for (const recovery of this.recoveries)
-      if (recovery.ms === null && !recovery.died) recovery.overlapped = true;
+    for (const recovery of this.#measuring) recovery.overlapped = true;
     if (DOWNING.has(event.kind))
       for (const target of event.targets)
         this.#downAs.set(target, target === event.leader ? 'leader-restart' : 'follower-restart');
@@ -117,9 +118,8 @@ export class AvailabilityProbes {
 
   /** A node's process exited: a restart still waiting for its first read there will get none. */
   onExited(node: string): void {
-    for (const recovery of this.recoveries)
-      if (recovery.node === node && recovery.kind !== 'leader-down' && recovery.ms === null)
-        recovery.died = true;
+    for (const recovery of this.#measuring)
+      if (recovery.node === node && recovery.kind !== 'leader-down') recovery.died = true;
   }
 
   #record(kind: RecoveryKind, node: string, at: number): Recovery {
@@ -136,6 +136,7 @@ export class AvailabilityProbes {
   async #until(recovery: Recovery, attempt: () => Promise<OperationRecord>): Promise<void> {
     const { clock } = this.history;
     const inFlight = new Set<Promise<void>>();
+    this.#measuring.add(recovery);
     while (recovery.ms === null && !recovery.died && clock() - recovery.at < PROBE_LIMIT_MS) {
       if (inFlight.size < PROBE_IN_FLIGHT) {
         const running = attempt().then((record) => {
@@ -148,6 +149,7 @@ export class AvailabilityProbes {
       }
       await sleep(PROBE_INTERVAL_MS);
     }
+    this.#measuring.delete(recovery);
     await Promise.all(inFlight);
   }
 }
