@@ -7,6 +7,8 @@ import type { SupervisedNode, SupervisorEvent } from './supervisor.ts';
 /** Faults this close to the failing window are shown with it, in ms. */
 const FAULT_MARGIN_MS = 3_000;
 const LIST_PAGE = 1000;
+/** Reads in flight at once per node while its key space is read. */
+const DUMP_IN_FLIGHT = 32;
 
 /** One node's whole key space, read locally once it has applied everything. */
 async function dump(node: SupervisedNode): Promise<Map<string, string>> {
@@ -21,15 +23,20 @@ async function dump(node: SupervisedNode): Promise<Map<string, string>> {
       keys: string[];
       next: string | null;
     };
-    const values = await Promise.all(
-      page.keys.map(async (key) => {
-        const response = await fetch(
-          `${node.process.url}/v1/kv/${encodeURIComponent(key)}?consistency=stale`,
-        );
-        return [key, await response.text()] as const;
-      }),
-    );
-    for (const [key, value] of values) state.set(key, value);
+    // A few reads at a time, not a page's thousand at once: in a 10-minute run (seed 7) that
+    // many sockets made reads fail ("fetch failed", cause not recorded) on two nodes that had
+    // just answered their status and converged.
+    for (let at = 0; at < page.keys.length; at += DUMP_IN_FLIGHT) {
+      const values = await Promise.all(
+        page.keys.slice(at, at + DUMP_IN_FLIGHT).map(async (key) => {
+          const response = await fetch(
+            `${node.process.url}/v1/kv/${encodeURIComponent(key)}?consistency=stale`,
+          );
+          return [key, await response.text()] as const;
+        }),
+      );
+      for (const [key, value] of values) state.set(key, value);
+    }
     if (page.next === null) return state;
     after = page.next;
   }
@@ -102,7 +109,10 @@ export async function checkRun(input: {
       try {
         return { node, state: await dump(node) };
       } catch (error) {
-        failures.push(`could not read ${node.id}'s state after healing: ${String(error)}`);
+        const cause = (error as { cause?: unknown }).cause;
+        failures.push(
+          `could not read ${node.id}'s state after healing: ${String(error)}${cause === undefined ? '' : ` (${String(cause)})`}`,
+        );
         return undefined;
       }
     }),
