@@ -108,10 +108,6 @@ describe('RaftkitClient', () => {
     controller.abort();
     const client = new RaftkitClient({ endpoints: ['http://a:1'], fetch: scripted([]).fetch, ...options });
     await expect(client.get('k', { signal: controller.signal })).rejects.toMatchObject({ code: 'Aborted' });
-    const hanging: typeof fetch = (_input, init) =>
-      new Promise((_resolve, reject) =>
-        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
-      );
     const slow = new RaftkitClient({
       endpoints: ['http://a:1'],
       fetch: hanging,
@@ -148,10 +144,6 @@ describe('RaftkitClient', () => {
       expect(signal?.aborted).toBe(false);
       expect(await response.text()).toBe('the body');
 
-      const hanging: typeof fetch = (_input, init) =>
-        new Promise((_resolve, reject) =>
-          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
-        );
       const slow = new RaftkitClient({
         endpoints: ['http://a:1'],
         fetch: hanging,
@@ -206,3 +198,9 @@ describe('ClientSession', () => {
     await expect(session.delete('k')).rejects.toBeInstanceOf(OutcomeUnknownError);
   });
 });
+
+/** A fetch that never answers: it settles only when its signal aborts, with the abort's reason. */
+const hanging: typeof fetch = (_input, init) =>
+  new Promise((_resolve, reject) =>
+    init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+  );
