@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyBackup } from '@raftkit/backup';
-import { nodeId, type Transport } from '@raftkit/core';
-import { RaftNode } from '@raftkit/node';
+import { nodeId } from '@raftkit/core';
+import type { RaftNode } from '@raftkit/node';
 import { MemoryStorage } from '@raftkit/testkit';
 import type { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,52 +11,28 @@ import { createServerApp } from '../src/app.ts';
 import { type BackupJob, BackupJobs } from '../src/backup-jobs.ts';
 import { encodeCommand } from '../src/kv/command.ts';
 import { KvStateMachine } from '../src/kv/kv-state-machine.ts';
+import { type SingleNode, startSingleNode } from './single-node.ts';
 
 const TOKEN = 'backup-route-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
-const noPeers: Transport = {
-  send() {},
-  register() {},
-  unregister() {},
-  setPeer() {},
-  removePeer() {},
-  close: async () => {},
-};
-
 let app: Hono;
 let node: RaftNode;
 let jobs: BackupJobs;
 let dir: string;
 let storage: MemoryStorage;
+let single: SingleNode;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'raftkit-backup-routes-'));
-  const id = nodeId('n1');
-  const kv = new KvStateMachine();
-  storage = MemoryStorage.create({ clusterId: 'c1', nodeId: id });
-  node = await RaftNode.start({
-    id,
-    storage,
-    transport: noPeers,
-    stateMachine: kv,
-    bootstrap: { members: { n1: 'http://127.0.0.1:1' } },
-    tickMs: 5,
-    snapshotEvery: { entries: 50 },
-  });
-  await new Promise<void>((resolve) => {
-    if (node.status().role === 'leader') return resolve();
-    const off = node.on('role', ({ role }) => {
-      if (role === 'leader') {
-        off();
-        resolve();
-      }
-    });
-  });
-  jobs = new BackupJobs({ storage, stateMachine: kv, dir: join(dir, 'backups') });
-  app = createServerApp({ node, kv, clientToken: TOKEN, backups: jobs });
+  single = await startSingleNode(
+    { clientToken: TOKEN },
+    { backupDir: join(dir, 'backups'), snapshotEvery: { entries: 50 } },
+  );
+  ({ app, node, storage } = single);
+  jobs = single.backups!;
 });
 afterEach(async () => {
-  await node.stop();
+  await single.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -110,7 +86,7 @@ describe('backup routes', () => {
     await writes;
     const manifest = await verifyBackup(once(bytes));
     expect(response.headers.get('content-disposition')).toContain(
-      `raftkit-backup-c1-${manifest.snapshot.index}.tar.gz`,
+      `raftkit-backup-test-${manifest.snapshot.index}.tar.gz`,
     );
     expect(manifest.snapshot.index).toBeGreaterThanOrEqual(100);
     expect(manifest.snapshot.index).toBeLessThanOrEqual(node.status().appliedIndex);

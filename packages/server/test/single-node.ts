@@ -1,5 +1,5 @@
 import { type Message, nodeId, type Transport } from '@raftkit/core';
-import { RaftNode } from '@raftkit/node';
+import { RaftNode, type RaftNodeOptions } from '@raftkit/node';
 import { MemoryStorage } from '@raftkit/testkit';
 import type { Hono } from 'hono';
 import { createServerApp, type ServerAppOptions } from '../src/app.ts';
@@ -23,6 +23,9 @@ export interface SingleNode {
   readonly app: Hono;
   readonly node: RaftNode;
   readonly kv: KvStateMachine;
+  readonly storage: MemoryStorage;
+  /** The backup jobs the app serves, with `backupDir`. */
+  readonly backups: BackupJobs | undefined;
   stop(): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ export interface SingleNode {
  */
 export async function startSingleNode(
   options: Omit<ServerAppOptions, 'node' | 'kv' | 'backups'> = {},
-  { backupDir }: { backupDir?: string } = {},
+  { backupDir, snapshotEvery }: { backupDir?: string; snapshotEvery?: RaftNodeOptions['snapshotEvery'] } = {},
 ): Promise<SingleNode> {
   const id = nodeId('n1');
   const kv = new KvStateMachine();
@@ -44,6 +47,7 @@ export async function startSingleNode(
     stateMachine: kv,
     bootstrap: { members: { n1: 'http://127.0.0.1:1' } },
     tickMs: 5,
+    ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
   });
   await new Promise<void>((resolve) => {
     if (node.status().role === 'leader') return resolve();
@@ -60,6 +64,8 @@ export async function startSingleNode(
     app: createServerApp({ node, kv, ...options, ...(backups === undefined ? {} : { backups }) }),
     node,
     kv,
+    storage,
+    backups,
     stop: async () => {
       await backups?.close();
       await node.stop();
