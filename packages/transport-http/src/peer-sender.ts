@@ -155,13 +155,13 @@ export class PeerSender {
         // Any batch proves we are up, so messages queued meanwhile carry the greeting.
         this.greeting = false;
         const stream = this.stream;
-        if (stream !== null && stream.backedUp) {
+        if (stream?.backedUp) {
           await stream.ready();
           continue;
         }
         const items = this.takeBatch();
         const body = encodeBatch(options.id, this.id, items);
-        if (stream !== null && stream.write(body)) {
+        if (stream?.write(body)) {
           this.sent(items.length, body.length);
           continue;
         }

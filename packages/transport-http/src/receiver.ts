@@ -98,9 +98,11 @@ export class PeerReceiver {
     });
   }
 
-  private async respond(handle: () => Promise<Response | void>): Promise<Response> {
+  /** Runs a route: 204 when it returns nothing, its own response when it has one (a stream). */
+  private async respond(handle: () => Promise<unknown>): Promise<Response> {
     try {
-      return (await handle()) ?? new Response(null, { status: 204 });
+      const answer = await handle();
+      return answer instanceof Response ? answer : new Response(null, { status: 204 });
     } catch (error) {
       if (!(error instanceof Rejected)) throw error;
       this.metrics.rejected[error.reason]++;
