@@ -35,6 +35,9 @@ describe.skipIf(!existsSync(PROMTOOL) && process.env.CI !== 'true')('/metrics of
       expect(promtool(text), `${node.spec.id} (${node.spec.runtime})`).toEqual({ status: 0, output: '' });
       expect(text).toContain(`runtime="${node.spec.runtime}"`);
       expect(text).toMatch(/^raftkit_transport_messages_sent_total [1-9]/m);
+      // Peers of every runtime read message streams from one another's servers.
+      expect(text).toMatch(/^raftkit_transport_streams_opened_total [1-9]/m);
+      expect(text).toMatch(/^raftkit_transport_streams_served_total [1-9]/m);
       expect(text).toMatch(/^raftkit_transport_requests_rejected_total\{reason="replay"\} 0$/m);
       expect(text).toMatch(/^process_cpu_seconds_total \d/m);
       expect(text).toMatch(/^process_open_fds [1-9]/m);

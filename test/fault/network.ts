@@ -10,7 +10,8 @@ export interface DelayRange {
  * What the peer proxies do to traffic between nodes: which directed links are cut, and how much
  * of the rest is dropped or delayed. One object shared by every proxy, changed by the nemesis.
  * Links are directed because an HTTP request carries one peer's messages to another (the
- * response only acknowledges them), so cutting `a → b` is a one-way partition.
+ * response only acknowledges them), and a message stream carries them the other way (the
+ * response is the messages), so cutting `a → b` is a one-way partition.
  */
 export class Network {
   readonly #cut = new Set<string>();
@@ -52,6 +53,20 @@ export class Network {
     return { drop: false, delayMs: this.random.int(this.#delay.min, this.#delay.max) };
   }
 
+  /**
+   * Decides the fate of the next piece of a long-lived stream carrying `from → to` traffic. A
+   * cut link breaks the connection; a lossy one cannot lose part of a TCP stream, so a piece that
+   * would have been dropped arrives a retransmission timeout late instead.
+   */
+  streamRoute(
+    from: string,
+    to: string,
+  ): { readonly cut: true } | { readonly cut: false; readonly delayMs: number } {
+    if (this.#cut.has(link(from, to))) return { cut: true };
+    const delayMs = this.random.int(this.#delay.min, this.#delay.max);
+    return { cut: false, delayMs: this.random.float() < this.#dropRate ? delayMs + RETRANSMIT_MS : delayMs };
+  }
+
   describe(): string {
     const parts = [...this.#cut].sort();
     if (this.#dropRate > 0) parts.push(`drop ${this.#dropRate}`);
@@ -61,3 +76,6 @@ export class Network {
 }
 
 const link = (from: string, to: string) => `${from}→${to}`;
+
+/** What a lost TCP segment costs: Linux's minimum retransmission timeout. */
+const RETRANSMIT_MS = 200;

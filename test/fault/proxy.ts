@@ -1,9 +1,18 @@
-import { Agent, createServer, request, type Server } from 'node:http';
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Network } from './network.ts';
 
 /** The header naming the sending peer on every signed peer request (raft messages and forwarded proposals). */
 const FROM_HEADER = 'x-raftkit-from';
+/** Where a peer opens the stream of a node's messages to it (the transport's `STREAM_PATH`). */
+const STREAM_PATH = '/raft/v1/stream';
 /** A dropped request is held this long before its connection is reset, as a lossy link times out. */
 const DROP_HOLD_MS = 300;
 
@@ -13,6 +22,8 @@ const DROP_HOLD_MS = 300;
  * `x-raftkit-from` header names. Dropped requests are held, then their connection is reset, so
  * the sender sees what a real lost packet causes: no answer, then an error. Requests that name no
  * sender (a joining node's first call goes to a member's own port, not here) pass untouched.
+ * A message stream is judged again for every chunk it carries (see `relayStream`), since it
+ * outlives any one fault.
  */
 export class PeerProxy {
   readonly #server: Server;
@@ -35,7 +46,14 @@ export class PeerProxy {
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
     const server = createServer((incoming, outgoing) => {
       const from = incoming.headers[FROM_HEADER];
-      const fate = typeof from === 'string' ? network.route(from, to) : { drop: false as const, delayMs: 0 };
+      // A stream's request comes from the peer that reads it: its data flows `to → from`.
+      const stream = incoming.url === STREAM_PATH && typeof from === 'string';
+      const fate =
+        typeof from !== 'string'
+          ? { drop: false as const, delayMs: 0 }
+          : stream
+            ? network.route(to, from)
+            : network.route(from, to);
       if (fate.drop) {
         incoming.resume();
         setTimeout(() => incoming.socket.destroy(), DROP_HOLD_MS);
@@ -53,7 +71,8 @@ export class PeerProxy {
           },
           (answer) => {
             outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(outgoing);
+            if (stream) relayStream(answer, outgoing, () => network.streamRoute(to, from));
+            else answer.pipe(outgoing);
           },
         );
         // The node is down or was killed mid-request: the sender sees its connection reset.
@@ -79,4 +98,32 @@ export class PeerProxy {
     this.#server.closeAllConnections();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/**
+ * Relays a message stream chunk by chunk, asking `fate` for each: delayed chunks keep their order
+ * (a TCP stream reorders nothing), and a cut link resets both connections, as a partition breaks
+ * a connection that was open before it.
+ */
+function relayStream(
+  answer: IncomingMessage,
+  outgoing: ServerResponse,
+  fate: () => { readonly cut: true } | { readonly cut: false; readonly delayMs: number },
+): void {
+  let due = 0;
+  const reset = () => {
+    answer.destroy();
+    outgoing.destroy();
+  };
+  answer.on('data', (chunk: Buffer) => {
+    const next = fate();
+    if (next.cut) return reset();
+    due = Math.max(due, Date.now() + next.delayMs);
+    const wait = due - Date.now();
+    if (wait <= 0) outgoing.write(chunk);
+    else setTimeout(() => outgoing.destroyed || outgoing.write(chunk), wait);
+  });
+  answer.once('end', () => setTimeout(() => outgoing.end(), Math.max(0, due - Date.now())));
+  answer.once('error', reset);
+  outgoing.once('close', () => answer.destroy());
 }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STREAM_CONTENT_TYPE, STREAM_PATH } from '@raftkit/transport-http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodePeerFetch } from '../src/peer-fetch.ts';
 
@@ -102,5 +103,29 @@ describe('nodePeerFetch', () => {
     await expect(nodePeerFetch()(url, { method: 'POST', body: new Uint8Array(1) })).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
+  });
+
+  it('answers a message stream at its headers, with a body that yields chunks as they arrive', async () => {
+    let respond: ServerResponse | undefined;
+    const { url } = await peer((_one, response) => {
+      response.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE });
+      response.write(Buffer.from([1, 2]));
+      respond = response;
+    });
+    const abort = new AbortController();
+    const response = await nodePeerFetch()(`${url}${STREAM_PATH}`, {
+      method: 'POST',
+      body: new Uint8Array(1),
+      signal: abort.signal,
+    });
+    expect(response.headers.get('content-type')).toBe(STREAM_CONTENT_TYPE);
+    const reader = response.body!.getReader();
+    // The first chunk arrives while the response is still open.
+    expect([...(await reader.read()).value!]).toEqual([1, 2]);
+    respond!.write(Buffer.from([3]));
+    expect([...(await reader.read()).value!]).toEqual([3]);
+    // The reader's abort ends the stream with an error, as a broken connection does.
+    abort.abort();
+    await expect(reader.read()).rejects.toThrow();
   });
 });

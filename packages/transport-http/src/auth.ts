@@ -30,6 +30,19 @@ export interface SignedRequest {
   readonly body: Uint8Array;
 }
 
+/** Everything a stream frame's MAC covers. */
+export interface StreamFrame {
+  readonly from: string;
+  /** The nonce of the request that opened the stream. */
+  readonly stream: string;
+  /** 0 for the stream's first frame, one more for each after it. */
+  readonly seq: number;
+  readonly payload: Uint8Array;
+}
+
+/** Bytes of an HMAC-SHA256. */
+export const FRAME_MAC_BYTES = 32;
+
 /** A fresh nonce: 8 random bytes in hex. */
 export function newNonce(): string {
   return bytesToHex(crypto.getRandomValues(new Uint8Array(8)));
@@ -71,6 +84,24 @@ export class RequestAuthenticator {
   verify(request: SignedRequest, macHex: string): boolean {
     if (!MAC_HEX.test(macHex)) return false;
     return timingSafeEqual(hexToBytes(macHex), this.mac(request));
+  }
+
+  /**
+   * The MAC of one frame of a message stream (see stream-frame.ts): the sender, the nonce of the
+   * request that opened the stream (chosen by its receiver, so frames of one stream are useless
+   * on any other), the frame's sequence number and its payload. The domain tag differs from a
+   * request's, so neither MAC can pass for the other.
+   */
+  frameMac(frame: StreamFrame): Uint8Array {
+    return createHmac('sha256', this.key)
+      .update(`raftkit/1 frame\n${frame.from}\n${frame.stream}\n${frame.seq}\n`)
+      .update(frame.payload)
+      .digest();
+  }
+
+  /** Whether `mac` is the MAC of `frame`, compared in constant time. */
+  verifyFrame(frame: StreamFrame, mac: Uint8Array): boolean {
+    return mac.length === FRAME_MAC_BYTES && timingSafeEqual(mac, this.frameMac(frame));
   }
 
   private mac({ route, from, timestamp, nonce, body }: SignedRequest): Uint8Array {

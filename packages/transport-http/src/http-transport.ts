@@ -14,12 +14,16 @@ import { PeerReceiver } from './receiver.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { IncomingSnapshots } from './snapshot-receiver.ts';
 import { sendSnapshot } from './snapshot-sender.ts';
-import { MESSAGES_PATH, SNAPSHOT_PATH } from './wire.ts';
+import type { StreamReaderContext } from './stream-reader.ts';
+import { StreamReader } from './stream-reader.ts';
+import { OutgoingStream } from './stream-writer.ts';
+import { MESSAGES_PATH, SNAPSHOT_PATH, STREAM_PATH } from './wire.ts';
 
 /**
- * Raft peer traffic over HTTP with CBOR bodies, for any number of groups. Sending goes through
+ * Raft peer traffic over HTTP with CBOR bodies, for any number of groups. Requests go through
  * `fetch`; receiving is the Hono app in `app`, which the server mounts at the base URL its peers
- * are given in `setPeer` (`server.route('/', transport.app)`).
+ * are given in `setPeer` (`server.route('/', transport.app)`). Messages travel on streams each
+ * peer opens to read ours (stream-reader.ts), and as requests while a peer has none open.
  */
 export class HttpTransport implements Transport {
   /** The peer routes (`POST /raft/v1/messages`, `POST /raft/v1/snapshot`), to mount on the server. */
@@ -28,6 +32,9 @@ export class HttpTransport implements Transport {
   private readonly counters: TransportMetrics = emptyMetrics();
   private readonly handlers = new Map<string, TransportHandler>();
   private readonly peers = new Map<NodeId, PeerSender>();
+  /** The streams we read from each peer (when `streams` is on). */
+  private readonly readers = new Map<NodeId, StreamReader>();
+  private readonly readerContext: StreamReaderContext;
   /** Outgoing transfers by peer and group: at most one each, a second InstallSnapshot is dropped. */
   private readonly outgoingSnapshots = new Map<string, Promise<void>>();
   /** Removed peers whose aborted request has not settled yet, so `flush` still waits for them. */
@@ -42,8 +49,9 @@ export class HttpTransport implements Transport {
   constructor(options: HttpTransportOptions) {
     this.options = resolveOptions(options);
     this.maxEntryBytes = maxEntryBytesFor(this.options.maxBodyBytes);
+    const auth = new RequestAuthenticator(options.secret);
     const signer = new RequestSigner(
-      new RequestAuthenticator(options.secret),
+      auth,
       new ReplayGuard(this.options.authWindowMs, this.options.maxReplayEntries),
       this.options.authWindowMs,
       this.options.now,
@@ -60,11 +68,21 @@ export class HttpTransport implements Transport {
       this.handlers,
       this.incomingSnapshots,
       this.counters,
-      (from) => this.peers.get(from)?.heard(),
+      (from) => this.heard(from),
+      (from, nonce) => this.openStream(auth, from, nonce),
     );
+    this.readerContext = {
+      options: this.options,
+      signer,
+      auth,
+      metrics: this.counters,
+      deliver: (from, payload) => receiver.deliver(from, payload),
+      heard: (from) => this.heard(from),
+    };
     this.app = new Hono()
       .post(MESSAGES_PATH, (c) => receiver.messages(c.req.raw))
       .post(SNAPSHOT_PATH, (c) => receiver.snapshot(c.req.raw));
+    if (this.options.streams) this.app.post(STREAM_PATH, (c) => receiver.stream(c.req.raw));
   }
 
   /**
@@ -89,14 +107,20 @@ export class HttpTransport implements Transport {
   }
 
   /**
-   * The first group to register makes this transport start delivering, so it greets every peer
-   * it knows (`PeerSender.greet`): a restarted node's peers stop backing off towards it now.
+   * The first group to register makes this transport start delivering, so it opens a stream from
+   * every peer it knows, or without streams greets each (`PeerSender.greet`): either way a
+   * restarted node's peers stop backing off towards it now.
    */
   register(groupId: string, handler: TransportHandler): void {
     parseIdentifier(groupId, 'groupId');
     if (this.handlers.has(groupId)) throw new Error(`group ${groupId} already has a handler`);
     this.handlers.set(groupId, handler);
-    if (this.handlers.size === 1 && !this.closed) for (const peer of this.peers.values()) peer.greet();
+    if (this.handlers.size === 1 && !this.closed) for (const id of this.peers.keys()) this.reachOut(id);
+  }
+
+  private reachOut(id: NodeId): void {
+    if (this.options.streams) this.readers.get(id)?.start();
+    else this.peers.get(id)?.greet();
   }
 
   unregister(groupId: string): void {
@@ -111,8 +135,16 @@ export class HttpTransport implements Transport {
     }
     const base = url.href.replace(/\/+$/, '');
     const peer = this.peers.get(id);
-    if (peer === undefined) this.peers.set(id, new PeerSender(id, base, this.sender));
-    else peer.url = base;
+    if (peer !== undefined) {
+      peer.url = base;
+      this.readers.get(id)?.setUrl(base);
+      return;
+    }
+    this.peers.set(id, new PeerSender(id, base, this.sender));
+    if (!this.options.streams) return;
+    const reader = new StreamReader(id, base, this.readerContext);
+    this.readers.set(id, reader);
+    if (this.handlers.size > 0 && !this.closed) reader.start();
   }
 
   removePeer(id: NodeId): void {
@@ -120,7 +152,9 @@ export class HttpTransport implements Transport {
     if (peer === undefined) return;
     this.peers.delete(id);
     peer.close();
-    const idle: Promise<void> = peer.idle().then(() => {
+    const reader = this.readers.get(id);
+    this.readers.delete(id);
+    const idle: Promise<void> = Promise.all([peer.idle(), reader?.close()]).then(() => {
       this.retiring.delete(idle);
     });
     this.retiring.add(idle);
@@ -145,9 +179,25 @@ export class HttpTransport implements Transport {
     this.closed = true;
     this.handlers.clear();
     for (const peer of this.peers.values()) peer.close();
-    await this.flush();
+    await Promise.all([this.flush(), ...[...this.readers.values()].map((r) => r.close())]);
     this.peers.clear();
+    this.readers.clear();
     await this.incomingSnapshots.close();
+  }
+
+  /** `from` reached us: both directions stop backing off towards it. */
+  private heard(from: NodeId): void {
+    this.peers.get(from)?.heard();
+    this.readers.get(from)?.heard();
+  }
+
+  /** Answers a peer's stream request with the stream our messages to it take from now on. */
+  private openStream(auth: RequestAuthenticator, from: NodeId, nonce: string): Response | null {
+    const peer = this.closed ? undefined : this.peers.get(from);
+    if (peer === undefined) return null;
+    const stream = new OutgoingStream(auth, this.options.id, nonce);
+    peer.attach(stream);
+    return stream.response;
   }
 
   private startSnapshot(

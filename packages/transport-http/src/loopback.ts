@@ -120,12 +120,25 @@ async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerRe
       duplex: 'half',
     } as RequestInit);
     const response = await handler(request);
-    const body = new Uint8Array(await response.arrayBuffer());
     response.headers.forEach((value, name) => {
       res.setHeader(name, value);
     });
-    res.writeHead(response.status).end(body);
+    res.writeHead(response.status);
+    if (response.body === null) {
+      res.end();
+      return;
+    }
+    // Streamed chunk by chunk: a message stream's response never ends on its own.
+    const reader = response.body.getReader();
+    res.once('close', () => void reader.cancel().catch(() => {}));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      res.write(value);
+    }
+    res.end();
   } catch (error) {
-    res.writeHead(500).end(String(error));
+    if (!res.headersSent) res.writeHead(500);
+    res.end(String(error));
   }
 }

@@ -12,6 +12,8 @@ export type RejectReason =
   | 'malformed'
   /** Addressed to another node id: the sender's peer table is out of date. */
   | 'misdirected'
+  /** A stream request from a node that is not (yet) a peer of this one. */
+  | 'unknownPeer'
   /** A snapshot for a group this node does not host. */
   | 'unknownGroup'
   /** The replay memory or the snapshot slots are full; retry later. */
@@ -31,6 +33,7 @@ export const REJECT_STATUS: Readonly<Record<RejectReason, 400 | 401 | 404 | 409 
   tooLarge: 413,
   malformed: 400,
   misdirected: 421,
+  unknownPeer: 404,
   unknownGroup: 404,
   busy: 503,
   snapshotConflict: 409,
@@ -61,6 +64,10 @@ export interface TransportMetrics {
   bytesSent: number;
   dropped: Record<DropReason, number>;
   sendErrors: Record<SendErrorKind, number>;
+  /** Streams to peers this node wrote into (one per peer's stream request it accepted). */
+  streamsServed: number;
+  /** Streams from peers this node opened and read. */
+  streamsOpened: number;
   messagesReceived: number;
   batchesReceived: number;
   bytesReceived: number;
@@ -88,6 +95,8 @@ export function emptyMetrics(): TransportMetrics {
     bytesSent: 0,
     dropped: zeros(['queueFull', 'oversize', 'unknownPeer', 'closed', 'snapshotBusy']),
     sendErrors: zeros(['timeout', 'network', 'status']),
+    streamsServed: 0,
+    streamsOpened: 0,
     messagesReceived: 0,
     batchesReceived: 0,
     bytesReceived: 0,

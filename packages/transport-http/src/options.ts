@@ -30,6 +30,13 @@ export interface HttpTransportOptions {
   readonly authWindowMs?: number;
   /** Accepted MACs remembered at once to refuse replays; beyond, requests get 503. Default 200 000. */
   readonly maxReplayEntries?: number;
+  /**
+   * Whether peers read this node's messages as a stream (one long-lived response each, see
+   * stream-reader.ts) and this node reads theirs. Off, every batch is a request of its own: for
+   * a proxy between peers that buffers responses. Every peer should use the same value.
+   * Default true.
+   */
+  readonly streams?: boolean;
   /** Snapshot data per chunk request. Must leave room for framing inside `maxBodyBytes`. Default 1 MiB. */
   readonly snapshotChunkBytes?: number;
   /** Largest snapshot accepted; a bigger transfer is aborted with 413. Default 64 GiB. */
@@ -80,6 +87,7 @@ export function resolveOptions(options: HttpTransportOptions): ResolvedOptions {
     maxRetryBackoffMs: options.maxRetryBackoffMs ?? 1000,
     authWindowMs: options.authWindowMs ?? 30_000,
     maxReplayEntries: options.maxReplayEntries ?? 200_000,
+    streams: options.streams ?? true,
     snapshotChunkBytes: options.snapshotChunkBytes ?? 1024 * 1024,
     maxSnapshotBytes: options.maxSnapshotBytes ?? 64 * 1024 ** 3,
     maxIncomingSnapshots: options.maxIncomingSnapshots ?? 4,

@@ -1,9 +1,11 @@
 import type { NodeId } from '@raftkit/core';
+import { Backoff } from './backoff.ts';
 import type { QueuedMessage } from './batch.ts';
 import { batchFramingBound, encodeBatch, groupFramingBound } from './batch.ts';
 import type { TransportMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { RequestPoster } from './poster.ts';
+import type { OutgoingStream } from './stream-writer.ts';
 
 export interface SenderContext {
   readonly options: ResolvedOptions;
@@ -12,10 +14,11 @@ export interface SenderContext {
 }
 
 /**
- * Everything outgoing to one peer: a bounded queue and a pump that keeps at most one request in
- * flight. While a request is out, new messages gather in the queue and leave together as the
- * next batch, so the batch size adapts to the peer's round trip. A full queue drops new messages
- * (counted) rather than slowing the leader down: Raft resends what is lost.
+ * Everything outgoing to one peer: a bounded queue and a pump that drains it. While the peer
+ * reads a stream from us (see stream-reader.ts) each batch is written into it as a frame at once;
+ * otherwise the pump posts batches with at most one request in flight, and new messages gather
+ * in the queue meanwhile, so the batch size adapts to the peer's round trip. A full queue drops
+ * new messages (counted) rather than slowing the leader down: Raft resends what is lost.
  */
 export class PeerSender {
   private queue: QueuedMessage[] = [];
@@ -23,22 +26,43 @@ export class PeerSender {
   private running = false;
   /** A greeting (see `greet`) waits to leave as the pump's next request, even with nothing queued. */
   private greeting = false;
-  private failures = 0;
   private idleWaiters: (() => void)[] = [];
-  /** Ends the back-off in progress, if any. */
-  private wake: (() => void) | null = null;
   private readonly closing = new AbortController();
+  private readonly backoff: Backoff;
+  /** The stream the peer reads from us, while it is open. */
+  private stream: OutgoingStream | null = null;
 
   constructor(
     readonly id: NodeId,
     /** Base URL the peer routes are mounted at; changes apply from the next request. */
     public url: string,
     private readonly context: SenderContext,
-  ) {}
+  ) {
+    this.backoff = new Backoff(context.options, this.closing.signal);
+  }
 
   /** Aborts this peer's requests (its snapshot transfers use it too) when it is removed. */
   get signal(): AbortSignal {
     return this.closing.signal;
+  }
+
+  /**
+   * The peer opened a stream to read our messages from: it replaces any earlier one (the peer
+   * opens a new stream only when it gave up on the old), and carries everything from now on.
+   */
+  attach(stream: OutgoingStream): void {
+    if (this.closing.signal.aborted) {
+      stream.close();
+      return;
+    }
+    this.stream?.close();
+    this.stream = stream;
+    this.context.metrics.streamsServed++;
+    void stream.whenClosed().then(() => {
+      if (this.stream === stream) this.stream = null;
+    });
+    this.heard();
+    if (this.queue.length > 0) this.start();
   }
 
   enqueue(groupId: string, encoded: Uint8Array): void {
@@ -101,26 +125,27 @@ export class PeerSender {
    * default) before it heard anything, and serve nothing until then.
    */
   heard(): void {
-    if (this.failures === 0) return;
+    if (this.backoff.failures === 0) return;
     this.recovered();
-    this.wake?.();
+    this.backoff.wake();
   }
 
   private recovered(): void {
-    if (this.failures === 0) return;
+    if (this.backoff.failures === 0) return;
     this.context.options.logger.info('peer reachable again', {
       peer: this.id,
-      failedRequests: this.failures,
+      failedRequests: this.backoff.failures,
     });
-    this.failures = 0;
+    this.backoff.failures = 0;
   }
 
-  /** Drops what is queued and aborts the request in flight. */
+  /** Drops what is queued, ends the stream and aborts the request in flight. */
   close(): void {
     this.context.metrics.dropped.closed += this.queue.length;
     this.queue = [];
     this.queuedBytes = 0;
     this.closing.abort();
+    this.stream?.close();
   }
 
   private async pump(): Promise<void> {
@@ -129,27 +154,41 @@ export class PeerSender {
       while ((this.queue.length > 0 || this.greeting) && !this.closing.signal.aborted) {
         // Any batch proves we are up, so messages queued meanwhile carry the greeting.
         this.greeting = false;
+        const stream = this.stream;
+        if (stream?.backedUp) {
+          await stream.ready();
+          continue;
+        }
         const items = this.takeBatch();
         const body = encodeBatch(options.id, this.id, items);
+        if (stream?.write(body)) {
+          this.sent(items.length, body.length);
+          continue;
+        }
         const outcome = await poster.post(this.url, 'messages', body, this.closing.signal);
         if (outcome === 'ok') {
-          metrics.messagesSent += items.length;
-          metrics.batchesSent++;
-          metrics.bytesSent += body.length;
+          this.sent(items.length, body.length);
           this.recovered();
         } else if (outcome === 'aborted') {
           metrics.dropped.closed += items.length;
         } else {
           metrics.sendErrors[outcome]++;
-          if (this.failures === 0) options.logger.warn('peer unreachable', { peer: this.id, error: outcome });
-          this.failures++;
-          await this.backOff();
+          if (this.backoff.failures === 0)
+            options.logger.warn('peer unreachable', { peer: this.id, error: outcome });
+          await this.backoff.failed();
         }
       }
     } finally {
       this.running = false;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+
+  private sent(messages: number, bytes: number): void {
+    const { metrics } = this.context;
+    metrics.messagesSent += messages;
+    metrics.batchesSent++;
+    metrics.bytesSent += bytes;
   }
 
   /**
@@ -171,26 +210,5 @@ export class PeerSender {
     const items = this.queue.splice(0, count);
     for (const item of items) this.queuedBytes -= item.encoded.length;
     return items;
-  }
-
-  /**
-   * After a failure, wait (doubling per failure, capped) so a down peer is not hammered; `close`
-   * and `heard` cut it short.
-   */
-  private backOff(): Promise<void> {
-    const { retryBackoffMs, maxRetryBackoffMs } = this.context.options;
-    const delay = Math.min(retryBackoffMs * 2 ** Math.min(this.failures - 1, 30), maxRetryBackoffMs);
-    const signal = this.closing.signal;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.wake = null;
-        resolve();
-      };
-      this.wake = done;
-      const timer = setTimeout(done, delay);
-      signal.addEventListener('abort', done);
-    });
   }
 }

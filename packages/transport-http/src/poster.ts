@@ -4,7 +4,10 @@ import type { ResolvedOptions } from './options.ts';
 import type { Route } from './wire.ts';
 import { CONTENT_TYPE, MESSAGES_PATH, SNAPSHOT_PATH } from './wire.ts';
 
-const PATHS: Readonly<Record<Route, string>> = { messages: MESSAGES_PATH, snapshot: SNAPSHOT_PATH };
+/** The routes requests are posted to; a stream is opened by its reader (stream-reader.ts). */
+type PostedRoute = Exclude<Route, 'stream'>;
+
+const PATHS: Readonly<Record<PostedRoute, string>> = { messages: MESSAGES_PATH, snapshot: SNAPSHOT_PATH };
 
 /** How one request ended: delivered, failed (counted as a send error), or cut short by `close`. */
 export type PostOutcome = 'ok' | SendErrorKind | 'aborted';
@@ -22,7 +25,7 @@ export class RequestPoster {
 
   async post(
     baseUrl: string,
-    route: Route,
+    route: PostedRoute,
     body: Uint8Array<ArrayBuffer>,
     abort: AbortSignal,
   ): Promise<PostOutcome> {

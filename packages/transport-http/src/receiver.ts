@@ -25,8 +25,10 @@ export class PeerReceiver {
     private readonly handlers: ReadonlyMap<string, TransportHandler>,
     private readonly snapshots: IncomingSnapshots,
     private readonly metrics: TransportMetrics,
-    /** An authenticated batch arrived from `from`: it is up, whatever our last send to it said. */
+    /** An authenticated request arrived from `from`: it is up, whatever our last send to it said. */
     private readonly heardFrom: (from: NodeId) => void,
+    /** The stream of our messages to `from`, opened with the request's nonce; null if it is not a peer. */
+    private readonly openStream: (from: NodeId, nonce: string) => Response | null,
   ) {}
 
   /**
@@ -37,25 +39,51 @@ export class PeerReceiver {
   messages(request: Request): Promise<Response> {
     return this.respond(async () => {
       const { from, body } = await this.authenticate(request, 'messages');
+      this.deliver(from, body);
+      this.heardFrom(from);
+    });
+  }
+
+  /**
+   * Validates one batch from the authenticated peer `from` (the body of a request, or a frame
+   * of its stream) and hands each group's messages to that group's handler. Throws `Rejected`
+   * for a batch that is not valid, before anything of it is delivered.
+   */
+  deliver(from: NodeId, body: Uint8Array): void {
+    const batch = parse(() => parseBatch(decodeCbor(body)));
+    this.checkAddress(from, batch.from, batch.to);
+    this.metrics.batchesReceived++;
+    this.metrics.bytesReceived += body.length;
+    for (const { groupId, messages } of batch.groups) {
+      const handler = this.handlers.get(groupId);
+      if (handler === undefined) {
+        this.metrics.droppedUnknownGroup += messages.length;
+        continue;
+      }
+      this.metrics.messagesReceived += messages.length;
+      try {
+        handler.receive(messages);
+      } catch (error) {
+        this.metrics.handlerErrors++;
+        this.options.logger.warn('handler failed on messages', { groupId, from, error: String(error) });
+      }
+    }
+  }
+
+  /**
+   * A peer asks for the stream of our messages to it (stream-reader.ts): once the request passes
+   * the gate, `openStream` answers it with the stream, or refuses a sender that is not our peer.
+   */
+  stream(request: Request): Promise<Response> {
+    return this.respond(async () => {
+      const { from, body, nonce } = await this.authenticate(request, 'stream');
       const batch = parse(() => parseBatch(decodeCbor(body)));
       this.checkAddress(from, batch.from, batch.to);
+      if (batch.groups.length > 0) throw new Rejected('malformed', 'a stream request carries no messages');
       this.heardFrom(from);
-      this.metrics.batchesReceived++;
-      this.metrics.bytesReceived += body.length;
-      for (const { groupId, messages } of batch.groups) {
-        const handler = this.handlers.get(groupId);
-        if (handler === undefined) {
-          this.metrics.droppedUnknownGroup += messages.length;
-          continue;
-        }
-        this.metrics.messagesReceived += messages.length;
-        try {
-          handler.receive(messages);
-        } catch (error) {
-          this.metrics.handlerErrors++;
-          this.options.logger.warn('handler failed on messages', { groupId, from, error: String(error) });
-        }
-      }
+      const response = this.openStream(from, nonce);
+      if (response === null) throw new Rejected('unknownPeer', `${from} is not a peer of ${this.options.id}`);
+      return response;
     });
   }
 
@@ -70,10 +98,11 @@ export class PeerReceiver {
     });
   }
 
-  private async respond(handle: () => Promise<void>): Promise<Response> {
+  /** Runs a route: 204 when it returns nothing, its own response when it has one (a stream). */
+  private async respond(handle: () => Promise<unknown>): Promise<Response> {
     try {
-      await handle();
-      return new Response(null, { status: 204 });
+      const answer = await handle();
+      return answer instanceof Response ? answer : new Response(null, { status: 204 });
     } catch (error) {
       if (!(error instanceof Rejected)) throw error;
       this.metrics.rejected[error.reason]++;
@@ -85,11 +114,14 @@ export class PeerReceiver {
     }
   }
 
-  private async authenticate(request: Request, route: Route): Promise<{ from: NodeId; body: Uint8Array }> {
+  private async authenticate(
+    request: Request,
+    route: Route,
+  ): Promise<{ from: NodeId; body: Uint8Array; nonce: string }> {
     const checked = this.signer.checkHeaders(request.headers);
     const body = await readBoundedBody(request, this.options.maxBodyBytes);
     await this.signer.verify(route, checked, body);
-    return { from: checked.from as NodeId, body };
+    return { from: checked.from as NodeId, body, nonce: checked.nonce };
   }
 
   private checkAddress(authenticated: NodeId, from: NodeId, to: NodeId): void {

@@ -12,6 +12,21 @@ export const MESSAGES_PATH = '/raft/v1/messages';
  */
 export const SNAPSHOT_PATH = '/raft/v1/snapshot';
 
+/**
+ * Where a peer opens the message stream this node sends it batches on, as the body of the
+ * response (see stream-reader.ts). Requests on `MESSAGES_PATH` carry batches while no stream is
+ * open.
+ */
+export const STREAM_PATH = '/raft/v1/stream';
+/** The content type of a message stream: frames (stream-frame.ts), not CBOR as a whole. */
+export const STREAM_CONTENT_TYPE = 'application/x-raftkit-stream';
+/**
+ * A stream with nothing to carry for this long carries an empty frame, so its reader can tell it
+ * from a dead connection. Part of the protocol: a reader gives up on a stream after three of
+ * these intervals without a frame (or its request timeout, if longer).
+ */
+export const STREAM_KEEPALIVE_MS = 1000;
+
 /** Every request body is CBOR. */
 export const CONTENT_TYPE = 'application/cbor';
 /** The sending node's id. */
@@ -24,4 +39,4 @@ export const HEADER_NONCE = 'x-raftkit-nonce';
 export const HEADER_MAC = 'x-raftkit-mac';
 
 /** What a MAC covers besides the body, so a MAC made for one route is useless on the other. */
-export type Route = 'messages' | 'snapshot';
+export type Route = 'messages' | 'snapshot' | 'stream';

@@ -19,6 +19,7 @@ import {
   HEADER_TIMESTAMP,
   MESSAGES_PATH,
   SNAPSHOT_PATH,
+  STREAM_PATH,
 } from '../src/wire.ts';
 
 export const SECRET = 'test-cluster-secret-0123456789';
@@ -112,7 +113,8 @@ export async function peerRequest(
       nonce,
       body: signedBody,
     });
-  return new Request(`http://peer${route === 'messages' ? MESSAGES_PATH : SNAPSHOT_PATH}`, {
+  const path = { messages: MESSAGES_PATH, snapshot: SNAPSHOT_PATH, stream: STREAM_PATH }[route];
+  return new Request(`http://peer${path}`, {
     method: 'POST',
     body,
     headers: {

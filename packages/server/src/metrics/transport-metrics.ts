@@ -14,7 +14,21 @@ export function registerTransportMetrics(registry: MetricsRegistry, metrics: () 
     );
 
   counter('messages_sent_total', 'Raft messages sent to peers.', (m) => m.messagesSent);
-  counter('batches_sent_total', 'Requests carrying message batches sent to peers.', (m) => m.batchesSent);
+  counter(
+    'batches_sent_total',
+    'Message batches sent to peers (as stream frames or requests).',
+    (m) => m.batchesSent,
+  );
+  counter(
+    'streams_served_total',
+    'Message streams peers opened to read from this node.',
+    (m) => m.streamsServed,
+  );
+  counter(
+    'streams_opened_total',
+    'Message streams this node opened to read from peers.',
+    (m) => m.streamsOpened,
+  );
   counter('sent_bytes_total', 'Bytes of message batches sent to peers.', (m) => m.bytesSent);
   byReason(
     'messages_dropped_total',
