@@ -111,7 +111,8 @@ describe('message streams', () => {
   });
 
   it('keeps a quiet stream open with keepalive frames', async () => {
-    const [a, b] = await pair();
+    // The reader then waits three keepalive intervals for a frame, less than the test's silence.
+    const [a, b] = await pair({ requestTimeoutMs: 1000 });
     await until(() => a.transport.metrics().streamsServed === 1);
     // Longer than a reader waits without a frame (three keepalive intervals).
     await new Promise((resolve) => setTimeout(resolve, 3.5 * STREAM_KEEPALIVE_MS));
@@ -119,6 +120,31 @@ describe('message streams', () => {
     a.transport.send('g1', [heartbeat(A, B, 3)]);
     await until(() => b.handler.received.length === 1);
     expect(b.paths.filter((p) => p === MESSAGES_PATH)).toEqual([]);
+  });
+
+  it('gives up on a stream that goes silent and opens another', async () => {
+    // A request timeout below three keepalive intervals: those are what the reader waits.
+    const [a, b] = await pair({ requestTimeoutMs: 1000 });
+    let silenced = 0;
+    // The first stream A serves to B carries its first frame, then nothing: a dead connection.
+    a.rewrite = (body) => {
+      const first = silenced++ === 0;
+      let passed = 0;
+      return body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            if (!first || passed++ === 0) controller.enqueue(chunk);
+          },
+        }),
+      );
+    };
+    await until(() => b.transport.metrics().streamsOpened === 1);
+    const opened = Date.now();
+    await until(() => b.transport.metrics().streamsOpened === 2);
+    // Not before three keepalive intervals without a frame.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(3 * STREAM_KEEPALIVE_MS - 100);
+    a.transport.send('g1', [heartbeat(A, B, 4)]);
+    await until(() => b.handler.received.length === 1);
   });
 
   it('drops a stream whose frame was tampered with, delivers nothing of it, and opens another', async () => {
