@@ -6,7 +6,17 @@ import type { LoopbackServer } from '../src/loopback.ts';
 import { serveLoopback } from '../src/loopback.ts';
 import type { HttpTransportOptions } from '../src/options.ts';
 import type { Deferred } from './support.ts';
-import { A, B, deferred, entry, heartbeat, patternBytes, RecordingHandler, SECRET } from './support.ts';
+import {
+  A,
+  B,
+  deferred,
+  entry,
+  heartbeat,
+  patternBytes,
+  RecordingHandler,
+  SECRET,
+  until,
+} from './support.ts';
 
 const MAX_BODY = 128 * 1024;
 const CHUNK = 32 * 1024;
@@ -79,12 +89,6 @@ function holdNextRequest(): { gate: Deferred; arrived: Promise<void> } {
     return request;
   };
   return { gate, arrived: arrived.promise };
-}
-
-/** Polls `condition` for a few seconds (far less than any back-off the test configures). */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 250 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(condition()).toBe(true);
 }
 
 const heartbeats = (n: number, from = A, to = B): Message[] =>

@@ -7,7 +7,7 @@ import { serveLoopback } from '../src/loopback.ts';
 import type { HttpTransportOptions } from '../src/options.ts';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameParser } from '../src/stream-frame.ts';
 import { MESSAGES_PATH, STREAM_CONTENT_TYPE, STREAM_KEEPALIVE_MS, STREAM_PATH } from '../src/wire.ts';
-import { A, B, heartbeat, peerRequest, RecordingHandler, SECRET } from './support.ts';
+import { A, B, heartbeat, peerRequest, RecordingHandler, SECRET, until } from './support.ts';
 
 /** One node of a two-node test: its transport, its group's handler, its server and what reached it. */
 interface Side {
@@ -49,11 +49,6 @@ async function pair(extra: Partial<HttpTransportOptions> = {}): Promise<[Side, S
   a.transport.register('g1', a.handler);
   b.transport.register('g1', b.handler);
   return [a, b];
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 250 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(condition()).toBe(true);
 }
 
 const rounds = (messages: readonly Message[]) => messages.map((m) => (m as { readRound: number }).readRound);

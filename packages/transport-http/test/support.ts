@@ -9,6 +9,7 @@ import type {
   TransportHandler,
 } from '@raftkit/core';
 import { index, nodeId, term } from '@raftkit/core';
+import { expect } from 'vitest';
 import { newNonce, RequestAuthenticator } from '../src/auth.ts';
 import type { Route } from '../src/wire.ts';
 import {
@@ -211,4 +212,10 @@ export function deferred(): Deferred {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** Polls `condition` for a few seconds (far less than any back-off a test configures), then asserts it. */
+export async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(condition()).toBe(true);
 }
