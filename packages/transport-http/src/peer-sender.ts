@@ -61,7 +61,7 @@ export class PeerSender {
     void stream.whenClosed().then(() => {
       if (this.stream === stream) this.stream = null;
     });
-    this.heard();
+    // No `heard()` here: the stream request that brought it already counted as hearing from the peer.
     if (this.queue.length > 0) this.start();
   }
 

@@ -1,6 +1,7 @@
 import type { NodeId, TransportHandler } from '@raftkit/core';
 import { isRaftError } from '@raftkit/core';
 import type { RequestSigner } from './auth.ts';
+import type { Batch } from './batch.ts';
 import { parseBatch } from './batch.ts';
 import { readBoundedBody } from './body.ts';
 import { decodeCbor } from './codec.ts';
@@ -50,8 +51,7 @@ export class PeerReceiver {
    * for a batch that is not valid, before anything of it is delivered.
    */
   deliver(from: NodeId, body: Uint8Array): void {
-    const batch = parse(() => parseBatch(decodeCbor(body)));
-    this.checkAddress(from, batch.from, batch.to);
+    const batch = this.addressedBatch(from, body);
     this.metrics.batchesReceived++;
     this.metrics.bytesReceived += body.length;
     for (const { groupId, messages } of batch.groups) {
@@ -77,8 +77,7 @@ export class PeerReceiver {
   stream(request: Request): Promise<Response> {
     return this.respond(async () => {
       const { from, body, nonce } = await this.authenticate(request, 'stream');
-      const batch = parse(() => parseBatch(decodeCbor(body)));
-      this.checkAddress(from, batch.from, batch.to);
+      const batch = this.addressedBatch(from, body);
       if (batch.groups.length > 0) throw new Rejected('malformed', 'a stream request carries no messages');
       this.heardFrom(from);
       const response = this.openStream(from, nonce);
@@ -122,6 +121,13 @@ export class PeerReceiver {
     const body = await readBoundedBody(request, this.options.maxBodyBytes);
     await this.signer.verify(route, checked, body);
     return { from: checked.from as NodeId, body, nonce: checked.nonce };
+  }
+
+  /** A valid batch from the authenticated `from` to this node, or `Rejected`. */
+  private addressedBatch(from: NodeId, body: Uint8Array): Batch {
+    const batch = parse(() => parseBatch(decodeCbor(body)));
+    this.checkAddress(from, batch.from, batch.to);
+    return batch;
   }
 
   private checkAddress(authenticated: NodeId, from: NodeId, to: NodeId): void {
