@@ -303,6 +303,11 @@ export class Raft {
     }
   }
 
+  /** Thesis §6.4.1 on the leader: the index a lease read may observe now, or null (see `LeaderReads.readNow`). */
+  leaseReadIndex(): Index | null {
+    return this.role === 'leader' ? this.reads.readNow(this.now) : null;
+  }
+
   private isSoleVoter(): boolean {
     const { voters, votersOutgoing } = this.tracker.membership;
     return votersOutgoing.length === 0 && voters.length === 1 && voters[0] === this.id;

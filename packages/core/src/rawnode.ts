@@ -152,6 +152,16 @@ export class RawNode {
   }
 
   /**
+   * A lease read answered at once (thesis §6.4.1): on a leader whose lease holds, the commit index
+   * the read must observe; serve it once the state machine has applied that far. Null when the
+   * read needs `readIndex` (not the leader, the lease lapsed or is suspended by a transfer, or no
+   * entry of this term is committed yet). Same clock assumption as a `lease` readIndex.
+   */
+  leaseReadIndex(): Index | null {
+    return this.raft.leaseReadIndex();
+  }
+
+  /**
    * Whether `ready()` would return work: false while a Ready is outstanding (not yet `advance`d), since
    * Readys must be handled in order.
    */

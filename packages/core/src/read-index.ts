@@ -86,6 +86,17 @@ export class LeaderReads {
     }
   }
 
+  /**
+   * The commit index a read may observe at tick `now` with no round of its own, or null when it
+   * must join one: the lease holds (or the leader is the only voter), and the leader has
+   * committed an entry of its own term, so the commit index is the latest.
+   */
+  readNow(now: number): Index | null {
+    if (this.skipRound) return this.host.commitIndex();
+    if (!this.host.committedInCurrentTerm()) return null;
+    return this.leaseHolds(now) || this.host.isSoleVoter() ? this.host.commitIndex() : null;
+  }
+
   /** The leader committed an entry of its own term: the reads that waited for it go ahead. */
   ownTermCommitted(now: number): void {
     const deferred = this.deferred;

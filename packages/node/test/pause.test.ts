@@ -53,6 +53,7 @@ describe('a leader paused past its lease', () => {
 
     // Back from the pause: the first thing it does is take a lease read, before any timer fires.
     clocks.get(old.id)!.paused = false;
+    expect(old.readNow('lease')).toBe(false);
     const outcome = await cluster.settle(
       old.read('lease').then(
         () => `served, state ${cluster!.machine(old.id).items.join(',')}`,

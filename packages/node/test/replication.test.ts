@@ -79,6 +79,24 @@ describe('a three-node cluster', () => {
     expect(leader.metrics().reads).toBe(2);
   });
 
+  it('answers a lease read on the leader at once while its lease holds, and nowhere else', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.settle(leader.propose(text('w')));
+    // A heartbeat round a quorum answered starts the lease.
+    await cluster.settle(leader.read('linearizable'));
+    const readsBefore = leader.metrics().reads;
+    expect(leader.readNow('lease')).toBe(true);
+    expect(leader.readNow('linearizable')).toBe(false);
+    expect(follower.readNow('lease')).toBe(false);
+    expect(follower.readNow('stale')).toBe(true);
+    expect(leader.metrics().reads - readsBefore).toBe(1);
+    // A read that cannot be answered at once still is, by the round trip.
+    await cluster.settle(follower.read('lease'));
+    expect(cluster.machine(follower.id).items).toEqual(['w']);
+  });
+
   // Issue 12: such a read waited its whole timeout and then claimed Timeout ("may have been
   // applied"), an outcome a read cannot have. It is refused as not served (ReadUnavailable) at its
   // deadline, or as soon as the node knows no leader (NotLeader), and new reads fail at once.

@@ -305,6 +305,15 @@ const handlers: Record<string, Handler> = {
     return [];
   },
 
+  /** lease id: whether the node would answer a lease read at once, and at which index. */
+  lease(env, args) {
+    const id = args.positional[0] as string;
+    const index = env.c.node(id).leaseReadIndex();
+    return [
+      index === null ? `${id} must ask for a read index` : `${id} may serve a lease read at index ${index}`,
+    ];
+  },
+
   /** reads id: the read states the node has received so far. */
   reads(env, args) {
     const id = args.positional[0] as NodeId;

@@ -1,4 +1,4 @@
-import type { Entry, NodeId, RaftErrorCode, ReadState } from '@raftkit/core';
+import type { Entry, Index, NodeId, RaftErrorCode, ReadState } from '@raftkit/core';
 import { isRaftError } from '@raftkit/core';
 import type { Fail, SafetyChecker } from './checker.ts';
 import { bytesEqual } from './digest.ts';
@@ -155,6 +155,7 @@ export class Clients {
     };
     this.history.push(op);
     this.#current[client] = op;
+    let leaseIndex: Index | null = null;
     try {
       if (kind !== 'read') {
         const command: KvCommand = {
@@ -168,13 +169,17 @@ export class Clients {
       } else if (mode !== 'stale') {
         this.#reads.set(id, op);
         this.#floors.set(id, this.#host.checker.highestCommitted);
-        node.core.readIndex(id, mode ?? 'quorum');
+        // Half the lease reads take the driver's fast path, answered at once while the lease
+        // holds; the rest, and those it cannot answer, go through readIndex.
+        leaseIndex = mode === 'lease' && id % 2 === 0 ? node.core.leaseReadIndex() : null;
+        if (leaseIndex === null) node.core.readIndex(id, mode ?? 'quorum');
       }
       this.#host.record({
         kind: 'client',
         detail: `${mode ?? kind} #${id} ${key}${op.expected !== undefined ? `?${op.expected}` : ''} on ${node.id}${op.index ? ` @${op.index}` : ''}`,
       });
       if (mode === 'stale') this.#answerStale(node, op);
+      if (leaseIndex !== null) this.#readIndexKnown(node, op, leaseIndex);
     } catch (error) {
       if (!isRaftError(error)) throw error;
       this.refusals.set(error.code, (this.refusals.get(error.code) ?? 0) + 1);
@@ -220,12 +225,17 @@ export class Clients {
     for (const state of states) {
       const op = this.#reads.get(state.requestId);
       if (op === undefined || op.node !== node.id || op.index !== null) continue;
-      op.index = state.index;
-      if (this.#host.checkReadIndex) {
-        this.#host.checker.observeReadIndex(node.id, op.id, this.#floors.get(op.id) ?? 0, state.index);
-      }
-      if (state.index <= node.cursor.index) this.#answerRead(node, op);
+      this.#readIndexKnown(node, op, state.index);
     }
+  }
+
+  /** The read `op` on `node` must observe `index`: checked, then answered once applied there. */
+  #readIndexKnown(node: SimNode, op: Operation, index: Index): void {
+    op.index = index;
+    if (this.#host.checkReadIndex) {
+      this.#host.checker.observeReadIndex(node.id, op.id, this.#floors.get(op.id) ?? 0, index);
+    }
+    if (index <= node.cursor.index) this.#answerRead(node, op);
   }
 
   /** Operations in flight on a crashed node lose their answer. */
