@@ -12,6 +12,7 @@ export type ServerNode = Pick<
   RaftNode,
   | 'propose'
   | 'read'
+  | 'readNow'
   | 'addMember'
   | 'promote'
   | 'removeMember'

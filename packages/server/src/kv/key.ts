@@ -36,9 +36,27 @@ export function decodeStrict(raw: string, what: string): string {
  * read from the raw URL: the router's decoded parameter keeps malformed escapes literally.
  */
 export function keyInPath(url: string, fromEnd: number, maxKeyBytes: number): string {
-  const segments = new URL(url).pathname.split('/');
+  const segments = pathOf(url).split('/');
   const raw = segments[segments.length - 1 - fromEnd] ?? '';
   return checkKey(decodeStrict(raw, 'the key'), maxKeyBytes);
+}
+
+/**
+ * The path of a serialized absolute URL (a `Request`'s `url`, already normalized), as `new URL`
+ * would give it but without parsing the URL again: that was a measurable part of each read.
+ */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start === -1) return '/';
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  return url.slice(start, end);
 }
 
 /** A query parameter decoded strictly (`+` is a space, as in forms), or undefined when absent. */

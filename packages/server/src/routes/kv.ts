@@ -51,12 +51,14 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
     return { index: outcome.index, result: outcome.result };
   };
 
-  const awaitRead = async (consistency: string | undefined, signal: AbortSignal) => {
+  const awaitRead = async (consistency: string | undefined, request: Request) => {
     const mode = (consistency ?? 'linearizable') as ReadConsistency;
     if (!CONSISTENCIES.includes(mode)) {
       throw new ApiError('BadRequest', `consistency must be one of ${CONSISTENCIES.join(', ')}`);
     }
-    await node.read(mode, { signal });
+    // The request's signal only for a read that waits: on Node making it was about 5 % of the
+    // server's CPU under lease reads.
+    if (!node.readNow(mode)) await node.read(mode, { signal: request.signal });
   };
 
   return new Hono()
@@ -68,7 +70,7 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
         throw new ApiError('BadRequest', `limit must be an integer from 1 to ${MAX_PAGE}`);
       }
-      await awaitRead(c.req.query('consistency'), c.req.raw.signal);
+      await awaitRead(c.req.query('consistency'), c.req.raw);
       // One extra key tells whether another page exists without a second lookup.
       const keys = kv.list(prefix, after, limit + 1);
       const more = keys.length > limit;
@@ -77,7 +79,7 @@ export function kvRoutes(node: ServerNode, kv: KvStateMachine, limits: Limits): 
     })
     .get('/:key', async (c) => {
       const key = keyOf(c.req.url);
-      await awaitRead(c.req.query('consistency'), c.req.raw.signal);
+      await awaitRead(c.req.query('consistency'), c.req.raw);
       const value = kv.get(key);
       if (value === undefined) throw new ApiError('NotFound', `no key ${JSON.stringify(key)}`);
       return c.body(value as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
