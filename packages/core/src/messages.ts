@@ -110,6 +110,30 @@ export interface ReadIndexResponse extends Envelope {
   readonly ok: boolean;
 }
 
+/** Why a leader did not append proposals (each a `RaftErrorCode` with the same meaning). */
+export type ProposalRefusal = 'NotLeader' | 'TransferInProgress' | 'Busy';
+
+/**
+ * A follower passes proposals its clients made to the leader (thesis §6.2: clients may talk to any
+ * server), so a forwarded write costs no request of its own: it travels with the Raft messages.
+ */
+export interface Propose extends Envelope {
+  readonly type: 'Propose';
+  /** Chosen by the follower; the answer carries it back. */
+  readonly requestId: number;
+  /** One or more commands, appended in this order at consecutive indexes. */
+  readonly entries: readonly Uint8Array[];
+}
+
+/** The leader's answer to a `Propose`, matched to it by `requestId`. */
+export interface ProposeResponse extends Envelope {
+  readonly type: 'ProposeResponse';
+  readonly requestId: number;
+  /** Where the first entry was appended, in this message's term (the rest follow it); 0 when refused. */
+  readonly index: Index;
+  readonly refused: ProposalRefusal | null;
+}
+
 /**
  * Every message one core sends another; `type` tells them apart. Transports carry them as opaque values and
  * hand them to `RawNode.step`, which validates each field.
@@ -124,7 +148,9 @@ export type Message =
   | InstallSnapshot
   | TimeoutNow
   | ReadIndexRequest
-  | ReadIndexResponse;
+  | ReadIndexResponse
+  | Propose
+  | ProposeResponse;
 
 /** The `type` tag of each `Message` variant. */
 export type MessageType = Message['type'];

@@ -420,7 +420,15 @@ describe('input validation', () => {
     fc.assert(
       fc.property(
         fc.anything(),
-        fc.constantFrom('AppendEntries', 'RequestVote', 'Heartbeat', 'InstallSnapshot', 'x'),
+        fc.constantFrom(
+          'AppendEntries',
+          'RequestVote',
+          'Heartbeat',
+          'InstallSnapshot',
+          'Propose',
+          'ProposeResponse',
+          'x',
+        ),
         (junk, type) => {
           const before = JSON.stringify(b.status());
           const message =

@@ -1,5 +1,5 @@
 import { RaftError } from './errors.ts';
-import type { Message, MessageType } from './messages.ts';
+import type { Message, MessageType, ProposalRefusal } from './messages.ts';
 import type { Entry, EntryType, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term } from './types.ts';
 
 /**
@@ -221,7 +221,43 @@ const bodies: { readonly [T in MessageType]: (m: Fields, e: Envelope, path: stri
     readIndex: indexAt(m, 'readIndex', path),
     ok: boolAt(m, 'ok', path),
   }),
+  Propose: (m, e, path) => ({
+    type: 'Propose',
+    ...e,
+    requestId: parseNatural(m.requestId, `${path}.requestId`),
+    entries: parseProposals(m.entries, `${path}.entries`),
+  }),
+  ProposeResponse(m, e, path) {
+    const index = indexAt(m, 'index', path);
+    const refused = m.refused === null ? null : parseRefusal(m.refused, `${path}.refused`);
+    if ((refused === null) === (index === 0)) invalid(`${path}.index`, 'positive exactly when not refused');
+    return {
+      type: 'ProposeResponse',
+      ...e,
+      requestId: parseNatural(m.requestId, `${path}.requestId`),
+      index,
+      refused,
+    };
+  },
 };
+
+const refusals: readonly ProposalRefusal[] = ['NotLeader', 'TransferInProgress', 'Busy'];
+
+function parseRefusal(value: unknown, path: string): ProposalRefusal {
+  if (!refusals.includes(value as ProposalRefusal)) invalid(path, `null or one of ${refusals.join(', ')}`);
+  return value as ProposalRefusal;
+}
+
+/** Proposed commands: at least one, none empty (an empty entry is the leader's no-op, never a command). */
+export function parseProposals(value: unknown, path: string): Uint8Array[] {
+  const entries = parseArray(value, path).map((data, i) => {
+    const bytes = parseBytes(data, `${path}[${i}]`);
+    if (bytes.byteLength === 0) invalid(`${path}[${i}]`, 'a non-empty byte string');
+    return bytes;
+  });
+  if (entries.length === 0) invalid(path, 'at least one entry');
+  return entries;
+}
 
 function parseEnvelope(m: Fields, path: string): Envelope {
   return { from: nodeIdAt(m, 'from', path), to: nodeIdAt(m, 'to', path), term: termAt(m, 'term', path) };

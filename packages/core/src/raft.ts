@@ -9,6 +9,9 @@ import type {
   HeartbeatResponse,
   InstallSnapshot,
   Message,
+  ProposalRefusal,
+  Propose,
+  ProposeResponse,
   ReadIndexResponse,
   RequestVote,
   RequestVoteResponse,
@@ -17,7 +20,7 @@ import type { Progress } from './progress.ts';
 import { isVoter, quorumMatchedIndex } from './quorum.ts';
 import { seededRandom } from './random.ts';
 import { LeaderReads, type PendingRead, type ReadHost } from './read-index.ts';
-import type { ReadState, Role } from './ready.ts';
+import type { ForwardedProposal, ReadState, Role } from './ready.ts';
 import type { PersistedState } from './storage.ts';
 import { ProgressTracker } from './tracker.ts';
 import type { ConfigChange, Entry, Index, NodeId, Snapshot, Term } from './types.ts';
@@ -62,12 +65,14 @@ export class Raft {
   readonly log: RaftLog;
   readonly tracker: ProgressTracker;
 
-  /** Messages that may leave at once (a leader replicating, thesis §10.2.1). */
+  /** Messages that may leave at once (a leader replicating, thesis §10.2.1; forwarded proposals). */
   messages: Message[] = [];
   /** Messages that may leave only once the state they acknowledge is durable. */
   messagesAfterPersist: Message[] = [];
   /** Reads this node's clients may now serve, once applied up to their index. */
   readStates: ReadState[] = [];
+  /** What became of proposals this node made with `forward`. */
+  forwarded: ForwardedProposal[] = [];
   /** Leader: the node leadership is being handed to (thesis §3.10), if any. */
   leadTransferee: NodeId | null = null;
 
@@ -156,12 +161,23 @@ export class Raft {
         this.becomeFollower(m.term, fromLeader ? m.from : null);
       }
     } else if (m.term < this.term) {
-      this.answerStale(m);
+      // Where a leader of an earlier term appended our proposals stays true: they may commit.
+      if (m.type === 'ProposeResponse') this.proposalsAnswered(m);
+      else this.answerStale(m);
       return;
     }
 
     if (m.type === 'RequestVote') {
       this.handleRequestVote(m);
+      return;
+    }
+    if (m.type === 'ProposeResponse') {
+      this.proposalsAnswered(m);
+      return;
+    }
+    if (m.type === 'Propose' && this.role !== 'leader') {
+      // Not passed on: two nodes that each think the other leads would bounce it between them.
+      this.answerProposals(m, { refused: 'NotLeader' });
       return;
     }
     switch (this.role) {
@@ -193,22 +209,87 @@ export class Raft {
   /** Raft §5.3: the leader appends a client command to its log; replication follows at the next Ready. */
   propose(data: Uint8Array): Index {
     this.assertAcceptingProposals();
-    if (
-      this.uncommittedBytes > 0 &&
-      this.uncommittedBytes + data.byteLength > this.config.maxUncommittedBytes
-    ) {
+    this.assertRoomFor(data.byteLength);
+    return this.appendCommands([data]);
+  }
+
+  /**
+   * Proposes `entries` through whoever leads (thesis §6.2): appended here on the leader, sent to
+   * the leader otherwise. Either way the outcome comes back in `forwarded` under `requestId`; a
+   * Propose lost on the way is never answered, and the caller gives up after its own timeout.
+   */
+  forward(requestId: number, entries: readonly Uint8Array[]): void {
+    if (this.role === 'leader') {
+      this.forwarded.push({ requestId, ...this.appendProposed(entries) });
+    } else if (this.leader === null) {
+      this.forwarded.push({ requestId, refused: 'NotLeader' });
+    } else {
+      const m: Propose = {
+        type: 'Propose',
+        from: this.id,
+        to: this.leader,
+        term: this.term,
+        requestId,
+        entries,
+      };
+      // Straight to `messages`: a proposal acknowledges nothing, so it need not wait for our fsync.
+      this.messages.push(m);
+    }
+  }
+
+  /** Appends proposed commands as `propose` would, or says why not. */
+  private appendProposed(
+    entries: readonly Uint8Array[],
+  ): { index: Index; term: Term } | { refused: ProposalRefusal } {
+    try {
+      this.assertAcceptingProposals();
+      this.assertRoomFor(entries.reduce((sum, data) => sum + data.byteLength, 0));
+    } catch (error) {
+      if (error instanceof RaftError) return { refused: error.code as ProposalRefusal };
+      throw error;
+    }
+    return { index: this.appendCommands(entries), term: this.term };
+  }
+
+  private assertRoomFor(bytes: number): void {
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.maxUncommittedBytes) {
       throw new RaftError('Busy', 'too many uncommitted bytes; retry after some commit', {
         leaderHint: this.id,
       });
     }
-    const entry: Entry = {
-      index: (this.log.lastIndex() + 1) as Index,
+  }
+
+  /** Appends commands at the end of the leader's log; returns the first one's index. */
+  private appendCommands(commands: readonly Uint8Array[]): Index {
+    const first = this.log.lastIndex() + 1;
+    this.appendAsLeader(
+      commands.map((data, i) => ({ index: (first + i) as Index, term: this.term, type: 'normal', data })),
+    );
+    return first as Index;
+  }
+
+  private answerProposals(
+    m: Propose,
+    outcome: { index: Index; term: Term } | { refused: ProposalRefusal },
+  ): void {
+    const response: ProposeResponse = {
+      type: 'ProposeResponse',
+      from: this.id,
+      to: m.from,
       term: this.term,
-      type: 'normal',
-      data,
+      requestId: m.requestId,
+      index: 'index' in outcome ? outcome.index : (0 as Index),
+      refused: 'refused' in outcome ? outcome.refused : null,
     };
-    this.appendAsLeader([entry]);
-    return entry.index;
+    this.send(response);
+  }
+
+  private proposalsAnswered(m: ProposeResponse): void {
+    this.forwarded.push(
+      m.refused === null
+        ? { requestId: m.requestId, index: m.index, term: m.term }
+        : { requestId: m.requestId, refused: m.refused },
+    );
   }
 
   /**
@@ -558,6 +639,9 @@ export class Raft {
         preVote: true,
         granted: false,
       });
+    } else if (m.type === 'Propose') {
+      // The sender follows a leader of an earlier term: refused now, not left to its timeout.
+      this.answerProposals(m, { refused: 'NotLeader' });
     }
   }
 
@@ -773,6 +857,9 @@ export class Raft {
         return;
       case 'ReadIndexRequest':
         this.reads.request({ requestId: m.requestId, from: m.from, lease: m.lease }, this.now);
+        return;
+      case 'Propose':
+        this.answerProposals(m, this.appendProposed(m.entries));
         return;
       default:
         return;

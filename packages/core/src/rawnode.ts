@@ -2,7 +2,7 @@ import { encodeConfigChange } from './confchange.ts';
 import { type RaftConfig, resolveConfig } from './config.ts';
 import { RaftError } from './errors.ts';
 import type { Message } from './messages.ts';
-import { parseMembership, parseMessage } from './parse.ts';
+import { parseMembership, parseMessage, parseProposals } from './parse.ts';
 import { type Mutations, Raft, type ReadMode } from './raft.ts';
 import type { PeerStatus, Ready, Role, SoftState, Status } from './ready.ts';
 import type { PersistedState } from './storage.ts';
@@ -115,6 +115,26 @@ export class RawNode {
   }
 
   /**
+   * Proposes commands through whoever leads: appended here on the leader, sent to the leader
+   * otherwise (a follower's clients need not know who leads). The outcome is a
+   * `ForwardedProposal` with `requestId` in a later Ready: where the commands were appended
+   * (they then commit, or are overwritten, like any proposal), or why the leader refused them.
+   * A Propose lost on the way is never answered: give up after a timeout, the outcome unknown.
+   */
+  forward(requestId: number, entries: readonly Uint8Array[]): void {
+    if (!Number.isSafeInteger(requestId) || requestId < 0) {
+      throw new RangeError('forward(requestId): requestId must be a non-negative integer');
+    }
+    let parsed: Uint8Array[];
+    try {
+      parsed = parseProposals(entries, 'entries');
+    } catch (error) {
+      throw new TypeError(`forward(entries): ${(error as Error).message}`);
+    }
+    this.raft.forward(requestId, parsed);
+  }
+
+  /**
    * Starts an election now instead of waiting for the timeout (with pre-vote first when `preVote` is on).
    */
   campaign(): void {
@@ -172,6 +192,7 @@ export class RawNode {
       raft.messages.length > 0 ||
       raft.messagesAfterPersist.length > 0 ||
       raft.readStates.length > 0 ||
+      raft.forwarded.length > 0 ||
       raft.hasPendingBroadcast() ||
       raft.log.pendingSnapshot !== null ||
       raft.log.stableIndex < raft.log.lastIndex() ||
@@ -213,11 +234,13 @@ export class RawNode {
         : [...raft.messages, ...raft.messagesAfterPersist],
       committedEntries,
       readStates: raft.readStates,
+      forwarded: raft.forwarded,
       mustSync: entries.length > 0 || snapshot !== null || !termDurable,
     };
     raft.messages = [];
     raft.messagesAfterPersist = [];
     raft.readStates = [];
+    raft.forwarded = [];
     this.lastSoftState = softState;
     this.outstanding = {
       hardState,

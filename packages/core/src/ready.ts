@@ -1,4 +1,4 @@
-import type { Message } from './messages.ts';
+import type { Message, ProposalRefusal } from './messages.ts';
 import type { Entry, HardState, Index, Membership, NodeId, Snapshot, Term } from './types.ts';
 
 /**
@@ -21,12 +21,20 @@ export interface ReadState {
 }
 
 /**
+ * The outcome of proposals made with `forward()`: appended at `index`, `index + 1`, … in `term`
+ * (each then commits or is overwritten like a local proposal), or refused, with why.
+ */
+export type ForwardedProposal =
+  | { readonly requestId: number; readonly index: Index; readonly term: Term }
+  | { readonly requestId: number; readonly refused: ProposalRefusal };
+
+/**
  * One batch of work the core hands to the application. Handle it in this order, then call
  * `advance()`:
  *
- * 1. `messages` may be sent at once, in parallel with step 2. Only a leader produces them
- *    (replication and heartbeats): thesis §10.2.1 lets a leader write its log in parallel with
- *    replicating it, because the core counts the leader toward a commit quorum only after
+ * 1. `messages` may be sent at once, in parallel with step 2: a leader's replication and
+ *    heartbeats, and a follower's forwarded proposals (which promise nothing). Thesis §10.2.1
+ *    lets a leader write its log in parallel with replicating it, because the core counts the leader toward a commit quorum only after
  *    `advance()` reports its own entries durable. A Ready whose term or vote is not yet durable has
  *    no `messages`: everything waits for step 2, so no message of a term leaves before the term.
  * 2. Persist `snapshot`, then `entries`, then `hardState`, durably (one fsync covers them all).
@@ -37,8 +45,10 @@ export interface ReadState {
  *    acknowledge survives a crash (Raft §5.2: "respond to RPCs only after updating stable storage").
  *    When `mustSync` is false (only the commit index changed) steps 3 to 5 need not wait for
  *    the write of step 2, which must still complete before the next Ready's writes.
- * 4. Restore the state machine from `snapshot` if present, then apply `committedEntries` in order.
- *    They are committed on a quorum and durable here once step 2 is done.
+ * 4. Note where `forwarded` proposals were appended (an answer and the commit of what it answers
+ *    can arrive in one Ready), then restore the state machine from `snapshot` if present, then
+ *    apply `committedEntries` in order. They are committed on a quorum and durable here once
+ *    step 2 is done.
  * 5. Serve `readStates` once the state machine has applied up to each one's index.
  */
 export interface Ready {
@@ -51,6 +61,7 @@ export interface Ready {
   readonly messagesAfterPersist: readonly Message[];
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
+  readonly forwarded: readonly ForwardedProposal[];
   /**
    * False when the only thing to persist is a new commit index (no entries, no snapshot, same
    * term and vote). The commit index is only ever a lower bound of the cluster's (a restarted

@@ -81,6 +81,11 @@ describe('parseMessage on decoded wire data', () => {
     ['a voter that is not a string', 'InstallSnapshot', 'snapshot.meta.membership.voters.0', 7],
     ['snapshot data that is not bytes', 'InstallSnapshot', 'snapshot.data', [1, 2]],
     ['a negative request id', 'ReadIndexRequest', 'requestId', -1],
+    ['no proposed entries', 'Propose', 'entries', []],
+    ['an empty proposed entry', 'Propose', 'entries.1', new Uint8Array(0)],
+    ['a proposed entry that is not bytes', 'Propose', 'entries.0', 'abc'],
+    ['an unknown refusal', 'ProposeResponse', 'refused', 'Nope'],
+    ['an appended index of zero', 'ProposeResponse', 'index', 0],
   ])('refuses %s', (_, type, path, value) => {
     expectInvalid(mutate(byType(type), path, value), path.split('.').at(-1)!);
   });
@@ -92,6 +97,7 @@ describe('parseMessage on decoded wire data', () => {
     ['ReadIndexRequest', 'lease'],
     ['InstallSnapshot', 'snapshot.meta.membership.learners'],
     ['Heartbeat', 'from'],
+    ['ProposeResponse', 'refused'],
   ])('refuses a %s without %s', (type, path) => {
     expectInvalid(mutate(byType(type), path, undefined, true), path.split('.').at(-1)!);
   });

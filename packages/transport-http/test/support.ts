@@ -74,6 +74,8 @@ export function everyMessage(from: NodeId, to: NodeId): Message[] {
     { type: 'TimeoutNow', ...envelope },
     { type: 'ReadIndexRequest', ...envelope, requestId: 11, lease: true },
     { type: 'ReadIndexResponse', ...envelope, requestId: 11, readIndex: index(6), ok: true },
+    { type: 'Propose', ...envelope, requestId: 12, entries: [new Uint8Array([7]), new Uint8Array([8, 9])] },
+    { type: 'ProposeResponse', ...envelope, requestId: 12, index: index(7), refused: null },
   ];
 }
 

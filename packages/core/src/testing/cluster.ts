@@ -3,7 +3,7 @@ import type { RaftConfig } from '../config.ts';
 import type { Message } from '../messages.ts';
 import type { Mutations } from '../raft.ts';
 import { bootstrapState, RawNode } from '../rawnode.ts';
-import type { ReadState } from '../ready.ts';
+import type { ForwardedProposal, ReadState } from '../ready.ts';
 import type { PersistedState } from '../storage.ts';
 import type { Entry, HardState, Index, Membership, NodeId, Snapshot, Term } from '../types.ts';
 
@@ -25,6 +25,7 @@ export class TestCluster {
   readonly disks = new Map<NodeId, TestDisk>();
   readonly applied = new Map<NodeId, Entry[]>();
   readonly readStates = new Map<NodeId, ReadState[]>();
+  readonly forwarded = new Map<NodeId, ForwardedProposal[]>();
   readonly options = new Map<NodeId, NodeOptions>();
   /** Messages in flight, in send order. */
   queue: Message[] = [];
@@ -70,6 +71,7 @@ export class TestCluster {
     this.nodes.set(id, node);
     this.applied.set(id, []);
     this.readStates.set(id, []);
+    this.forwarded.set(id, []);
     this.queue = this.queue.filter((m) => m.to !== id);
   }
 
@@ -107,6 +109,7 @@ export class TestCluster {
       if (ready.snapshot !== null) applied.length = 0;
       applied.push(...ready.committedEntries);
       (this.readStates.get(id) as ReadState[]).push(...ready.readStates);
+      (this.forwarded.get(id) as ForwardedProposal[]).push(...ready.forwarded);
       node.advance();
       node.assertInvariants();
     }
@@ -232,6 +235,10 @@ export function describeMessage(m: Message): string {
       return `${head} request=${m.requestId}${m.lease ? ' lease' : ''}`;
     case 'ReadIndexResponse':
       return `${head} request=${m.requestId} index=${m.readIndex}${m.ok ? '' : ' refused'}`;
+    case 'Propose':
+      return `${head} request=${m.requestId} entries=[${m.entries.map((e) => new TextDecoder().decode(e)).join(' ')}]`;
+    case 'ProposeResponse':
+      return `${head} request=${m.requestId} ${m.refused === null ? `index=${m.index}` : `refused ${m.refused}`}`;
   }
 }
 

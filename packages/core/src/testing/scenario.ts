@@ -314,6 +314,25 @@ const handlers: Record<string, Handler> = {
     ];
   },
 
+  /** forward id requestId cmd,cmd: proposes commands through whoever leads. */
+  forward(env, args) {
+    const [id, requestId, commands] = args.positional as [string, string, string];
+    env.c.node(id).forward(Number(requestId), list(commands).map(bytes));
+    return [];
+  },
+
+  /** forwarded id: the outcomes of the node's forwarded proposals so far. */
+  forwarded(env, args) {
+    const id = args.positional[0] as NodeId;
+    const outcomes = env.c.forwarded.get(id) ?? [];
+    if (outcomes.length === 0) return ['(none)'];
+    return outcomes.map((o) =>
+      'refused' in o
+        ? `request ${o.requestId} refused ${o.refused}`
+        : `request ${o.requestId} at ${o.index}/${o.term}`,
+    );
+  },
+
   /** reads id: the read states the node has received so far. */
   reads(env, args) {
     const id = args.positional[0] as NodeId;

@@ -117,5 +117,9 @@ function formatMessage(m: Message): string {
       return `ReadIndex ${head} req=${m.requestId}`;
     case 'ReadIndexResponse':
       return `ReadIndexResp ${head} req=${m.requestId} ${m.ok ? `index=${m.readIndex}` : 'refused'}`;
+    case 'Propose':
+      return `Propose ${head} req=${m.requestId} n=${m.entries.length}`;
+    case 'ProposeResponse':
+      return `ProposeResp ${head} req=${m.requestId} ${m.refused ?? `index=${m.index}`}`;
   }
 }
