@@ -110,7 +110,10 @@ export interface ReadIndexResponse extends Envelope {
   readonly ok: boolean;
 }
 
-/** Why a leader did not append proposals (each a `RaftErrorCode` with the same meaning). */
+/**
+ * Why proposals were not appended (each a `RaftErrorCode` with the same meaning). A leader answers
+ * `TransferInProgress` or `Busy`; `NotLeader` is a follower's own, when it knows no leader.
+ */
 export type ProposalRefusal = 'NotLeader' | 'TransferInProgress' | 'Busy';
 
 /**

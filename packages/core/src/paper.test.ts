@@ -413,6 +413,33 @@ describe('proposals', () => {
   });
 });
 
+describe('thesis §6.2 proposal forwarding', () => {
+  it('appends a Propose the network duplicated once, and drops a request a later one overtook', () => {
+    const c = electedCluster();
+    const a = c.node('a');
+    const propose = (requestId: number): Message => ({
+      type: 'Propose',
+      from: 'b' as NodeId,
+      to: 'a' as NodeId,
+      term: a.status().term,
+      requestId,
+      entries: [bytes(`p${requestId}`)],
+    });
+    const before = a.status().lastIndex;
+    a.step(propose(7));
+    a.step(propose(7));
+    a.step(propose(5));
+    expect(a.status().lastIndex).toBe(before + 1);
+    const answers = drainReady(a).messages.filter((m) => m.type === 'ProposeResponse');
+    expect(answers.map(describeMessage)).toEqual([
+      `a->b ProposeResponse term=2 request=7 index=${before + 1}`,
+    ]);
+    // A later request from the same sender is taken as usual.
+    a.step(propose(8));
+    expect(a.status().lastIndex).toBe(before + 2);
+  });
+});
+
 describe('input validation', () => {
   it('refuses malformed messages with InvalidMessage and changes nothing', () => {
     const c = electedCluster();

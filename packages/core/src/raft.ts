@@ -73,6 +73,8 @@ export class Raft {
   readStates: ReadState[] = [];
   /** What became of proposals this node made with `forward`. */
   forwarded: ForwardedProposal[] = [];
+  /** The highest Propose request id taken from each sender, for this process's whole life. */
+  private readonly proposalsSeen = new Map<NodeId, number>();
   /** Leader: the node leadership is being handed to (thesis §3.10), if any. */
   leadTransferee: NodeId | null = null;
 
@@ -175,11 +177,6 @@ export class Raft {
       this.proposalsAnswered(m);
       return;
     }
-    if (m.type === 'Propose' && this.role !== 'leader') {
-      // Not passed on: two nodes that each think the other leads would bounce it between them.
-      this.answerProposals(m, { refused: 'NotLeader' });
-      return;
-    }
     switch (this.role) {
       case 'leader':
         this.stepLeader(m);
@@ -216,7 +213,8 @@ export class Raft {
   /**
    * Proposes `entries` through whoever leads (thesis §6.2): appended here on the leader, sent to
    * the leader otherwise. Either way the outcome comes back in `forwarded` under `requestId`; a
-   * Propose lost on the way is never answered, and the caller gives up after its own timeout.
+   * Propose lost on the way, or sent to a node that no longer leads, is never answered, and the
+   * caller gives up (the outcome unknown) when the leader changes or after its own timeout.
    */
   forward(requestId: number, entries: readonly Uint8Array[]): void {
     if (this.role === 'leader') {
@@ -266,6 +264,18 @@ export class Raft {
       commands.map((data, i) => ({ index: (first + i) as Index, term: this.term, type: 'normal', data })),
     );
     return first as Index;
+  }
+
+  /**
+   * A network may duplicate a message, and appending a proposal twice would apply it twice. A
+   * follower's request ids only grow (across its restarts too), so a request id no higher than
+   * the last one taken from that sender is a copy, or was overtaken by a later request (then it
+   * is as good as lost): either way it is dropped unanswered.
+   */
+  private firstCopy(m: Propose): boolean {
+    if (m.requestId <= (this.proposalsSeen.get(m.from) ?? -1)) return false;
+    this.proposalsSeen.set(m.from, m.requestId);
+    return true;
   }
 
   private answerProposals(
@@ -639,9 +649,6 @@ export class Raft {
         preVote: true,
         granted: false,
       });
-    } else if (m.type === 'Propose') {
-      // The sender follows a leader of an earlier term: refused now, not left to its timeout.
-      this.answerProposals(m, { refused: 'NotLeader' });
     }
   }
 
@@ -859,7 +866,10 @@ export class Raft {
         this.reads.request({ requestId: m.requestId, from: m.from, lease: m.lease }, this.now);
         return;
       case 'Propose':
-        this.answerProposals(m, this.appendProposed(m.entries));
+        // Only a leader answers a Propose, and each request once. Other roles drop it unanswered:
+        // passing it on could bounce it between two nodes that each think the other leads, and a
+        // refusal promises it was never appended, which a node restarted since it led cannot know.
+        if (this.firstCopy(m)) this.answerProposals(m, this.appendProposed(m.entries));
         return;
       default:
         return;

@@ -119,7 +119,8 @@ export class RawNode {
    * otherwise (a follower's clients need not know who leads). The outcome is a
    * `ForwardedProposal` with `requestId` in a later Ready: where the commands were appended
    * (they then commit, or are overwritten, like any proposal), or why the leader refused them.
-   * A Propose lost on the way is never answered: give up after a timeout, the outcome unknown.
+   * A Propose lost on the way, or sent to a node that no longer leads, is never answered: give up
+   * when the leader changes or after a timeout, the outcome unknown.
    */
   forward(requestId: number, entries: readonly Uint8Array[]): void {
     if (!Number.isSafeInteger(requestId) || requestId < 0) {

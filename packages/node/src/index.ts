@@ -4,6 +4,6 @@ export { type SnapshotEnvelope, SnapshotEnvelopeError, unwrapSnapshot, wrapSnaps
 export { isRaftNodeError, RaftNodeError, type RaftNodeErrorCode } from './errors.ts';
 export type { RaftNodeEvent, RaftNodeEvents } from './events.ts';
 export { type Histogram, LatencyHistogram, type RaftNodeMetrics } from './metrics.ts';
-export type { ForwardResult, RaftNodeOptions, StateMachine } from './options.ts';
+export type { RaftNodeOptions, StateMachine } from './options.ts';
 export type { Applied } from './proposals.ts';
 export { type MemberStatus, type NodeStatus, RaftNode, type ReadConsistency } from './raft-node.ts';

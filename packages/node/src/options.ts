@@ -16,14 +16,12 @@ export interface StateMachine {
   snapshot(): Uint8Array | Promise<Uint8Array>;
   /** Replaces the whole state with a snapshot's data (possibly taken on another node). */
   restore(data: Uint8Array): void | Promise<void>;
-}
-
-/**
- * What the leader answered a forwarded proposal: the index it committed at and the state machine's result.
- */
-export interface ForwardResult {
-  readonly index: number;
-  readonly result: unknown;
+  /**
+   * Optional: throws for data that is not a command this state machine can apply. The leader then
+   * drops a follower's forwarded proposal that fails it (a bug there, or a command of a version
+   * this one does not know) rather than append what would stop every node at apply.
+   */
+  validate?(data: Uint8Array): void;
 }
 
 /**
@@ -73,10 +71,11 @@ export interface RaftNodeOptions {
   /** Default 5 000 ms. */
   readonly readTimeoutMs?: number;
   /**
-   * How a follower hands a proposal to the leader (the server wires it to an authenticated HTTP
-   * call). Without it, a follower's `propose` rejects `NotLeader` with the leader's id and URL.
+   * A follower's `propose` goes to the leader with the Raft messages (etcd's proposal forwarding)
+   * and resolves once applied here. False: it rejects `NotLeader`, naming the leader and its URL,
+   * for clients that should talk to the leader themselves. Default true.
    */
-  readonly forward?: (leader: NodeId, data: Uint8Array, signal: AbortSignal) => Promise<ForwardResult>;
+  readonly forwardProposals?: boolean;
   /** Structured log lines of this node and its core. Default: silent. */
   readonly logger?: Logger;
   /** Seeds the core's election jitter; give each node its own. Default: derived from `id`. */
@@ -86,10 +85,9 @@ export interface RaftNodeOptions {
 }
 
 export interface ResolvedOptions
-  extends Required<Omit<RaftNodeOptions, 'bootstrap' | 'forward' | 'snapshotEvery' | 'peers'>> {
+  extends Required<Omit<RaftNodeOptions, 'bootstrap' | 'snapshotEvery' | 'peers'>> {
   readonly peers: Readonly<Record<string, string>>;
   readonly bootstrap: RaftNodeOptions['bootstrap'];
-  readonly forward: RaftNodeOptions['forward'];
   readonly snapshotEvery: { readonly entries: number; readonly bytes: number };
 }
 
@@ -114,7 +112,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     readTimeoutMs: options.readTimeoutMs ?? 5_000,
     bootstrap: options.bootstrap,
     peers: options.peers ?? {},
-    forward: options.forward,
+    forwardProposals: options.forwardProposals ?? true,
     logger: options.logger ?? silentLogger,
     seed: options.seed ?? seedFrom(options.id),
     clock: options.clock ?? systemClock,

@@ -18,21 +18,15 @@ import type {
   TransportHandler,
 } from '@raftkit/core';
 import { decodeConfigChange, isRaftError, isStorageError, RaftError, RawNode } from '@raftkit/core';
-import { AppliedWaiters } from './applied-waiters.ts';
 import type { SnapshotEnvelope } from './envelope.ts';
 import { unwrapSnapshot, wrapSnapshot } from './envelope.ts';
 import { RaftNodeError } from './errors.ts';
+import { ForwardedProposals } from './forwarded-proposals.ts';
 import { Emitter, type RaftNodeEvent, type RaftNodeEvents } from './events.ts';
 import { loadInitialState } from './initial-state.ts';
 import { encodeUrlContext, MemberUrls } from './member-urls.ts';
 import { MetricsRecorder, type RaftNodeMetrics } from './metrics.ts';
-import {
-  type ForwardResult,
-  type RaftNodeOptions,
-  type ResolvedOptions,
-  resolveOptions,
-  type StateMachine,
-} from './options.ts';
+import { type RaftNodeOptions, type ResolvedOptions, resolveOptions, type StateMachine } from './options.ts';
 import { type Applied, PendingProposals } from './proposals.ts';
 import { ReadRounds } from './read-rounds.ts';
 import { PendingReads } from './reads.ts';
@@ -80,10 +74,8 @@ export interface NodeStatus {
   readonly state: 'running' | 'stopping' | 'stopped';
 }
 
-interface Forwarding {
-  readonly controller: AbortController;
-  readonly deadline: number;
-}
+/** Proposals forwarded in one Propose, in bytes (a bigger single one travels alone). */
+const FORWARD_BATCH_BYTES = 256 * 1024;
 
 interface Transfer {
   readonly to: NodeId;
@@ -107,9 +99,8 @@ export class RaftNode {
   readonly #proposals: PendingProposals;
   readonly #reads: PendingReads;
   readonly #readRounds: ReadRounds;
-  /** Forwarded proposals whose result must be applied here before they resolve. */
-  readonly #forwardedApplies: AppliedWaiters;
-  readonly #forwarding = new Set<Forwarding>();
+  /** This follower's proposals on their way to the leader, until it says where it put them. */
+  readonly #forwarded: ForwardedProposals;
   readonly #metrics = new MetricsRecorder();
   readonly #events: Emitter;
   /** When a message from each peer last arrived (clock ms): the leader's view of who is alive. */
@@ -187,7 +178,21 @@ export class RaftNode {
     }
     const failed = () => this.#metrics.counters.proposalsFailed++;
     this.#proposals = new PendingProposals(options.maxPendingProposals, failed);
-    this.#forwardedApplies = new AppliedWaiters(failed);
+    this.#forwarded = new ForwardedProposals(
+      {
+        track: (index, term, deadline) => this.#proposals.add(index, term, deadline),
+        applied: () => this.#applied as Index,
+        refused: (code) =>
+          code === 'NotLeader'
+            ? this.#notLeader(this.#core.leader)
+            : new RaftNodeError(code, `the leader refused the forwarded proposal: ${code}`, {
+                leader: this.#core.leader,
+              }),
+        onFailed: failed,
+      },
+      // A batch of at most one entry's worth fits any message the transport carries.
+      Math.min(FORWARD_BATCH_BYTES, this.#transport.maxEntryBytes ?? FORWARD_BATCH_BYTES),
+    );
     this.#readRounds = new ReadRounds(
       (requestId, mode) => this.#core.readIndex(requestId, mode),
       options.tickMs,
@@ -229,7 +234,7 @@ export class RaftNode {
 
   /**
    * Replicates `data` and resolves with the state machine's result once it is applied here.
-   * On a follower it goes to the leader through `options.forward`. Rejects with a
+   * On a follower it goes to the leader with the Raft messages (`forwardProposals`). Rejects with a
    * `RaftNodeError`: `NotLeader`, `Busy`, `Dropped`, `TransferInProgress` (not applied) or
    * `Timeout`, `Stopped`, `Fatal` (outcome unknown). An aborted `signal` rejects with its reason;
    * the entry may still apply.
@@ -415,13 +420,9 @@ export class RaftNode {
     this.#catchUpTicks();
     const now = this.#options.clock.now();
     this.#proposals.expire(now);
-    this.#forwardedApplies.expire(now);
+    this.#forwarded.expire(now);
     this.#reads.tick(now);
     this.#readRounds.tick(now);
-    for (const f of this.#forwarding) {
-      if (f.deadline <= now)
-        f.controller.abort(new RaftNodeError('Timeout', 'the leader did not answer in time'));
-    }
     if (this.#transfer !== null && this.#transfer.deadline <= now) {
       this.#transfer.reject(
         new RaftNodeError('Timeout', `leadership did not move to ${this.#transfer.to} in time`),
@@ -460,6 +461,13 @@ export class RaftNode {
         continue;
       }
       this.#incomingThisTick++;
+      if (message.type === 'Propose' && !this.#proposalsValid(message.entries)) {
+        this.#metrics.counters.messagesDropped++;
+        this.#options.logger.warn('dropped forwarded proposals the state machine refuses', {
+          from: message.from,
+        });
+        continue;
+      }
       try {
         this.#core.step(message);
       } catch (error) {
@@ -473,38 +481,27 @@ export class RaftNode {
     this.#kick();
   }
 
-  async #forward(data: Uint8Array, signal: AbortSignal | undefined): Promise<Applied> {
+  #forward(data: Uint8Array, signal: AbortSignal | undefined): Promise<Applied> {
     const leader = this.#core.leader;
-    const forward = this.#options.forward;
-    if (leader === null || forward === undefined) {
+    if (leader === null || !this.#options.forwardProposals) {
       this.#metrics.counters.proposalsFailed++;
       throw this.#notLeader(leader);
     }
     this.#metrics.counters.proposalsForwarded++;
-    const entry: Forwarding = {
-      controller: new AbortController(),
-      deadline: this.#options.clock.now() + this.#options.proposalTimeoutMs,
-    };
-    const onAbort = () => entry.controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    this.#forwarding.add(entry);
-    let result: ForwardResult;
+    const applied = this.#forwarded.add(data, this.#options.clock.now() + this.#options.proposalTimeoutMs);
+    this.#kick();
+    return withSignal(applied, signal);
+  }
+
+  #proposalsValid(entries: readonly Uint8Array[]): boolean {
+    const validate = this.#stateMachine.validate?.bind(this.#stateMachine);
+    if (validate === undefined) return true;
     try {
-      result = await forward(leader, data, entry.controller.signal);
-    } catch (error) {
-      this.#metrics.counters.proposalsFailed++;
-      // Our own abort (timeout, stop, the caller's signal) is the error to report, not however
-      // `forward` surfaced it.
-      throw entry.controller.signal.aborted ? entry.controller.signal.reason : error;
-    } finally {
-      this.#forwarding.delete(entry);
-      signal?.removeEventListener('abort', onAbort);
+      for (const data of entries) validate(data);
+      return true;
+    } catch {
+      return false;
     }
-    // Read-your-writes on this node: resolve once this node has applied the entry too.
-    if (this.#applied < result.index) {
-      await withSignal(this.#forwardedApplies.wait(result.index, entry.deadline), signal);
-    }
-    return result;
   }
 
   async #changeMembership(change: ConfigChange): Promise<void> {
@@ -538,7 +535,12 @@ export class RaftNode {
     try {
       // Group commit: while one Ready is being persisted, inputs keep stepping into the core, and
       // the next Ready gathers all of them for a single save.
-      while (this.#loopMayRun() && this.#core.hasReady()) {
+      while (this.#loopMayRun()) {
+        // Proposals forwarded while the last Ready was handled leave together, in this one.
+        this.#forwarded.flush((requestId, entries) =>
+          this.#guard(() => this.#core.forward(requestId, entries)),
+        );
+        if (!this.#core.hasReady()) break;
         await this.#handleReady(this.#core.ready());
         this.#core.advance();
         this.#afterAdvance();
@@ -550,7 +552,7 @@ export class RaftNode {
       this.#loop = null;
     }
     // Inputs that arrived during the last await but after the loop's check start a new round.
-    if (this.#core.hasReady()) this.#kick();
+    if (this.#core.hasReady() || this.#forwarded.hasUnsent()) this.#kick();
   }
 
   /**
@@ -565,6 +567,9 @@ export class RaftNode {
   /** One Ready, in the order ready.ts prescribes; the comments say why each step is where it is. */
   async #handleReady(rd: Ready): Promise<void> {
     this.#metrics.counters.readys++;
+    // Before this Ready's entries apply (an answer and the commit can arrive together), and
+    // before a leader change gives up on the answers still missing.
+    for (const outcome of rd.forwarded) this.#forwarded.answered(outcome);
     if (rd.softState !== null) this.#softStateChanged(rd.softState);
     // Membership is in force once appended: a new member must be reachable before the leader's
     // messages to it go out just below.
@@ -594,7 +599,6 @@ export class RaftNode {
 
   #afterAdvance(): void {
     this.#reads.applied(this.#applied);
-    this.#forwardedApplies.applied(this.#applied);
   }
 
   /**
@@ -683,6 +687,7 @@ export class RaftNode {
     }
     if (soft.leader !== this.#leader) {
       this.#leader = soft.leader;
+      this.#forwarded.leaderChanged();
       // Nobody is left to confirm the reads still waiting: fail them now, not at their deadline.
       if (soft.leader === null) {
         this.#reads.abandonUnconfirmed(
@@ -771,13 +776,13 @@ export class RaftNode {
     this.#state = 'stopping';
     this.#cancelTicks?.();
     this.#transport.unregister(this.#options.groupId);
-    for (const f of this.#forwarding) f.controller.abort(reason);
+    // Not sent yet, or unanswered: waiting on for the leader's answer would outlast the node.
+    this.#forwarded.rejectAll(reason);
     // Drain: the Ready in progress and what follows from it finish, and their results are
     // delivered (the loop may re-schedule itself once, hence the loop here).
     this.#kick();
     while (this.#loop !== null) await this.#loop;
     this.#proposals.rejectAll(reason);
-    this.#forwardedApplies.rejectAll(reason);
     this.#reads.rejectAll(reason);
     this.#transfer?.reject(reason);
     this.#transfer = null;
@@ -803,7 +808,7 @@ export class RaftNode {
   }
 
   #assertRoomForProposal(): void {
-    if (!this.#proposals.hasRoom(this.#forwarding.size + this.#forwardedApplies.size)) {
+    if (!this.#proposals.hasRoom(this.#forwarded.size)) {
       this.#metrics.counters.proposalsFailed++;
       throw new RaftNodeError('Busy', `${this.#options.maxPendingProposals} proposals already pending`);
     }

@@ -118,23 +118,70 @@ describe('a three-node cluster', () => {
     await cluster.settle(cluster.leader()!.read('linearizable'));
   });
 
-  it('answers Timeout (outcome unknown) when the leader does not answer a forwarded proposal in time', async () => {
-    // A leader that never answers: the forward only ends when the driver gives up and aborts it.
-    const unanswered = (_leader: unknown, _data: unknown, signal: AbortSignal) =>
-      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
-    cluster = await TestCluster.started(['a', 'b', 'c'], { forward: unanswered, proposalTimeoutMs: 1_000 });
+  it('forwards a burst of follower proposals in one Propose and resolves each with its own result', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
     const leader = cluster.leader()!;
     const follower = cluster.followers()[0]!;
     await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    let proposes = 0;
+    cluster.network.drop = (m) => {
+      if (m.type === 'Propose') proposes++;
+      return false;
+    };
+    const results = await cluster.settle(
+      Promise.all(Array.from({ length: 20 }, (_, i) => follower.propose(text(`f${i}`)))),
+    );
+    expect(results.map((r) => r.result)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0]!.index + i));
+    expect(proposes).toBe(1);
+    expect(cluster.machine(follower.id).items).toHaveLength(20);
+  });
+
+  it('answers Timeout (outcome unknown) when the leader does not answer a forwarded proposal in time', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { proposalTimeoutMs: 1_000 });
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    // The answer is lost; the entry itself still commits, so the outcome is unknown, not failed.
+    cluster.network.drop = (m) => m.type === 'ProposeResponse';
     const started = cluster.clock.now();
     const error = await cluster.settle(follower.propose(text('x')).catch((e: unknown) => e));
     expect(isRaftNodeError(error, 'Timeout')).toBe(true);
     expect(cluster.clock.now() - started).toBeGreaterThanOrEqual(1_000);
     expect(follower.metrics().proposalsForwarded).toBe(1);
+    expect(cluster.machine(follower.id).items).toEqual(['x']);
   });
 
-  it('rejects a follower proposal with NotLeader and the leader URL when it cannot forward', async () => {
-    cluster = await TestCluster.started(['a', 'b', 'c'], { forward: undefined });
+  it('gives up on an unanswered forwarded proposal as soon as the leader changes', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c']);
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    cluster.network.drop = (m) => m.type === 'Propose';
+    const started = cluster.clock.now();
+    const outcome = follower.propose(text('x')).catch((e: unknown) => e);
+    await cluster.settle(leader.transferLeadership(follower.id));
+    const error = await cluster.settle(outcome);
+    expect(isRaftNodeError(error, 'Timeout')).toBe(true);
+    expect((error as Error).message).toMatch(/leader changed/);
+    expect(cluster.clock.now() - started).toBeLessThan(10_000);
+  });
+
+  it('refuses a forwarded proposal on the leader when its state machine does not accept the command', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { proposalTimeoutMs: 1_000 });
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    const dropped = leader.metrics().messagesDropped;
+    const error = await cluster.settle(follower.propose(text('invalid')).catch((e: unknown) => e));
+    expect(isRaftNodeError(error, 'Timeout')).toBe(true);
+    expect(leader.metrics().messagesDropped).toBe(dropped + 1);
+    await cluster.settle(follower.propose(text('valid')));
+    for (const machine of cluster.machines.values()) expect(machine.items).not.toContain('invalid');
+  });
+
+  it('rejects a follower proposal with NotLeader and the leader URL when forwarding is off', async () => {
+    cluster = await TestCluster.started(['a', 'b', 'c'], { forwardProposals: false });
     const leader = cluster.leader()!;
     const follower = cluster.followers()[0]!;
     await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');

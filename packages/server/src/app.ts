@@ -4,8 +4,6 @@ import { cors } from 'hono/cors';
 import { ApiError, errorResponse, toApiError } from './api-error.ts';
 import type { BackupJobs } from './backup-jobs.ts';
 import { bearerAuth } from './client-auth.ts';
-import { forwardRoutes } from './forward.ts';
-import type { ForwardAuthenticator } from './forward-auth.ts';
 import type { KvStateMachine } from './kv/kv-state-machine.ts';
 import { LeaderHistory } from './leader-history.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
@@ -40,8 +38,6 @@ export interface ServerAppOptions {
   readonly kv: KvStateMachine;
   /** Peer routes (the transport's Hono app), mounted at the root; they authenticate themselves. */
   readonly peerRoutes?: Hono;
-  /** Mounts the route followers forward proposals to, authenticated with the cluster secret. */
-  readonly forwardAuth?: ForwardAuthenticator;
   /**
    * When set, the API (`/v1/*`, `/openapi.json`) requires `Authorization: Bearer <token>`; the
    * probes, `/metrics` and the dashboard's page stay open (the page asks for the token).
@@ -75,7 +71,6 @@ export function createServerApp(options: ServerAppOptions): Hono {
   app.notFound(() => errorResponse(new ApiError('NotFound', 'no such route')));
 
   if (options.peerRoutes !== undefined) app.route('/', options.peerRoutes);
-  if (options.forwardAuth !== undefined) app.route('/', forwardRoutes(node, options.forwardAuth, limits));
 
   if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
     // Before the token check: a preflight request carries no credentials.

@@ -1,16 +1,9 @@
+export type { FetchFunction } from '@raftkit/transport-http';
 export { ApiError, type ApiErrorCode, errorResponse, toApiError } from './api-error.ts';
 export { createServerApp, type ServerAppOptions } from './app.ts';
 export { type BackupJob, type BackupJobState, BackupJobs, type BackupJobsOptions } from './backup-jobs.ts';
 export { type CliIo, runCli } from './cli.ts';
 export { ConfigError, parseServeConfig, type ServeConfig, serveHelp } from './config.ts';
-export {
-  createForwarder,
-  createForwardRoutes,
-  type FetchFunction,
-  FORWARD_PATH,
-  type ForwardRoutesOptions,
-} from './forward.ts';
-export { ForwardAuthenticator, type ForwardAuthFailure } from './forward-auth.ts';
 export { decodeCommand, encodeCommand, type KvCommand, type KvWrite } from './kv/command.ts';
 export { type KvApplyResult, KvStateMachine, type KvWriteResult } from './kv/kv-state-machine.ts';
 export type { SessionOutcome } from './kv/sessions.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
-import { type Logger, type NodeId, nodeId, type Storage } from '@raftkit/core';
+import { type Logger, nodeId, type Storage } from '@raftkit/core';
 import { RaftNode } from '@raftkit/node';
 import {
   type FsOps,
@@ -10,12 +10,10 @@ import {
   recordDurableImage,
 } from '@raftkit/storage-fs';
 import { openSqliteStorage } from '@raftkit/storage-sqlite';
-import { HttpTransport } from '@raftkit/transport-http';
+import { type FetchFunction, HttpTransport } from '@raftkit/transport-http';
 import { createServerApp } from './app.ts';
 import { BackupJobs } from './backup-jobs.ts';
 import type { ServeConfig } from './config.ts';
-import { createForwarder, type FetchFunction } from './forward.ts';
-import { ForwardAuthenticator } from './forward-auth.ts';
 import { joinCluster, promoteWhenCaughtUp } from './join.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
@@ -105,9 +103,7 @@ export async function startServer(
         }),
   });
   const kv = new KvStateMachine();
-  const forwardAuth = new ForwardAuthenticator(config.secret);
   let node: RaftNode | undefined;
-  const memberUrl = (member: NodeId) => node?.memberUrl(member);
   try {
     node = await RaftNode.start({
       id,
@@ -117,7 +113,6 @@ export async function startServer(
       bootstrap: config.join === null ? { members: config.members } : 'join',
       tickMs: config.tickMs,
       ...(config.snapshotEntries === null ? {} : { snapshotEvery: { entries: config.snapshotEntries } }),
-      forward: createForwarder({ id, auth: forwardAuth, memberUrl, ...peerFetch }),
       logger: log,
     });
   } catch (error) {
@@ -147,7 +142,6 @@ export async function startServer(
     node: started,
     kv,
     peerRoutes: transport.app,
-    forwardAuth,
     ...(config.clientToken === null ? {} : { clientToken: config.clientToken }),
     corsOrigins: config.corsOrigins,
     limits: { maxValueBytes: valueLimit(config) },

@@ -1,27 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder, Encoder } from 'cbor-x/decode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORWARD_PATH } from '../src/forward.ts';
-import { ForwardAuthenticator } from '../src/forward-auth.ts';
-import { encodeCommand } from '../src/kv/command.ts';
 import { openApiDocument } from '../src/openapi.ts';
 import { VERSION } from '../src/version.ts';
 import { type SingleNode, startSingleNode } from './single-node.ts';
 
 const TOKEN = 'client-token-for-tests';
-const SECRET = 'cluster-secret-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 let s: SingleNode;
 let backupDir: string;
 beforeAll(async () => {
   backupDir = await mkdtemp(join(tmpdir(), 'raftkit-api-routes-'));
   // With backups, so the app serves every route it can and the OpenAPI checks cover them all.
-  s = await startSingleNode(
-    { clientToken: TOKEN, forwardAuth: new ForwardAuthenticator(SECRET) },
-    { backupDir },
-  );
+  s = await startSingleNode({ clientToken: TOKEN }, { backupDir });
 });
 afterAll(async () => {
   await s.stop();
@@ -162,57 +154,6 @@ describe('membership routes', () => {
     const removed = await s.app.request('/v1/members/l1', { method: 'DELETE', headers: auth });
     expect(removed.status).toBe(200);
     expect(s.node.status().members.map((m) => m.id)).toEqual(['n1']);
-  });
-});
-
-describe('forwarded proposals', () => {
-  const forwarder = new ForwardAuthenticator(SECRET);
-  const utf8 = new TextEncoder();
-  const put = (key: string, value: string) => encodeCommand({ op: 'put', key, value: utf8.encode(value) });
-  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
-  const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
-  const batchOf = (...commands: Uint8Array[]) => cbor.encode(commands) as Uint8Array;
-  const batch = batchOf(put('fwd', 'v'));
-  const send = (headers: Record<string, string>, body: Uint8Array = batch) =>
-    s.app.request(FORWARD_PATH, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer> });
-
-  it('applies a signed batch once and refuses its replay', async () => {
-    const headers = await forwarder.sign('n2', batch);
-    const first = await send(headers);
-    expect(first.status).toBe(200);
-    expect(first.headers.get('content-type')).toBe('application/cbor');
-    const applied = s.node.status().appliedIndex;
-    expect((await send(headers)).status).toBe(401);
-    expect(s.node.status().appliedIndex).toBe(applied);
-  });
-
-  it('proposes every command of a batch and answers their outcomes in order', async () => {
-    const body = batchOf(put('b1', 'one'), put('b2', 'two'));
-    const response = await send(await forwarder.sign('n2', body), body);
-    expect(response.status).toBe(200);
-    const outcomes = decoder.decode(new Uint8Array(await response.arrayBuffer())) as { index: number }[];
-    expect(outcomes).toHaveLength(2);
-    expect(outcomes[1]!.index).toBe(outcomes[0]!.index + 1);
-    expect(s.kv.get('b2')).toEqual(utf8.encode('two'));
-  });
-
-  it('refuses a missing or wrong MAC, another secret, and a body that is not a batch of commands', async () => {
-    const before = s.node.status().commitIndex;
-    expect((await send({})).status).toBe(401);
-    const headers = await forwarder.sign('n2', batch);
-    expect((await send({ ...headers, 'x-raftkit-mac': '0'.repeat(64) })).status).toBe(401);
-    expect(
-      (await send(await new ForwardAuthenticator('another-secret-0123456').sign('n2', batch))).status,
-    ).toBe(401);
-    for (const junk of [
-      Uint8Array.from([9, 9, 9]),
-      put('bare', 'not in a batch'),
-      batchOf(put('ok', 'v'), Uint8Array.from([9, 9, 9])),
-      batchOf(),
-    ]) {
-      expect((await send(await forwarder.sign('n2', junk), junk)).status).toBe(400);
-    }
-    expect(s.node.status().commitIndex).toBe(before);
   });
 });
 

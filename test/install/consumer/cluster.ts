@@ -1,6 +1,6 @@
 // A 3-node cluster in one process from the published packages only: fs storage, the HTTP
 // transport served by @hono/node-server on loopback, followers forwarding proposals to the leader
-// through @raftkit/server's forwarder, and the Tally state machine below. Prints one JSON line.
+// with the Raft messages, and the Tally state machine below. Prints one JSON line.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Entry, type NodeId, nodeId } from '@raftkit/core';
 import { RaftNode, type StateMachine } from '@raftkit/node';
-import { createForwarder, createForwardRoutes, ForwardAuthenticator } from '@raftkit/server';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { HttpTransport } from '@raftkit/transport-http';
 
@@ -86,7 +85,6 @@ const nodes = await Promise.all(
   ids.map(async (id, i) => {
     const tally = new Tally();
     const transport = new HttpTransport({ id, secret });
-    const auth = new ForwardAuthenticator(secret);
     const storage = await openFsStorage({
       dir: join(root, id),
       identity: { clusterId: 'install-test', nodeId: id },
@@ -98,10 +96,7 @@ const nodes = await Promise.all(
       stateMachine: tally,
       bootstrap: { members },
       tickMs: 20,
-      forward: createForwarder({ id, auth, memberUrl: (leader) => node.memberUrl(leader) }),
     });
-    // The leader's end of the forwarder, beside the peer routes: names of up to 64 bytes.
-    transport.app.route('/', createForwardRoutes(node, auth, { maxCommandBytes: 64 }));
     const close = await listen(ports[i]!, (request) => transport.app.fetch(request));
     return { id, transport, close, tally, node };
   }),

@@ -26,6 +26,11 @@ export class ListStateMachine implements StateMachine {
   restore(data: Uint8Array): void {
     this.items = JSON.parse(decoder.decode(data));
   }
+
+  /** The one command this state machine refuses: `invalid`. */
+  validate(data: Uint8Array): void {
+    if (decoder.decode(data) === 'invalid') throw new Error('not a command');
+  }
 }
 
 export const tickMs = 10;
@@ -76,7 +81,6 @@ export class TestCluster {
       bootstrap: { members: this.members },
       tickMs,
       clock: this.clock,
-      forward: (leader, data, signal) => this.node(leader).propose(data, { signal }),
       ...merged,
       id: nodeId(id),
       storage: merged.wrapStorage?.(opened) ?? opened,

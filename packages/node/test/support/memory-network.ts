@@ -22,6 +22,8 @@ export class MemoryNetwork {
   /** Messages and transfers not yet delivered, so tests can wait for a quiet network. */
   #inFlight = 0;
   readonly snapshotChunkBytes: number;
+  /** Drops every message it matches (and sees every message sent): a lossy link, or a tap. */
+  drop: (message: Message) => boolean = () => false;
 
   constructor(options: { snapshotChunkBytes?: number } = {}) {
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 64;
@@ -60,7 +62,7 @@ export class MemoryNetwork {
   }
 
   deliver(groupId: string, message: Message): void {
-    if (this.#cut.has(`${message.from}>${message.to}`)) return;
+    if (this.#cut.has(`${message.from}>${message.to}`) || this.drop(message)) return;
     this.#inFlight++;
     later(() => {
       this.#inFlight--;

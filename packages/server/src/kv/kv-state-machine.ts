@@ -33,6 +33,11 @@ export class KvStateMachine {
    * Applies one committed command and returns its outcome; the same on every replica. Never throws for a
    * command the routes could build (they validate before proposing); a malformed entry is a bug and throws.
    */
+  /** The leader drops a forwarded proposal that is not a command (see `StateMachine.validate`). */
+  validate(data: Uint8Array): void {
+    decodeCommand(data);
+  }
+
   apply(entry: Entry): KvApplyResult {
     // A new leader's no-op (Raft §8) carries no command.
     if (entry.data.length === 0) return null;

@@ -1,4 +1,4 @@
-import type { Entry, Index, NodeId, RaftErrorCode, ReadState } from '@raftkit/core';
+import type { Entry, ForwardedProposal, Index, NodeId, RaftErrorCode, ReadState } from '@raftkit/core';
 import { isRaftError } from '@raftkit/core';
 import type { Fail, SafetyChecker } from './checker.ts';
 import { bytesEqual } from './digest.ts';
@@ -36,6 +36,8 @@ export interface Operation {
   /** How a read is served; null for writes and cas. */
   readonly mode: ClientReadMode | null;
   readonly node: NodeId;
+  /** A write proposed on a follower, which forwarded it to the leader. */
+  readonly forwarded: boolean;
   /** Logical time (ticks) of the invocation and the response, for people reading a trace. */
   readonly invokedAt: number;
   /** The log index a write was proposed at, or the read index a read got. */
@@ -86,6 +88,8 @@ export class Clients {
   readonly #leaderGuess: (NodeId | null)[];
   /** Writes waiting for their index to be applied on the node they were proposed to. */
   readonly #writes = new Map<string, { op: Operation; data: Uint8Array }>();
+  /** Writes a follower forwarded (by request id), until the leader says where it put them. */
+  readonly #forwards = new Map<number, { op: Operation; data: Uint8Array }>();
   /** Reads waiting for their read index (by request id), then for it to be applied. */
   readonly #reads = new Map<number, Operation>();
   /** The highest index committed anywhere when each read began: its read index may not be lower. */
@@ -134,6 +138,9 @@ export class Clients {
         : (nodes.find((n) => n.id === guess && n.up) ?? random.pick(nodes));
     if (!node.up) return;
     const id = this.history.length + 1;
+    // Half the writes sent to a follower are forwarded to the leader (as the driver does); the
+    // rest are refused and retried at the leader the refusal names.
+    const forwarded = kind !== 'read' && node.core.role !== 'leader' && id % 2 === 1;
     const key = random.pick(keys);
     const op: Operation = {
       id,
@@ -144,6 +151,7 @@ export class Clients {
       ...(kind === 'cas' ? { expected: this.#lastSeen.get(key) ?? null } : {}),
       mode,
       node: node.id,
+      forwarded,
       invokedAt: now,
       index: null,
       completedAt: null,
@@ -164,8 +172,13 @@ export class Clients {
           ...(kind === 'cas' ? { expected: op.expected } : {}),
         };
         const data = encodeCommand(command);
-        op.index = node.core.propose(data);
-        this.#writes.set(`${node.id}:${op.index}`, { op, data });
+        if (forwarded) {
+          this.#forwards.set(id, { op, data });
+          node.core.forward(id, [data]);
+        } else {
+          op.index = node.core.propose(data);
+          this.#writes.set(`${node.id}:${op.index}`, { op, data });
+        }
       } else if (mode !== 'stale') {
         this.#reads.set(id, op);
         this.#floors.set(id, this.#host.checker.highestCommitted);
@@ -218,6 +231,23 @@ export class Clients {
     for (const op of this.#reads.values()) {
       if (op.node === node.id && op.index !== null && op.index <= node.cursor.index)
         this.#answerRead(node, op);
+    }
+  }
+
+  /** The leader answered writes `node` forwarded: where it appended them, or why not. */
+  onForwarded(node: SimNode, outcomes: readonly ForwardedProposal[]): void {
+    for (const outcome of outcomes) {
+      const pending = this.#forwards.get(outcome.requestId);
+      if (pending === undefined || pending.op.node !== node.id) continue;
+      this.#forwards.delete(outcome.requestId);
+      if (pending.op.outcome !== 'pending') continue;
+      if ('refused' in outcome) {
+        this.refusals.set(outcome.refused, (this.refusals.get(outcome.refused) ?? 0) + 1);
+        this.#finish(pending.op, 'failed');
+      } else {
+        pending.op.index = outcome.index;
+        this.#writes.set(`${node.id}:${outcome.index}`, pending);
+      }
     }
   }
 
@@ -279,6 +309,7 @@ export class Clients {
     op.completedSeq = ++this.#seq;
     this.#current[op.client] = null;
     this.#reads.delete(op.id);
+    this.#forwards.delete(op.id);
     this.#floors.delete(op.id);
     if (op.kind !== 'read' && op.index !== null && outcome !== 'ok')
       this.#writes.delete(`${op.node}:${op.index}`);

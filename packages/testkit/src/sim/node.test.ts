@@ -26,6 +26,7 @@ describe('SimNode', () => {
       record: () => {},
       onApplied: () => {},
       onReadStates: () => {},
+      onForwarded: () => {},
     };
     const node = new SimNode({
       id,

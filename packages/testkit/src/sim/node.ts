@@ -1,5 +1,6 @@
 import type {
   Entry,
+  ForwardedProposal,
   Message,
   NodeId,
   PersistedState,
@@ -30,6 +31,8 @@ export interface NodeHost {
   record(event: TraceEvent): void;
   onApplied(node: SimNode, entry: Entry): void;
   onReadStates(node: SimNode, states: readonly ReadState[]): void;
+  /** Called before the Ready's entries apply: an answer and its commit may arrive together. */
+  onForwarded(node: SimNode, outcomes: readonly ForwardedProposal[]): void;
 }
 
 export interface NodeSetup {
@@ -256,6 +259,7 @@ export class SimNode {
       }
       this.#send(message);
     }
+    if (ready.forwarded.length > 0) this.#host.onForwarded(this, ready.forwarded);
     if (ready.snapshot !== null) this.#restore(ready.snapshot);
     if (ready.committedEntries.length > 0) {
       for (const entry of ready.committedEntries) {

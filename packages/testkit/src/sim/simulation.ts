@@ -231,7 +231,7 @@ export class Simulation {
     let failed = 0;
     for (const op of this.history) {
       if (op.outcome === 'ok') {
-        const kind = op.mode === null ? op.kind : `${op.mode} read`;
+        const kind = op.mode !== null ? `${op.mode} read` : op.forwarded ? `${op.kind} forwarded` : op.kind;
         ok[kind] = (ok[kind] ?? 0) + 1;
       } else if (op.outcome === 'unknown') unknown++;
       else if (op.outcome === 'failed') failed++;
@@ -340,6 +340,7 @@ export class Simulation {
       record: (event) => this.#record(event),
       onApplied: (node, entry) => this.#onApplied(node, entry),
       onReadStates: (node, states) => this.#onReadStates(node, states),
+      onForwarded: (node, outcomes) => this.#clients.onForwarded(node, outcomes),
     };
   }
 
