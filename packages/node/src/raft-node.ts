@@ -21,8 +21,8 @@ import { decodeConfigChange, isRaftError, isStorageError, RaftError, RawNode } f
 import type { SnapshotEnvelope } from './envelope.ts';
 import { unwrapSnapshot, wrapSnapshot } from './envelope.ts';
 import { RaftNodeError } from './errors.ts';
-import { ForwardedProposals } from './forwarded-proposals.ts';
 import { Emitter, type RaftNodeEvent, type RaftNodeEvents } from './events.ts';
+import { ForwardedProposals } from './forwarded-proposals.ts';
 import { loadInitialState } from './initial-state.ts';
 import { encodeUrlContext, MemberUrls } from './member-urls.ts';
 import { MetricsRecorder, type RaftNodeMetrics } from './metrics.ts';
