@@ -9,7 +9,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Network } from './network.ts';
 
-/** The header naming the sending peer on every signed peer request (raft messages and forwarded proposals). */
+/** The header naming the sending peer on every signed peer request. */
 const FROM_HEADER = 'x-raftkit-from';
 /** Where a peer opens the stream of a node's messages to it (the transport's `STREAM_PATH`). */
 const STREAM_PATH = '/raft/v1/stream';
