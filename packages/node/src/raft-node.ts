@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers';
 import type {
   ConfigChange,
   Entry,
@@ -101,6 +102,7 @@ export class RaftNode {
   readonly #readRounds: ReadRounds;
   /** This follower's proposals on their way to the leader, until it says where it put them. */
   readonly #forwarded: ForwardedProposals;
+  #forwardsScheduled = false;
   readonly #metrics = new MetricsRecorder();
   readonly #events: Emitter;
   /** When a message from each peer last arrived (clock ms): the leader's view of who is alive. */
@@ -489,7 +491,17 @@ export class RaftNode {
     }
     this.#metrics.counters.proposalsForwarded++;
     const applied = this.#forwarded.add(data, this.#options.clock.now() + this.#options.proposalTimeoutMs);
-    this.#kick();
+    if (!this.#forwardsScheduled) {
+      this.#forwardsScheduled = true;
+      // After the IO phase, not on a microtask: a server handles each request in a task of its
+      // own and runs microtasks after each, so a kick there would forward every proposal alone
+      // (a Ready that only sends finishes before the next request is read). By the check phase
+      // every request read in this turn has proposed, and one Propose carries them all.
+      setImmediate(() => {
+        this.#forwardsScheduled = false;
+        this.#kick();
+      });
+    }
     return withSignal(applied, signal);
   }
 

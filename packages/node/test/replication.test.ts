@@ -135,6 +135,16 @@ describe('a three-node cluster', () => {
     expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0]!.index + i));
     expect(proposes).toBe(1);
     expect(cluster.machine(follower.id).items).toHaveLength(20);
+
+    // As a server makes them: each in a task of its own (microtasks run in between), one turn.
+    proposes = 0;
+    const inTasks = Array.from(
+      { length: 20 },
+      (_, i) =>
+        new Promise<unknown>((resolve) => setImmediate(() => resolve(follower.propose(text(`t${i}`))))),
+    );
+    await cluster.settle(Promise.all(inTasks));
+    expect(proposes).toBe(1);
   });
 
   it('answers Timeout (outcome unknown) when the leader does not answer a forwarded proposal in time', async () => {
