@@ -23,6 +23,11 @@ export class Counter implements StateMachine {
     return by;
   }
 
+  /** The leader drops a forwarded proposal this throws for (see `StateMachine.validate`). */
+  validate(data: Uint8Array): void {
+    Counter.decode(data);
+  }
+
   // apply must be deterministic and must not throw, since the entry is already committed on a
   // majority: every command is checked with decode before it is proposed, so here it parses.
   apply(entry: Entry): number {

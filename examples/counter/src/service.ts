@@ -1,7 +1,6 @@
 import { serve } from '@hono/node-server';
-import { type NodeId, nodeId } from '@raftkit/core';
+import { nodeId } from '@raftkit/core';
 import { isRaftNodeError, RaftNode } from '@raftkit/node';
-import { createForwarder, createForwardRoutes, ForwardAuthenticator } from '@raftkit/server';
 import { openFsStorage } from '@raftkit/storage-fs';
 import { HttpTransport } from '@raftkit/transport-http';
 import { Hono } from 'hono';
@@ -13,7 +12,7 @@ export interface CounterNodeOptions {
   readonly members: Readonly<Record<string, string>>;
   /** Where this node keeps its log and snapshots; reopening it resumes the node. */
   readonly dir: string;
-  /** Shared by every member (at least 16 bytes): peers and forwarded proposals are HMAC-signed. */
+  /** Shared by every member (at least 16 bytes): every peer message is HMAC-signed with it. */
   readonly secret: string;
 }
 
@@ -26,7 +25,7 @@ export interface CounterNode {
 
 /**
  * Starts one member of a counter cluster, serving on the port of its own URL in `members`:
- * Raft's peer traffic, the leader's end of forwarded proposals and the counter's client API
+ * Raft's peer traffic (forwarded proposals among it) and the counter's client API
  * (`POST /counter?by=n`, `GET /counter`) all share that one port.
  */
 export async function startCounterNode(options: CounterNodeOptions): Promise<CounterNode> {
@@ -36,7 +35,6 @@ export async function startCounterNode(options: CounterNodeOptions): Promise<Cou
   const storage = await openFsStorage({ dir: options.dir, identity: { clusterId: 'counter', nodeId: id } });
   // The transport is a Hono app serving the peer routes; it also sends to peers with fetch.
   const transport = new HttpTransport({ id, secret: options.secret });
-  const auth = new ForwardAuthenticator(options.secret);
   const raft: RaftNode = await RaftNode.start({
     id,
     storage,
@@ -44,14 +42,9 @@ export async function startCounterNode(options: CounterNodeOptions): Promise<Cou
     stateMachine: counter,
     bootstrap: { members: options.members },
     tickMs: 20,
-    // A follower hands a proposal to the leader, so clients may talk to any node.
-    forward: createForwarder({ id, auth, memberUrl: (leader: NodeId) => raft.memberUrl(leader) }),
+    // A follower hands its proposals to the leader with the Raft messages, so clients may talk
+    // to any node; the leader drops one that `Counter.validate` refuses.
   });
-  // The leader's end of the forwarder; it refuses a body that is not a counter command.
-  transport.app.route(
-    '/',
-    createForwardRoutes(raft, auth, { maxCommandBytes: 32, validate: Counter.decode }),
-  );
   transport.app.route('/', counterRoutes(raft, counter));
 
   const port = Number(new URL(options.members[options.id]!).port);
