@@ -69,7 +69,10 @@ export interface ClientHost {
 }
 
 /** The mix's client settings. */
-export type ClientLoad = Pick<FaultMix, 'writeRate' | 'readRate' | 'casRate' | 'leaseReads' | 'staleReads'>;
+export type ClientLoad = Pick<
+  FaultMix,
+  'writeRate' | 'readRate' | 'casRate' | 'leaseReads' | 'staleReads' | 'forwardedWrites'
+>;
 
 const keys = ['a', 'b', 'c'];
 
@@ -115,9 +118,9 @@ export class Clients {
       if (op !== null && now - op.invokedAt >= this.#timeout)
         this.#finish(op, op.kind === 'read' ? 'failed' : 'unknown');
     }
-    if (random.chance(load.writeRate)) this.#start('write', null);
-    if (random.chance(load.readRate)) this.#start('read', this.#readMode(load));
-    if (random.chance(load.casRate)) this.#start('cas', null);
+    if (random.chance(load.writeRate)) this.#start('write', null, load);
+    if (random.chance(load.readRate)) this.#start('read', this.#readMode(load), load);
+    if (random.chance(load.casRate)) this.#start('cas', null, load);
   }
 
   #readMode(load: ClientLoad): ClientReadMode {
@@ -126,7 +129,7 @@ export class Clients {
     return u < load.staleReads ? 'stale' : u < load.staleReads + load.leaseReads ? 'lease' : 'quorum';
   }
 
-  #start(kind: Operation['kind'], mode: ClientReadMode | null): void {
+  #start(kind: Operation['kind'], mode: ClientReadMode | null, load: ClientLoad): void {
     const { random, nodes } = this.#host;
     const now = this.#host.clock();
     const client = this.#current.indexOf(null);
@@ -138,9 +141,12 @@ export class Clients {
         : (nodes.find((n) => n.id === guess && n.up) ?? random.pick(nodes));
     if (!node.up) return;
     const id = this.history.length + 1;
-    // Half the writes sent to a follower are forwarded to the leader (as the driver does); the
-    // rest are refused and retried at the leader the refusal names.
-    const forwarded = kind !== 'read' && node.core.role !== 'leader' && id % 2 === 1;
+    // Drawn only where forwarding is on, so the other mixes replay as they always did.
+    const forwarded =
+      kind !== 'read' &&
+      load.forwardedWrites > 0 &&
+      node.core.role !== 'leader' &&
+      random.chance(load.forwardedWrites);
     const key = random.pick(keys);
     const op: Operation = {
       id,

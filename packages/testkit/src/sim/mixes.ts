@@ -41,6 +41,11 @@ export interface FaultMix {
   /** Per tick: probability that a client issues a compare-and-set. */
   readonly casRate: number;
   /**
+   * Fraction of the writes sent to a follower that it forwards to the leader (`RawNode.forward`);
+   * the others are refused and retried at the leader the refusal names.
+   */
+  readonly forwardedWrites: number;
+  /**
    * Nodes that exist from the start outside the cluster (`joiningState()`), for the operator to
    * add as learners or voters; removed members keep running beside them.
    */
@@ -71,6 +76,7 @@ const calm: FaultMix = {
   leaseReads: 0,
   staleReads: 0,
   casRate: 0,
+  forwardedWrites: 0,
   joiningNodes: 0,
   reconfigure: 0,
   transfer: 0,
@@ -127,6 +133,7 @@ const chaos: FaultMix = {
   leaseReads: 0.3,
   staleReads: 0.1,
   casRate: 0.1,
+  forwardedWrites: 0,
   joiningNodes: 2,
   reconfigure: 0.02,
   transfer: 0.01,
@@ -219,6 +226,12 @@ const linearizable: FaultMix = {
 };
 
 /**
+ * Writes and compare-and-sets forwarded by followers (thesis §6.2) under the linearizable mix's
+ * faults, with messages duplicated too: a Propose appended twice would apply a write twice.
+ */
+const forwarding: FaultMix = { ...linearizable, name: 'forwarding', duplication: 0.05, forwardedWrites: 0.5 };
+
+/**
  * The built-in fault mixes by name, from `calm` (no faults) to mixes that partition, crash and reorder at
  * once; the sweep cycles through them.
  */
@@ -234,6 +247,7 @@ export const mixes = {
   membership,
   transfer,
   linearizable,
+  forwarding,
 } as const;
 
 /** The name of one of the built-in `mixes`. */

@@ -20,6 +20,7 @@ const sweepSeeds: Readonly<Record<MixName, number>> = {
   membership: 300,
   transfer: 600,
   linearizable: 1000,
+  forwarding: 600,
 };
 const sweepTicks = 600;
 
