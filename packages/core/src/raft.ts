@@ -25,6 +25,9 @@ import type { PersistedState } from './storage.ts';
 import { ProgressTracker } from './tracker.ts';
 import type { ConfigChange, Entry, Index, NodeId, Snapshot, Term } from './types.ts';
 
+/** Where the leader appended proposed commands (the first one's index, in its term), or why not. */
+type ProposalOutcome = { index: Index; term: Term } | { refused: ProposalRefusal };
+
 /**
  * Deliberately broken rules, switched on only by tests that prove the simulator catches them.
  * Never set in production: each one breaks a safety property of Raft.
@@ -236,9 +239,7 @@ export class Raft {
   }
 
   /** Appends proposed commands as `propose` would, or says why not. */
-  private appendProposed(
-    entries: readonly Uint8Array[],
-  ): { index: Index; term: Term } | { refused: ProposalRefusal } {
+  private appendProposed(entries: readonly Uint8Array[]): ProposalOutcome {
     try {
       this.assertAcceptingProposals();
       this.assertRoomFor(entries.reduce((sum, data) => sum + data.byteLength, 0));
@@ -278,10 +279,7 @@ export class Raft {
     return true;
   }
 
-  private answerProposals(
-    m: Propose,
-    outcome: { index: Index; term: Term } | { refused: ProposalRefusal },
-  ): void {
+  private answerProposals(m: Propose, outcome: ProposalOutcome): void {
     const response: ProposeResponse = {
       type: 'ProposeResponse',
       from: this.id,

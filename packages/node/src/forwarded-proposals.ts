@@ -1,4 +1,4 @@
-import type { ForwardedProposal, Index, Term } from '@raftkit/core';
+import type { ForwardedProposal, Index, ProposalRefusal, Term } from '@raftkit/core';
 import { RaftNodeError } from './errors.ts';
 import type { Applied } from './proposals.ts';
 import { RequestIds } from './request-ids.ts';
@@ -17,7 +17,7 @@ export interface ForwardHost {
   /** The index the state machine has applied. */
   applied(): Index;
   /** The error for a refusal. */
-  refused(code: 'NotLeader' | 'TransferInProgress' | 'Busy'): RaftNodeError;
+  refused(code: ProposalRefusal): RaftNodeError;
   onFailed(): void;
 }
 
