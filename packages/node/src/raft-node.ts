@@ -120,6 +120,10 @@ export class RaftNode {
   #applied: number;
   #snapshotIndex: number;
   #bytesSinceSnapshot = 0;
+  /** Our own snapshot on its way to storage, off the Ready loop; at most one at a time. */
+  #snapshotSave: Promise<void> | null = null;
+  /** A snapshot of ours now stored, whose log prefix the core may drop at the loop's next turn. */
+  #snapshotStored: SnapshotMeta | null = null;
   #role: Role;
   #leader: NodeId | null;
   #transfer: Transfer | null = null;
@@ -159,7 +163,7 @@ export class RaftNode {
         seed: options.seed,
         logger: options.logger,
       },
-      { ...persisted, snapshot: persisted.snapshot === null ? null : withoutData(persisted.snapshot) },
+      { ...persisted, snapshot: persisted.snapshot === null ? null : dataless(persisted.snapshot.meta) },
     );
     const snapshotIndex = persisted.snapshot?.meta.index ?? 0;
     this.#applied = snapshotIndex;
@@ -548,6 +552,7 @@ export class RaftNode {
       // Group commit: while one Ready is being persisted, inputs keep stepping into the core, and
       // the next Ready gathers all of them for a single save.
       while (this.#loopMayRun()) {
+        this.#compactToStoredSnapshot();
         // Proposals forwarded while the last Ready was handled leave together, in this one.
         this.#forwarded.flush((requestId, entries) =>
           this.#guard(() => this.#core.forward(requestId, entries)),
@@ -558,6 +563,8 @@ export class RaftNode {
         this.#afterAdvance();
         if (this.#snapshotDue()) await this.#takeSnapshot();
       }
+      // A snapshot stored while the loop was idle is compacted to on this turn.
+      this.#compactToStoredSnapshot();
     } catch (error) {
       this.#fail(error);
     } finally {
@@ -722,6 +729,7 @@ export class RaftNode {
   #snapshotDue(): boolean {
     const policy = this.#options.snapshotEvery;
     return (
+      this.#snapshotSave === null &&
       this.#applied > this.#snapshotIndex &&
       (this.#applied - this.#snapshotIndex >= policy.entries || this.#bytesSinceSnapshot >= policy.bytes)
     );
@@ -729,8 +737,10 @@ export class RaftNode {
 
   /**
    * Snapshot at the applied index, store it durably, and only then let the core drop the log
-   * before it (a crash in between must find either the log or the snapshot). Runs between
-   * Readys, so nothing applies while the state machine serializes itself.
+   * before it (a crash in between must find either the log or the snapshot). The state machine
+   * serializes itself between Readys, so nothing applies meanwhile; the write (a file, its fsync
+   * and the rename) runs off the loop, which a write of a few megabytes would otherwise stall
+   * for every client. The core compacts at the loop's first turn after the write.
    */
   async #takeSnapshot(): Promise<void> {
     const at = this.#applied as Index;
@@ -745,23 +755,52 @@ export class RaftNode {
     }
     const urls = this.#urls.appliedUrls();
     const state = await this.#stateMachine.snapshot();
-    const snapshot: Snapshot = { meta, data: wrapSnapshot({ urls, state }) };
+    const data = wrapSnapshot({ urls, state });
+    this.#bytesSinceSnapshot = 0;
+    this.#snapshotSave = this.#storeSnapshot(meta, data)
+      .catch((error: unknown) => {
+        this.#fail(error);
+      })
+      .finally(() => {
+        this.#snapshotSave = null;
+      });
+  }
+
+  async #storeSnapshot(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
     try {
-      await this.#storage.saveSnapshot(snapshot);
+      const writer = await this.#storage.createSnapshot(meta);
+      try {
+        await writer.write(data);
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+      await writer.commit();
     } catch (error) {
       // The leader's snapshot, streamed in meanwhile, superseded ours: nothing to do.
-      if (isStorageError(error, 'InvalidArgument') && (this.#storage.snapshotMeta()?.index ?? 0) >= at)
+      if (
+        isStorageError(error, 'InvalidArgument') &&
+        (this.#storage.snapshotMeta()?.index ?? 0) >= meta.index
+      )
         return;
       throw error;
     }
+    this.#snapshotStored = meta;
+    this.#metrics.counters.snapshotsTaken++;
+    this.#kick();
+  }
+
+  /** Lets the core drop the log up to the snapshot just stored; only between Readys. */
+  #compactToStoredSnapshot(): void {
+    const meta = this.#snapshotStored;
+    if (meta === null) return;
+    this.#snapshotStored = null;
     try {
-      this.#core.compact(withoutData(snapshot));
+      this.#core.compact(dataless(meta));
     } catch (error) {
       if (!isRaftError(error, 'SnapshotOutOfDate')) throw error;
     }
-    this.#snapshotIndex = at;
-    this.#bytesSinceSnapshot = 0;
-    this.#metrics.counters.snapshotsTaken++;
+    this.#snapshotIndex = Math.max(this.#snapshotIndex, meta.index);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -794,6 +833,7 @@ export class RaftNode {
     // delivered (the loop may re-schedule itself once, hence the loop here).
     this.#kick();
     while (this.#loop !== null) await this.#loop;
+    await this.#snapshotSave;
     this.#proposals.rejectAll(reason);
     this.#reads.rejectAll(reason);
     this.#transfer?.reject(reason);
@@ -883,6 +923,6 @@ function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pr
  * sends it from there: the transport streams it from storage in chunks (`snapshotHooks`). So the
  * core gets the snapshot's metadata only, and a large state never sits in memory twice.
  */
-function withoutData(snapshot: Snapshot): Snapshot {
-  return { meta: snapshot.meta, data: new Uint8Array(0) };
+function dataless(meta: SnapshotMeta): Snapshot {
+  return { meta, data: new Uint8Array(0) };
 }

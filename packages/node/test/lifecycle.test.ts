@@ -117,6 +117,21 @@ describe('storage failure', () => {
     expect(store.failedWrites).toBe(1);
     await node.stop();
   });
+
+  it('a snapshot that fails to store, off the Ready loop, stops the node just the same', async () => {
+    const { cluster, node, store } = await single({ snapshotEvery: { entries: 3 } });
+    const fatal: RaftNodeError[] = [];
+    node.on('fatal', ({ error }) => fatal.push(error));
+    store.holdSnapshots();
+    for (const v of ['a', 'b', 'c']) await cluster.settle(node.propose(text(v)));
+    await cluster.until(() => store.heldSnapshots === 1, 'a snapshot waits to commit');
+    store.fail();
+    store.releaseSnapshots();
+    await cluster.until(() => node.status().state === 'stopped', 'the node stopped');
+    expect(fatal.map((e) => e.cause)).toMatchObject([{ kind: 'Io' }]);
+    expect(store.failedWrites).toBe(1);
+    await expect(node.propose(text('after'))).rejects.toMatchObject({ code: 'Fatal' });
+  });
 });
 
 describe('bounded queues and group commit', () => {

@@ -1,6 +1,7 @@
-import { nodeId } from '@raftkit/core';
+import { nodeId, type Storage } from '@raftkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, text } from './support/cluster.ts';
+import { ControlledStorage } from './support/controlled-storage.ts';
 
 let cluster: TestCluster | null = null;
 afterEach(async () => {
@@ -47,6 +48,35 @@ describe('snapshots and compaction', () => {
     );
     await writeAll(cluster, ['z'.repeat(10)]);
     expect(cluster.node('a').metrics().snapshotsTaken).toBe(1);
+  });
+
+  it('writes go on while a snapshot is being stored, and the log is compacted once it is', async () => {
+    cluster = new TestCluster(['solo']);
+    let store: ControlledStorage | null = null;
+    const node = await cluster.start('solo', {
+      snapshotEvery: { entries: 3 },
+      wrapStorage: (inner: Storage) => (store = new ControlledStorage(inner)),
+    });
+    await cluster.until(() => node.status().role === 'leader', 'the single node leads');
+    store!.holdSnapshots();
+    await writeAll(cluster, ['a', 'b', 'c']);
+    await cluster.until(() => store!.heldSnapshots === 1, 'a snapshot waits to commit');
+    const heldAt = node.status().appliedIndex;
+    // Not one snapshot per entry while the first is held: at most one is on its way.
+    await writeAll(cluster, ['d', 'e', 'f', 'g']);
+    expect(cluster.machine('solo').items).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(store!.heldSnapshots).toBe(1);
+    expect(node.status().snapshotIndex).toBe(0);
+    expect(node.metrics().snapshotsTaken).toBe(0);
+
+    store!.releaseSnapshots();
+    await cluster.until(() => node.metrics().snapshotsTaken === 1, 'the snapshot is stored');
+    const stored = store!.snapshotMeta()!.index;
+    expect(stored).toBeLessThanOrEqual(heldAt);
+    await cluster.until(() => node.status().snapshotIndex === stored, 'compacted to the stored snapshot');
+    // The entries applied meanwhile are due a snapshot of their own.
+    await writeAll(cluster, ['h']);
+    await cluster.until(() => node.metrics().snapshotsTaken === 2, 'the next snapshot');
   });
 
   it('a node cut off past the compacted log is restored from a streamed snapshot and converges', async () => {

@@ -407,14 +407,16 @@ export class FsStorage implements Storage {
         ensureOpen();
         state = 'committed';
         try {
+          // Sealed (trailer and fsync) outside the write queue: the file is ours alone until
+          // installed, and flushing megabytes would hold up every log append queued behind it.
+          let info: SnapshotFileInfo;
+          try {
+            info = await writer.finish();
+          } catch (cause) {
+            throw this.fail(cause, 'writing a snapshot');
+          }
           await this.exclusive(async () => {
             admitSnapshot(this.view(), meta);
-            let info: SnapshotFileInfo;
-            try {
-              info = await writer.finish();
-            } catch (cause) {
-              throw this.fail(cause, 'writing a snapshot');
-            }
             await this.install(temp, info);
           });
         } finally {

@@ -19,6 +19,7 @@ import { StorageError } from '@raftkit/core';
 export class ControlledStorage implements Storage {
   readonly writes: StorageWrite[] = [];
   #held: (() => void)[] | null = null;
+  #heldSnapshots: (() => void)[] | null = null;
   #failing = false;
   /** Saves and snapshot saves refused since `fail()`. */
   failedWrites = 0;
@@ -45,7 +46,22 @@ export class ControlledStorage implements Storage {
     return this.#held?.length ?? 0;
   }
 
-  /** Every later save and saveSnapshot rejects, as after an fsync error. */
+  /** Snapshots written through `createSnapshot` from now on commit only after `releaseSnapshots()`. */
+  holdSnapshots(): void {
+    this.#heldSnapshots ??= [];
+  }
+
+  releaseSnapshots(): void {
+    const held = this.#heldSnapshots ?? [];
+    this.#heldSnapshots = null;
+    for (const go of held) go();
+  }
+
+  get heldSnapshots(): number {
+    return this.#heldSnapshots?.length ?? 0;
+  }
+
+  /** Every later save, saveSnapshot and snapshot commit rejects, as after an fsync error. */
   fail(): void {
     this.#failing = true;
   }
@@ -86,8 +102,25 @@ export class ControlledStorage implements Storage {
   lastIndex(): Index {
     return this.inner.lastIndex();
   }
-  createSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
-    return this.inner.createSnapshot(meta);
+  async createSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
+    const writer = await this.inner.createSnapshot(meta);
+    return {
+      write: (chunk) => writer.write(chunk),
+      abort: () => writer.abort(),
+      commit: async () => {
+        if (this.#heldSnapshots !== null) {
+          const held = this.#heldSnapshots;
+          await new Promise<void>((go) => held.push(go));
+        }
+        try {
+          this.#refuseIfFailing();
+        } catch (error) {
+          await writer.abort();
+          throw error;
+        }
+        return writer.commit();
+      },
+    };
   }
   snapshotMeta(): SnapshotMeta | null {
     return this.inner.snapshotMeta();

@@ -1,4 +1,5 @@
 import { type Entry, index, term } from '@raftkit/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCommand, type KvCommand, KvCommandError } from './command.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
@@ -80,6 +81,26 @@ describe('KvStateMachine', () => {
     for (const key of kv.list('', null, 100)) expect(copy.get(key)).toEqual(kv.get(key));
     expect(copy.get('stale')).toBeUndefined();
     expect(copy.snapshot()).toEqual(kv.snapshot());
+  });
+
+  it('restores any keys from a snapshot, ASCII or not, with the byte length each is stored under', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), { maxLength: 20 }),
+        (keys) => {
+          const kv = new KvStateMachine();
+          for (const key of keys) kv.apply(entry({ op: 'put', key, value: text(`v-${key}`) }));
+          const snapshot = kv.snapshot();
+          // Header (9), then per pair two lengths and the UTF-8 of key and value, then an empty session table (12).
+          const pairBytes = keys.reduce((sum, key) => sum + 8 + 2 * text(key).length + 2, 0);
+          expect(snapshot.byteLength).toBe(9 + pairBytes + 12);
+          const copy = new KvStateMachine();
+          copy.restore(snapshot);
+          expect(copy.list('', null, 100)).toEqual(kv.list('', null, 100));
+          for (const key of keys) expect(copy.get(key)).toEqual(text(`v-${key}`));
+        },
+      ),
+    );
   });
 
   it('refuses a damaged snapshot and keeps its state', () => {
