@@ -58,7 +58,10 @@ export interface RaftNodeOptions {
   readonly electionTicks?: number;
   /** Default 1 tick. */
   readonly heartbeatTicks?: number;
-  /** Take a snapshot and compact the log once this much was applied since the last one. */
+  /**
+   * Take a snapshot and compact the log once this much was applied since the last one. Default
+   * 100,000 entries (etcd 3.4's `--snapshot-count`) or 64 MiB of entry data, whichever first.
+   */
   readonly snapshotEvery?: { readonly entries?: number; readonly bytes?: number };
   /** Proposals (local and forwarded) waiting to apply; past it, `propose` rejects `Busy`. Default 10 000. */
   readonly maxPendingProposals?: number;
@@ -102,7 +105,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     electionTicks: options.electionTicks ?? 10,
     heartbeatTicks: options.heartbeatTicks ?? 1,
     snapshotEvery: {
-      entries: options.snapshotEvery?.entries ?? 10_000,
+      entries: options.snapshotEvery?.entries ?? 100_000,
       bytes: options.snapshotEvery?.bytes ?? 64 * 1024 * 1024,
     },
     maxPendingProposals: options.maxPendingProposals ?? 10_000,
