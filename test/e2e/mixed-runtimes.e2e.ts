@@ -64,3 +64,27 @@ describe.each(['fs', 'sqlite'] as const)('a Node + Bun + Deno cluster on %s stor
     for (const [key, value] of acknowledged) expect(await get(leader, key, 'stale')).toBe(value);
   });
 });
+
+/**
+ * SIGTERM stops a node cleanly on every runtime while its peers hold their message streams to it
+ * open. Deno's server waits for the requests in flight before it closes, and those streams end
+ * only when the transport closes: a node there once ignored SIGTERM for good.
+ */
+describe('SIGTERM on a Node + Bun + Deno cluster', () => {
+  const scope = processScope();
+  afterAll(() => scope.cleanup());
+
+  it('stops every node with exit code 0, the leader last', async () => {
+    const nodes = await startCluster(scope, { name: 'sigterm', runtimes: ['node', 'bun', 'deno'] });
+    const leader = await agreedLeader(nodes);
+    expect(await put(leader, 'before-stop', 'v')).toBeGreaterThan(0);
+    for (const node of [...nodes.filter((n) => n !== leader), leader]) {
+      const stopped = node.kill('SIGTERM').then(() => node.exited);
+      const hung = new Promise((resolve) => setTimeout(resolve, 20_000, 'still running 20 s after SIGTERM'));
+      expect(await Promise.race([stopped, hung]), `${node.spec.id} (${node.spec.runtime})`).toEqual({
+        code: 0,
+        signal: null,
+      });
+    }
+  });
+});

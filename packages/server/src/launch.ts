@@ -171,11 +171,18 @@ export async function startServer(
     fatal,
     stop: () => {
       stopping ??= (async () => {
-        await listener.close();
-        // A running job reads the store: it finishes (or fails) before the store closes.
-        await backups.close();
-        await started.stop();
-        await transport.close();
+        // No new requests from here on. A listener that waits for the requests in flight (Deno's
+        // does) would wait forever on the message streams this node serves its peers: those end
+        // with the transport below, so the close is awaited last.
+        const closed = listener.close();
+        try {
+          // A running job reads the store: it finishes (or fails) before the store closes.
+          await backups.close();
+          await started.stop();
+          await transport.close();
+        } finally {
+          await closed;
+        }
       })();
       return stopping;
     },
