@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { fdatasync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 
 /**
@@ -82,7 +82,13 @@ export const nodeFsOps: FsOps = {
         }
       },
       sync: () => handle.sync(),
-      datasync: () => handle.datasync(),
+      // Through the callback API on the handle's descriptor: `FileHandle.datasync()` costs about
+      // 0.1 ms more per call on Node (0.23 against 0.14 ms at p50 for a 128-byte append here),
+      // and every WAL append, on the leader and on each follower, waits for one.
+      datasync: () =>
+        new Promise<void>((resolve, reject) =>
+          fdatasync(handle.fd, (error) => (error === null ? resolve() : reject(error))),
+        ),
       truncate: (size) => handle.truncate(size),
       size: async () => (await handle.stat()).size,
       close: () => handle.close(),
