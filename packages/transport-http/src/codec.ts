@@ -10,7 +10,10 @@ import { Decoder, Encoder } from 'cbor-x/decode';
  */
 const options = { useRecords: false, mapsAsObjects: true, tagUint8Array: false } as const;
 const encoder = new Encoder(options);
-const decoder = new Decoder(options);
+// Byte strings are copied out of what they arrived in: a follower keeps the entries it receives
+// in its log until the next snapshot, and a view would keep the whole network chunk under each
+// one alive (Deno's followers grew to 600 MB under 250,000 writes, Node's to 160 MB).
+const decoder = new Decoder({ ...options, copyBuffers: true });
 
 /**
  * Encodes one value. The result is a view into cbor-x's working buffer that stays valid (cbor-x
@@ -20,7 +23,7 @@ export const encodeCbor = (value: unknown): Uint8Array<ArrayBuffer> =>
   // cbor-x allocates plain (never shared) ArrayBuffers; its typings just do not say so.
   encoder.encode(value) as Uint8Array<ArrayBuffer>;
 
-/** Decodes exactly one value spanning all of `bytes`; throws on malformed or trailing input. Byte strings come back as views of `bytes`. */
+/** Decodes exactly one value spanning all of `bytes`; throws on malformed or trailing input. Byte strings come back as copies. */
 export const decodeCbor = (bytes: Uint8Array): unknown => decoder.decode(bytes);
 
 const MAJOR_ARRAY = 4;

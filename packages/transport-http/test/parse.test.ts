@@ -41,12 +41,15 @@ describe('parseMessage on decoded wire data', () => {
     },
   );
 
-  it('keeps payloads as views of the received bytes, without copying them', () => {
+  it('copies payloads out of the received bytes, so a kept entry does not pin its network chunk', () => {
     const m = byType('AppendEntries');
     const wire = encodeCbor(m).slice();
     const decoded = parseMessage(decodeCbor(wire));
     if (decoded.type !== 'AppendEntries') throw new Error('wrong type');
-    expect(decoded.entries[0]!.data.buffer).toBe(wire.buffer);
+    expect(decoded.entries[0]!.data.buffer).not.toBe(wire.buffer);
+    expect(decoded.entries[0]!.data.byteLength).toBe(decoded.entries[0]!.data.buffer.byteLength);
+    wire.fill(0);
+    expect(decoded.entries).toEqual(m.type === 'AppendEntries' ? m.entries : []);
   });
 
   it('drops fields the core does not know', () => {
