@@ -563,8 +563,10 @@ export class RaftNode {
         this.#afterAdvance();
         if (this.#snapshotDue()) await this.#takeSnapshot();
       }
-      // A snapshot stored while the loop was idle is compacted to on this turn.
+      // A snapshot stored while the loop was idle is compacted to on this turn, and what was
+      // applied while it was written may be due one of its own, with no Ready to prompt it.
       this.#compactToStoredSnapshot();
+      if (this.#loopMayRun() && this.#snapshotDue()) await this.#takeSnapshot();
     } catch (error) {
       this.#fail(error);
     } finally {
