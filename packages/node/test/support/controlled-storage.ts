@@ -12,14 +12,38 @@ import type {
 } from '@raftkit/core';
 import { StorageError } from '@raftkit/core';
 
+/** Calls that wait while it is closed; opening it lets them (and later ones) through. */
+class Gate {
+  #waiting: (() => void)[] | null = null;
+
+  close(): void {
+    this.#waiting ??= [];
+  }
+
+  open(): void {
+    const waiting = this.#waiting ?? [];
+    this.#waiting = null;
+    for (const go of waiting) go();
+  }
+
+  get waiting(): number {
+    return this.#waiting?.length ?? 0;
+  }
+
+  async pass(): Promise<void> {
+    const waiting = this.#waiting;
+    if (waiting !== null) await new Promise<void>((go) => waiting.push(go));
+  }
+}
+
 /**
  * Wraps a real store and lets a test hold `save()` calls (to watch group commit and full queues)
  * or make them fail (a dying disk). Everything else passes straight through.
  */
 export class ControlledStorage implements Storage {
   readonly writes: StorageWrite[] = [];
-  #held: (() => void)[] | null = null;
-  #heldSnapshots: (() => void)[] | null = null;
+  readonly #saves = new Gate();
+  readonly #snapshotCommits = new Gate();
   #failing = false;
   /** Saves and snapshot saves refused since `fail()`. */
   failedWrites = 0;
@@ -32,33 +56,29 @@ export class ControlledStorage implements Storage {
 
   /** Saves from now on wait until `release()`. */
   hold(): void {
-    this.#held ??= [];
+    this.#saves.close();
   }
 
   /** Lets held saves (and later ones) through. */
   release(): void {
-    const held = this.#held ?? [];
-    this.#held = null;
-    for (const go of held) go();
+    this.#saves.open();
   }
 
   get heldSaves(): number {
-    return this.#held?.length ?? 0;
+    return this.#saves.waiting;
   }
 
   /** Snapshots written through `createSnapshot` from now on commit only after `releaseSnapshots()`. */
   holdSnapshots(): void {
-    this.#heldSnapshots ??= [];
+    this.#snapshotCommits.close();
   }
 
   releaseSnapshots(): void {
-    const held = this.#heldSnapshots ?? [];
-    this.#heldSnapshots = null;
-    for (const go of held) go();
+    this.#snapshotCommits.open();
   }
 
   get heldSnapshots(): number {
-    return this.#heldSnapshots?.length ?? 0;
+    return this.#snapshotCommits.waiting;
   }
 
   /** Every later save, saveSnapshot and snapshot commit rejects, as after an fsync error. */
@@ -67,10 +87,7 @@ export class ControlledStorage implements Storage {
   }
 
   async save(write: StorageWrite): Promise<void> {
-    if (this.#held !== null) {
-      const held = this.#held;
-      await new Promise<void>((go) => held.push(go));
-    }
+    await this.#saves.pass();
     this.#refuseIfFailing();
     this.writes.push(write);
     return this.inner.save(write);
@@ -108,10 +125,7 @@ export class ControlledStorage implements Storage {
       write: (chunk) => writer.write(chunk),
       abort: () => writer.abort(),
       commit: async () => {
-        if (this.#heldSnapshots !== null) {
-          const held = this.#heldSnapshots;
-          await new Promise<void>((go) => held.push(go));
-        }
+        await this.#snapshotCommits.pass();
         try {
           this.#refuseIfFailing();
         } catch (error) {
