@@ -15,8 +15,9 @@ export interface Transport {
    * Queues `messages` for their `to` peers and returns at once. Never blocks and never throws for
    * a down, slow or unknown peer: a message that cannot be queued is dropped and counted.
    * An `InstallSnapshot` is streamed apart from the other messages (see {@link TransportHandler}).
+   * Messages to one peer leave in the order they were sent, whatever `options` say.
    */
-  send(groupId: string, messages: readonly Message[]): void;
+  send(groupId: string, messages: readonly Message[], options?: SendOptions): void;
   /** Routes incoming traffic for `groupId` to `handler`. A group has at most one handler. */
   register(groupId: string, handler: TransportHandler): void;
   /** Stops delivering to the group; its incoming messages are dropped from then on. */
@@ -33,6 +34,16 @@ export interface Transport {
    * the driver refuses such proposals.
    */
   readonly maxEntryBytes?: number;
+}
+
+/** How urgent a `Transport.send` is. */
+export interface SendOptions {
+  /**
+   * Nothing in these messages is waited for (a commit index no one on the peer is blocked on):
+   * the transport may hold them back, briefly and within a bound of its own, to send them with
+   * the peer's next messages rather than alone. A transport may also ignore this and send at once.
+   */
+  readonly mayWait?: boolean;
 }
 
 /**

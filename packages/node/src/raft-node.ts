@@ -19,6 +19,7 @@ import type {
   TransportHandler,
 } from '@raftkit/core';
 import { decodeConfigChange, isRaftError, isStorageError, RaftError, RawNode } from '@raftkit/core';
+import { CommitNotices } from './commit-notices.ts';
 import type { SnapshotEnvelope } from './envelope.ts';
 import { unwrapSnapshot, wrapSnapshot } from './envelope.ts';
 import { RaftNodeError } from './errors.ts';
@@ -103,6 +104,8 @@ export class RaftNode {
   /** This follower's proposals on their way to the leader, until it says where it put them. */
   readonly #forwarded: ForwardedProposals;
   #forwardsScheduled = false;
+  /** Which outgoing messages may wait for company in the transport. */
+  readonly #commitNotices = new CommitNotices();
   readonly #metrics = new MetricsRecorder();
   readonly #events: Emitter;
   /** When a message from each peer last arrived (clock ms): the leader's view of who is alive. */
@@ -696,7 +699,9 @@ export class RaftNode {
 
   #send(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    this.#transport.send(this.#options.groupId, messages);
+    for (const { messages: run, mayWait } of this.#commitNotices.runs(messages)) {
+      this.#transport.send(this.#options.groupId, run, mayWait ? { mayWait } : undefined);
+    }
     this.#metrics.counters.messagesSent += messages.length;
   }
 

@@ -246,3 +246,55 @@ describe('a three-node cluster', () => {
     );
   });
 });
+
+describe('commit notices', () => {
+  /**
+   * The worst a transport may do with messages that may wait: hold them until something else
+   * goes to the same peer. Heartbeats carry the commit index too, so they are dropped: only
+   * AppendEntries can tell a follower of a commit. Elections are slow enough not to start meanwhile.
+   */
+  async function holdingCluster(): Promise<TestCluster> {
+    const started = await TestCluster.started(['a', 'b', 'c'], { electionTicks: 100 });
+    started.network.holdMayWait = true;
+    started.network.drop = (m) => m.type === 'Heartbeat';
+    return started;
+  }
+
+  it("lets a leader's commit notice wait for its next AppendEntries, and ride with it", async () => {
+    cluster = await holdingCluster();
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    const first = await cluster.settle(leader.propose(text('one')));
+    await cluster.until(() => cluster!.network.inFlight === 0, 'the network is quiet');
+    // The follower has the entry (the leader counted it toward the commit), not its commit.
+    const matched = leader.status().members.find((m) => m.id === follower.id)?.matchIndex;
+    expect(matched).toBeGreaterThanOrEqual(first.index);
+    expect(follower.status().commitIndex).toBeLessThan(first.index);
+
+    const second = await cluster.settle(leader.propose(text('two')));
+    await cluster.until(
+      () => follower.status().commitIndex >= first.index,
+      'the follower learns of the first commit with the second write',
+    );
+    expect(follower.status().commitIndex).toBeLessThan(second.index);
+    expect(cluster.machine(follower.id).items).toEqual(['one']);
+  });
+
+  it('does not hold the notice a follower waits for to answer a proposal it forwarded', async () => {
+    cluster = await holdingCluster();
+    const leader = cluster.leader()!;
+    const follower = cluster.followers()[0]!;
+    await cluster.until(() => follower.status().leader === leader.id, 'the follower knows the leader');
+    const forwarded = await cluster.settle(
+      follower.propose(text('one')),
+      'the forwarded proposal resolves',
+      50,
+    );
+    expect(forwarded.result).toBe(1);
+    expect(follower.status().appliedIndex).toBeGreaterThanOrEqual(forwarded.index);
+    // Once told, the follower waits for nothing: the next notice may wait again.
+    const next = await cluster.settle(leader.propose(text('two')));
+    await cluster.until(() => cluster!.network.inFlight === 0, 'the network is quiet');
+    expect(follower.status().commitIndex).toBeLessThan(next.index);
+  });
+});

@@ -1,4 +1,4 @@
-import type { Message, NodeId, Transport, TransportHandler } from '@raftkit/core';
+import type { Message, NodeId, SendOptions, Transport, TransportHandler } from '@raftkit/core';
 import { parseIdentifier } from '@raftkit/core';
 import { Hono } from 'hono';
 import { RequestAuthenticator, RequestSigner } from './auth.ts';
@@ -89,7 +89,7 @@ export class HttpTransport implements Transport {
    * Throws only on a caller's bug (an invalid group id, or a message not from this node), which
    * would otherwise get the whole batch, with other groups' messages, refused by the peer.
    */
-  send(groupId: string, messages: readonly Message[]): void {
+  send(groupId: string, messages: readonly Message[], options: SendOptions = {}): void {
     parseIdentifier(groupId, 'groupId');
     for (const message of messages) {
       if (message.from !== this.options.id) {
@@ -101,7 +101,7 @@ export class HttpTransport implements Transport {
       } else if (message.type === 'InstallSnapshot') {
         this.startSnapshot(peer, groupId, message);
       } else {
-        peer.enqueue(groupId, encodeCbor(message));
+        peer.enqueue(groupId, encodeCbor(message), options.mayWait === true);
       }
     }
   }

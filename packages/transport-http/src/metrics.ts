@@ -62,6 +62,8 @@ export interface TransportMetrics {
   messagesSent: number;
   batchesSent: number;
   bytesSent: number;
+  /** Times a peer's queue held messages that may wait (`maxHoldMs`) instead of sending them at once. */
+  holds: number;
   dropped: Record<DropReason, number>;
   sendErrors: Record<SendErrorKind, number>;
   /** Streams to peers this node wrote into (one per peer's stream request it accepted). */
@@ -93,6 +95,7 @@ export function emptyMetrics(): TransportMetrics {
     messagesSent: 0,
     batchesSent: 0,
     bytesSent: 0,
+    holds: 0,
     dropped: zeros(['queueFull', 'oversize', 'unknownPeer', 'closed', 'snapshotBusy']),
     sendErrors: zeros(['timeout', 'network', 'status']),
     streamsServed: 0,

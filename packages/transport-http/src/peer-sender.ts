@@ -31,6 +31,8 @@ export class PeerSender {
   private readonly backoff: Backoff;
   /** The stream the peer reads from us, while it is open. */
   private stream: OutgoingStream | null = null;
+  /** Set while the queue holds only messages that may wait (`enqueue`); it sends them when it fires. */
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly id: NodeId,
@@ -65,7 +67,11 @@ export class PeerSender {
     if (this.queue.length > 0) this.start();
   }
 
-  enqueue(groupId: string, encoded: Uint8Array): void {
+  /**
+   * Queues one encoded message. One that `mayWait` stays queued for up to `maxHoldMs`, unless
+   * something that may not wait is queued behind it first; either way the queue leaves in order.
+   */
+  enqueue(groupId: string, encoded: Uint8Array, mayWait = false): void {
     const { options, metrics } = this.context;
     if (this.closing.signal.aborted) {
       metrics.dropped.closed++;
@@ -90,7 +96,18 @@ export class PeerSender {
     }
     this.queue.push({ groupId, encoded });
     this.queuedBytes += encoded.length;
-    this.start();
+    if (mayWait && options.maxHoldMs > 0) this.hold();
+    else this.start();
+  }
+
+  /** Sends the queue within `maxHoldMs`; a pump already running takes it sooner. */
+  private hold(): void {
+    if (this.running || this.holdTimer !== null) return;
+    this.context.metrics.holds++;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.start();
+    }, this.context.options.maxHoldMs);
   }
 
   /**
@@ -108,6 +125,10 @@ export class PeerSender {
   }
 
   private start(): void {
+    if (this.holdTimer !== null) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = null;
+    }
     if (this.running) return;
     this.running = true;
     // Start on a microtask, so the messages of every group sent in this turn share a request.
@@ -116,6 +137,8 @@ export class PeerSender {
 
   /** Resolves once the queue is empty and no request is in flight. */
   idle(): Promise<void> {
+    // What is held back leaves now: waiting for the queue to drain must not wait out the hold.
+    if (this.holdTimer !== null) this.start();
     return this.running ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
   }
 
@@ -144,6 +167,8 @@ export class PeerSender {
     this.context.metrics.dropped.closed += this.queue.length;
     this.queue = [];
     this.queuedBytes = 0;
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     this.closing.abort();
     this.stream?.close();
   }

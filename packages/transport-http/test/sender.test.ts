@@ -307,6 +307,42 @@ describe('sending messages', () => {
     expect(a.metrics().dropped.closed).toBe(4);
     expect(a.metrics().messagesSent).toBe(0);
   });
+
+  it('holds messages that may wait until one that may not, then sends them first, in one batch', async () => {
+    await start({ maxHoldMs: 60_000 });
+    const [notice, next] = heartbeats(2);
+    a.send('g1', [notice!], { mayWait: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(arrivals).toHaveLength(0);
+    a.send('g2', [next!]);
+    await until(() => bg1.received.length === 1);
+    expect(bg1.received).toEqual([notice]);
+    expect(arrivals).toHaveLength(1);
+    expect(a.metrics().holds).toBe(1);
+    expect(b.metrics().messagesReceived).toBe(2);
+  });
+
+  it('sends what may wait once maxHoldMs passes with nothing to go with it', async () => {
+    await start({ maxHoldMs: 20 });
+    a.send('g1', heartbeats(1), { mayWait: true });
+    await until(() => bg1.received.length === 1);
+    expect(a.metrics()).toMatchObject({ holds: 1, batchesSent: 1 });
+  });
+
+  it('sends what it holds at once when asked to flush, and holds nothing with maxHoldMs 0', async () => {
+    await start({ maxHoldMs: 60_000 });
+    a.send('g1', heartbeats(1), { mayWait: true });
+    await a.flush();
+    expect(bg1.received).toHaveLength(1);
+    await a.close();
+    a = new HttpTransport(options(A, { maxHoldMs: 0 }));
+    a.setPeer(B, server.url);
+    a.send('g1', heartbeats(1), { mayWait: true });
+    await a.flush();
+    expect(bg1.received).toHaveLength(2);
+    expect(a.metrics().holds).toBe(0);
+    expect(() => new HttpTransport(options(A, { maxHoldMs: -1 }))).toThrow(/maxHoldMs/);
+  });
 });
 
 describe('streaming snapshots', () => {

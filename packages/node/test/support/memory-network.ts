@@ -2,6 +2,7 @@ import type {
   InstallSnapshot,
   Message,
   NodeId,
+  SendOptions,
   SnapshotMeta,
   Transport,
   TransportHandler,
@@ -22,8 +23,16 @@ export class MemoryNetwork {
   /** Messages and transfers not yet delivered, so tests can wait for a quiet network. */
   #inFlight = 0;
   readonly snapshotChunkBytes: number;
-  /** Drops every message it matches (and sees every message sent): a lossy link, or a tap. */
+  /**
+   * Drops every message it matches as it is sent (and sees every message sent): a lossy link, or
+   * a tap. A dropped message never reaches the sender's queue, so it releases nothing held there.
+   */
   drop: (message: Message) => boolean = () => false;
+  /**
+   * Messages sent with `mayWait` wait until another message goes to the same peer, however long
+   * that takes: the most a transport is allowed to hold them (the HTTP one holds for 2 ms).
+   */
+  holdMayWait = false;
 
   constructor(options: { snapshotChunkBytes?: number } = {}) {
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 64;
@@ -62,7 +71,7 @@ export class MemoryNetwork {
   }
 
   deliver(groupId: string, message: Message): void {
-    if (this.#cut.has(`${message.from}>${message.to}`) || this.drop(message)) return;
+    if (this.#cut.has(`${message.from}>${message.to}`)) return;
     this.#inFlight++;
     later(() => {
       this.#inFlight--;
@@ -104,6 +113,8 @@ export class MemoryNetwork {
 
 export class MemoryTransport implements Transport {
   readonly peers = new Map<NodeId, string>();
+  /** Per peer, what `holdMayWait` holds: [groupId, message] in the order sent. */
+  readonly #held = new Map<NodeId, [string, Message][]>();
   /** Unlimited unless a test sets it, as a size-limited transport would. */
   maxEntryBytes?: number;
 
@@ -112,11 +123,19 @@ export class MemoryTransport implements Transport {
     private readonly network: MemoryNetwork,
   ) {}
 
-  send(groupId: string, messages: readonly Message[]): void {
+  send(groupId: string, messages: readonly Message[], options: SendOptions = {}): void {
     for (const m of messages) {
       if (m.from !== this.self) throw new Error(`${this.self} sent a message from ${m.from}`);
       // Like a real transport, it can only reach peers it was told about.
-      if (this.peers.has(m.to)) this.network.deliver(groupId, m);
+      if (!this.peers.has(m.to) || this.network.drop(m)) continue;
+      const held = this.#held.get(m.to) ?? [];
+      if (this.network.holdMayWait && options.mayWait === true) {
+        this.#held.set(m.to, [...held, [groupId, m]]);
+        continue;
+      }
+      this.#held.delete(m.to);
+      for (const [heldGroup, message] of held) this.network.deliver(heldGroup, message);
+      this.network.deliver(groupId, m);
     }
   }
 

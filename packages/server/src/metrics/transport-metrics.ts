@@ -20,6 +20,11 @@ export function registerTransportMetrics(registry: MetricsRegistry, metrics: () 
     (m) => m.batchesSent,
   );
   counter(
+    'holds_total',
+    'Times messages that may wait (commit notices) were held back to leave with the next ones.',
+    (m) => m.holds,
+  );
+  counter(
     'streams_served_total',
     'Message streams peers opened to read from this node.',
     (m) => m.streamsServed,
