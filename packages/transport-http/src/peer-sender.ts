@@ -124,11 +124,13 @@ export class PeerSender {
     this.start();
   }
 
+  private cancelHold(): void {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+  }
+
   private start(): void {
-    if (this.holdTimer !== null) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = null;
-    }
+    this.cancelHold();
     if (this.running) return;
     this.running = true;
     // Start on a microtask, so the messages of every group sent in this turn share a request.
@@ -167,8 +169,7 @@ export class PeerSender {
     this.context.metrics.dropped.closed += this.queue.length;
     this.queue = [];
     this.queuedBytes = 0;
-    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+    this.cancelHold();
     this.closing.abort();
     this.stream?.close();
   }

@@ -130,7 +130,8 @@ export class MemoryTransport implements Transport {
       if (!this.peers.has(m.to) || this.network.drop(m)) continue;
       const held = this.#held.get(m.to) ?? [];
       if (this.network.holdMayWait && options.mayWait === true) {
-        this.#held.set(m.to, [...held, [groupId, m]]);
+        held.push([groupId, m]);
+        this.#held.set(m.to, held);
         continue;
       }
       this.#held.delete(m.to);
