@@ -467,9 +467,8 @@ export class FsStorage implements Storage {
     if (doomed.length === 0) return;
     try {
       for (const segment of doomed) {
-        await this.fs.unlink(segment.path);
         this.segments.splice(this.segments.indexOf(segment), 1);
-        await segment.retire();
+        await segment.retire(() => this.fs.unlink(segment.path));
       }
       await this.fs.syncDir(this.dir);
     } catch (cause) {
