@@ -1,5 +1,5 @@
 import { decodeConfigChange, type Index, type StorageIdentity } from '@raftkit/core';
-import { type StateMachine, unwrapSnapshot } from '@raftkit/node';
+import { type StateMachine, snapshotBytes, unwrapSnapshot } from '@raftkit/node';
 import { BackupError } from './errors.ts';
 import { writeNewClusterState } from './new-cluster.ts';
 import type { StorageOpener } from './restore.ts';
@@ -80,7 +80,7 @@ export async function recoverForceNewCluster(options: RecoverOptions): Promise<R
         `neither the snapshot nor the log records a URL for ${self}: pass url`,
       );
     }
-    const state = await options.stateMachine.snapshot();
+    const state = await snapshotBytes(options.stateMachine.snapshot());
     const members = { [self]: url };
     await writeNewClusterState(storage, { index: last.index, term: last.term, members }, (write) =>
       write(state),

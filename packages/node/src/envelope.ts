@@ -15,17 +15,25 @@ const headerBytes = magic.length + 4;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** The stored layout up to the user's state: the magic, the JSON's length and the JSON. */
+export function envelopeHeader(urls: Readonly<Record<string, string>>): Uint8Array {
+  const json = encoder.encode(JSON.stringify({ urls }));
+  const out = new Uint8Array(headerBytes + json.byteLength);
+  out.set(magic, 0);
+  new DataView(out.buffer).setUint32(magic.length, json.byteLength);
+  out.set(json, headerBytes);
+  return out;
+}
+
 /**
  * Packs the member URLs and the state machine's snapshot into the stored layout above; `unwrapSnapshot`
  * reverses it.
  */
 export function wrapSnapshot(envelope: SnapshotEnvelope): Uint8Array {
-  const json = encoder.encode(JSON.stringify({ urls: envelope.urls }));
-  const out = new Uint8Array(headerBytes + json.byteLength + envelope.state.byteLength);
-  out.set(magic, 0);
-  new DataView(out.buffer).setUint32(magic.length, json.byteLength);
-  out.set(json, headerBytes);
-  out.set(envelope.state, headerBytes + json.byteLength);
+  const header = envelopeHeader(envelope.urls);
+  const out = new Uint8Array(header.byteLength + envelope.state.byteLength);
+  out.set(header, 0);
+  out.set(envelope.state, header.byteLength);
   return out;
 }
 

@@ -7,3 +7,4 @@ export { type Histogram, LatencyHistogram, type RaftNodeMetrics } from './metric
 export type { RaftNodeOptions, StateMachine } from './options.ts';
 export type { Applied } from './proposals.ts';
 export { type MemberStatus, type NodeStatus, RaftNode, type ReadConsistency } from './raft-node.ts';
+export { isSnapshotStream, type StateSnapshot, snapshotBytes } from './snapshot-stream.ts';

@@ -3,6 +3,7 @@ import { bootstrapState, joiningState } from '@raftkit/core';
 import { type SnapshotEnvelope, unwrapSnapshot, wrapSnapshot } from './envelope.ts';
 import { encodeUrlContext } from './member-urls.ts';
 import type { RaftNodeOptions, StateMachine } from './options.ts';
+import { snapshotBytes } from './snapshot-stream.ts';
 
 export interface InitialState {
   readonly persisted: PersistedState;
@@ -68,7 +69,7 @@ async function initialSnapshot(
 ): Promise<Snapshot> {
   const snapshot: Snapshot = {
     meta: empty.meta,
-    data: wrapSnapshot({ urls: {}, state: await stateMachine.snapshot() }),
+    data: wrapSnapshot({ urls: {}, state: await snapshotBytes(stateMachine.snapshot()) }),
   };
   await storage.saveSnapshot(snapshot);
   return snapshot;

@@ -12,8 +12,17 @@ export interface StateMachine {
    * Return an error value instead for commands that fail by design.
    */
   apply(entry: Entry): unknown;
-  /** Serializes the state as of the last applied entry (never called while applying). */
-  snapshot(): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Serializes the state as of the last applied entry (never called while applying), in one of
+   * two ways:
+   * - the bytes, or a promise of them: the node applies nothing more until it has them, so
+   *   serializing holds up every write for as long as it takes;
+   * - chunks, as an `AsyncIterable`: a point-in-time capture taken before `snapshot` returns,
+   *   serialized a chunk at a time while committed entries keep applying (hashicorp/raft's
+   *   `FSMSnapshot`). `apply` and `restore` may run between chunks and must not change what the
+   *   capture yields. The node asks for each chunk once it has written the one before.
+   */
+  snapshot(): Uint8Array | Promise<Uint8Array> | AsyncIterable<Uint8Array>;
   /** Replaces the whole state with a snapshot's data (possibly taken on another node). */
   restore(data: Uint8Array): void | Promise<void>;
   /**

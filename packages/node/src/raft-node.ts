@@ -21,7 +21,7 @@ import type {
 import { decodeConfigChange, isRaftError, isStorageError, RaftError, RawNode } from '@raftkit/core';
 import { CommitNotices } from './commit-notices.ts';
 import type { SnapshotEnvelope } from './envelope.ts';
-import { unwrapSnapshot, wrapSnapshot } from './envelope.ts';
+import { envelopeHeader, unwrapSnapshot } from './envelope.ts';
 import { RaftNodeError } from './errors.ts';
 import { Emitter, type RaftNodeEvent, type RaftNodeEvents } from './events.ts';
 import { ForwardedProposals } from './forwarded-proposals.ts';
@@ -32,6 +32,7 @@ import { type RaftNodeOptions, type ResolvedOptions, resolveOptions, type StateM
 import { type Applied, PendingProposals } from './proposals.ts';
 import { ReadRounds } from './read-rounds.ts';
 import { PendingReads } from './reads.ts';
+import { isSnapshotStream } from './snapshot-stream.ts';
 import { snapshotHooks } from './snapshot-transfer.ts';
 
 /**
@@ -744,10 +745,11 @@ export class RaftNode {
 
   /**
    * Snapshot at the applied index, store it durably, and only then let the core drop the log
-   * before it (a crash in between must find either the log or the snapshot). The state machine
-   * serializes itself between Readys, so nothing applies meanwhile; the write (a file, its fsync
-   * and the rename) runs off the loop, which a write of a few megabytes would otherwise stall
-   * for every client. The core compacts at the loop's first turn after the write.
+   * before it (a crash in between must find either the log or the snapshot). A state machine
+   * that returns bytes serializes itself between Readys, so nothing applies meanwhile; one that
+   * returns chunks captured its state and serializes it beside the loop, a chunk per write. The
+   * write (a file, its fsync and the rename) runs off the loop, which a write of a few megabytes
+   * would otherwise stall for every client. The core compacts at the loop's first turn after it.
    */
   async #takeSnapshot(): Promise<void> {
     const at = this.#applied as Index;
@@ -760,11 +762,12 @@ export class RaftNode {
       if (isRaftError(error, 'SnapshotOutOfDate')) return;
       throw error;
     }
-    const urls = this.#urls.appliedUrls();
-    const state = await this.#stateMachine.snapshot();
-    const data = wrapSnapshot({ urls, state });
+    const header = envelopeHeader(this.#urls.appliedUrls());
+    const taken = this.#stateMachine.snapshot();
+    // A chunked snapshot is a capture, serialized while the loop goes on; bytes are waited for.
+    const state = isSnapshotStream(taken) ? taken : [await taken];
     this.#bytesSinceSnapshot = 0;
-    this.#snapshotSave = this.#storeSnapshot(meta, data)
+    this.#snapshotSave = this.#storeSnapshot(meta, header, state)
       .catch((error: unknown) => {
         this.#fail(error);
       })
@@ -773,11 +776,16 @@ export class RaftNode {
       });
   }
 
-  async #storeSnapshot(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+  async #storeSnapshot(
+    meta: SnapshotMeta,
+    header: Uint8Array,
+    state: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ): Promise<void> {
     try {
       const writer = await this.#storage.createSnapshot(meta);
       try {
-        await writer.write(data);
+        await writer.write(header);
+        for await (const chunk of state) await writer.write(chunk);
       } catch (error) {
         await writer.abort();
         throw error;

@@ -1,6 +1,6 @@
 import { nodeId, type Storage } from '@raftkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestCluster, text } from './support/cluster.ts';
+import { ListStateMachine, TestCluster, text } from './support/cluster.ts';
 import { ControlledStorage } from './support/controlled-storage.ts';
 
 let cluster: TestCluster | null = null;
@@ -9,6 +9,35 @@ afterEach(async () => {
   expect(cluster?.clock.activeTimers ?? 0).toBe(0);
   cluster = null;
 });
+
+/**
+ * Snapshots as chunks of a capture of the list. Once `hold` is called, every snapshot after it
+ * yields its first chunk and waits for `release` to yield the rest.
+ */
+class ChunkedListStateMachine extends ListStateMachine {
+  chunksYielded = 0;
+  #held: Promise<void> | null = null;
+  release: () => void = () => {};
+
+  hold(): void {
+    this.#held = new Promise<void>((resolve) => {
+      this.release = resolve;
+    });
+  }
+
+  override snapshot(): AsyncIterable<Uint8Array> {
+    const json = JSON.stringify(this.items);
+    const held = this.#held;
+    const counted = () => this.chunksYielded++;
+    return (async function* () {
+      counted();
+      yield text(json.slice(0, 1));
+      await held;
+      counted();
+      yield text(json.slice(1));
+    })();
+  }
+}
 
 const writeAll = async (c: TestCluster, values: readonly string[]) => {
   for (const v of values) await c.settle(c.leader()!.propose(text(v)));
@@ -37,6 +66,33 @@ describe('snapshots and compaction', () => {
     );
     expect(cluster.machine(victim).items).toEqual(values);
     expect(restarted.memberUrl(cluster.leader()!.id)).toBe(TestCluster.url(cluster.leader()!.id));
+  });
+
+  it('applies on while a chunked snapshot serializes, and stores the state as of its capture', async () => {
+    cluster = new TestCluster(['solo']);
+    const machine = new ChunkedListStateMachine();
+    const node = await cluster.start('solo', { snapshotEvery: { entries: 3 }, stateMachine: () => machine });
+    await cluster.until(() => node.status().role === 'leader', 'the single node leads');
+    machine.hold();
+    const before = machine.chunksYielded;
+    await writeAll(cluster, ['a', 'b', 'c']);
+    await cluster.until(
+      () => machine.chunksYielded === before + 1,
+      'the snapshot waits for its second chunk',
+    );
+    const capturedAt = node.status().appliedIndex;
+    await writeAll(cluster, ['d', 'e', 'f', 'g']);
+    expect(machine.items).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(node.metrics().snapshotsTaken).toBe(0);
+
+    machine.release();
+    await cluster.until(() => node.metrics().snapshotsTaken >= 1, 'the snapshot is stored');
+    await cluster.until(() => node.status().snapshotIndex >= capturedAt, 'compacted to it');
+    // A snapshot holding anything applied after its capture would repeat d to g on restart.
+    await cluster.stop('solo');
+    const restarted = await cluster.start('solo', { bootstrap: undefined });
+    expect(restarted.status().snapshotIndex).toBeGreaterThanOrEqual(capturedAt);
+    expect(cluster.machine('solo').items).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
   });
 
   it('snapshots by applied bytes as well', async () => {

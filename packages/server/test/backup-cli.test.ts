@@ -50,9 +50,7 @@ async function kvBackup(keys: number): Promise<string> {
         membership: { voters: [nodeId('n1')], votersOutgoing: [], learners: [] },
       },
       urls: { n1: 'http://127.0.0.1:7001' },
-      state: (async function* () {
-        yield kv.snapshot();
-      })(),
+      state: kv.snapshot(),
     },
     { stateMachine: kv },
   );

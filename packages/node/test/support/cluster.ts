@@ -3,6 +3,7 @@ import { nodeId } from '@raftkit/core';
 import { MemoryStorage } from '@raftkit/testkit';
 import type { RaftNodeOptions, StateMachine } from '../../src/options.ts';
 import { RaftNode } from '../../src/raft-node.ts';
+import type { StateSnapshot } from '../../src/snapshot-stream.ts';
 import { ManualClock } from './manual-clock.ts';
 import { MemoryNetwork, type MemoryTransport } from './memory-network.ts';
 
@@ -19,7 +20,7 @@ export class ListStateMachine implements StateMachine {
     return this.items.length;
   }
 
-  snapshot(): Uint8Array {
+  snapshot(): StateSnapshot {
     return encoder.encode(JSON.stringify(this.items));
   }
 
@@ -35,9 +36,11 @@ export class ListStateMachine implements StateMachine {
 
 export const tickMs = 10;
 
-export interface StartOptions extends Partial<Omit<RaftNodeOptions, 'id' | 'storage'>> {
+export interface StartOptions extends Partial<Omit<RaftNodeOptions, 'id' | 'storage' | 'stateMachine'>> {
   /** Wraps the node's store, e.g. in a `ControlledStorage`. */
   readonly wrapStorage?: (storage: Storage) => Storage;
+  /** The node's state machine; a fresh `ListStateMachine` unless given. */
+  readonly stateMachine?: () => ListStateMachine;
 }
 
 /**
@@ -75,7 +78,7 @@ export class TestCluster {
   async start(id: string, options: StartOptions = {}): Promise<RaftNode> {
     const merged: StartOptions = { ...this.defaults, ...options };
     const opened = await this.#disks.open(`dir-${id}`, { clusterId: 'test', nodeId: nodeId(id) });
-    const stateMachine = new ListStateMachine();
+    const stateMachine = merged.stateMachine?.() ?? new ListStateMachine();
     const transport = this.network.transport(nodeId(id));
     const node = await RaftNode.start({
       bootstrap: { members: this.members },

@@ -1,8 +1,10 @@
 import { type Entry, index, term } from '@raftkit/core';
+import { snapshotBytes } from '@raftkit/node';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeCommand, type KvCommand, KvCommandError } from './command.ts';
 import { KvStateMachine } from './kv-state-machine.ts';
+import { encodeSnapshotChunks } from './snapshot-format.ts';
 
 const utf8 = new TextEncoder();
 const text = (s: string) => utf8.encode(s);
@@ -13,6 +15,7 @@ const entry = (command: KvCommand): Entry => ({
   type: 'normal',
   data: encodeCommand(command),
 });
+const snapshotOf = (kv: KvStateMachine) => snapshotBytes(kv.snapshot());
 
 describe('KvStateMachine', () => {
   it('puts, overwrites and deletes', () => {
@@ -70,27 +73,72 @@ describe('KvStateMachine', () => {
     expect(kv.list('', 'a', 10)).toEqual(['b1', 'b2', 'b3', 'c']);
   });
 
-  it('restores a snapshot into an equal map, replacing what was there', () => {
+  it('restores a snapshot into an equal map, replacing what was there', async () => {
     const kv = new KvStateMachine();
     for (const key of ['z', 'é', 'a', '😀']) kv.apply(entry({ op: 'put', key, value: text(`v-${key}`) }));
     kv.apply(entry({ op: 'put', key: 'empty', value: new Uint8Array() }));
     const copy = new KvStateMachine();
     copy.apply(entry({ op: 'put', key: 'stale', value: text('x') }));
-    copy.restore(kv.snapshot());
+    copy.restore(await snapshotOf(kv));
     expect(copy.list('', null, 100)).toEqual(kv.list('', null, 100));
     for (const key of kv.list('', null, 100)) expect(copy.get(key)).toEqual(kv.get(key));
     expect(copy.get('stale')).toBeUndefined();
-    expect(copy.snapshot()).toEqual(kv.snapshot());
+    expect(await snapshotOf(copy)).toEqual(await snapshotOf(kv));
   });
 
-  it('restores any keys from a snapshot, ASCII or not, with the byte length each is stored under', () => {
-    fc.assert(
-      fc.property(
+  it('snapshots the state as of the call, whatever applies while the chunks are produced', async () => {
+    const kv = new KvStateMachine();
+    for (let i = 0; i < 3000; i++) kv.apply(entry({ op: 'put', key: `k${i}`, value: text('x'.repeat(100)) }));
+    const expected = await snapshotOf(kv);
+    const taken = kv.snapshot();
+    kv.apply(entry({ op: 'put', key: 'k1', value: text('changed') }));
+    kv.apply(entry({ op: 'delete', key: 'k2' }));
+    kv.apply(entry({ op: 'put', key: 'new', value: text('added') }));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of taken) {
+      chunks.push(chunk);
+      kv.apply(entry({ op: 'delete', key: `k${chunks.length + 10}` }));
+      kv.restore(await snapshotOf(new KvStateMachine()));
+    }
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(
+      await snapshotBytes(
+        (async function* () {
+          yield* chunks;
+        })(),
+      ),
+    ).toEqual(expected);
+  });
+
+  it('encodes in chunks of about the size asked for that join into the one-piece encoding', () => {
+    const keys = Array.from({ length: 500 }, (_, i) => `key-${String(i).padStart(4, '0')}-é`);
+    const values = keys.map((_, i) => text('v'.repeat(i % 300)));
+    const sessions = { clock: 7, sessions: [] };
+    const [whole, ...none] = [...encodeSnapshotChunks(keys, values, sessions, Number.POSITIVE_INFINITY)];
+    const chunks = [...encodeSnapshotChunks(keys, values, sessions, 4096)];
+    const pairs = chunks.slice(0, -1);
+    expect(none).toHaveLength(1); // the session table comes last, on its own
+    expect(pairs.length).toBeGreaterThan(10);
+    // A chunk stops at the first pair that takes it to the size asked for: under it by less than one pair.
+    for (const chunk of pairs.slice(0, -1)) expect(chunk.byteLength).toBeGreaterThanOrEqual(4096);
+    for (const chunk of pairs) expect(chunk.byteLength).toBeLessThan(4096 + 8 + 20 + 300);
+    const joined = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      joined.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    expect(joined).toEqual(new Uint8Array([...whole!, ...none[0]!]));
+  });
+
+  it('restores any keys from a snapshot, ASCII or not, with the byte length each is stored under', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), { maxLength: 20 }),
-        (keys) => {
+        async (keys) => {
           const kv = new KvStateMachine();
           for (const key of keys) kv.apply(entry({ op: 'put', key, value: text(`v-${key}`) }));
-          const snapshot = kv.snapshot();
+          const snapshot = await snapshotOf(kv);
           // Header (9), then per pair two lengths and the UTF-8 of key and value, then an empty session table (12).
           const pairBytes = keys.reduce((sum, key) => sum + 8 + 2 * text(key).length + 2, 0);
           expect(snapshot.byteLength).toBe(9 + pairBytes + 12);
@@ -103,11 +151,11 @@ describe('KvStateMachine', () => {
     );
   });
 
-  it('refuses a damaged snapshot and keeps its state', () => {
+  it('refuses a damaged snapshot and keeps its state', async () => {
     const kv = new KvStateMachine();
     kv.apply(entry({ op: 'put', key: 'a', value: text('1') }));
     kv.apply(entry({ op: 'put', key: 'b', value: text('2') }));
-    const good = kv.snapshot();
+    const good = await snapshotOf(kv);
     const target = new KvStateMachine();
     target.apply(entry({ op: 'put', key: 'keep', value: text('me') }));
     for (const bad of [

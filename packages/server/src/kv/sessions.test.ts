@@ -1,9 +1,10 @@
 import { type Entry, index, term } from '@raftkit/core';
+import { snapshotBytes } from '@raftkit/node';
 import { describe, expect, it } from 'vitest';
 import { encodeCommand, type KvCommand, type KvWrite } from './command.ts';
 import { KvStateMachine, type KvWriteResult } from './kv-state-machine.ts';
 import { MAX_ANSWERS_PER_SESSION, SESSION_TTL_MS, type SessionOutcome } from './sessions.ts';
-import { encodeSnapshot } from './snapshot-format.ts';
+import { encodeSnapshotChunks } from './snapshot-format.ts';
 
 const utf8 = new TextEncoder();
 const text = (s: string) => utf8.encode(s);
@@ -81,14 +82,14 @@ describe('client sessions (exactly-once writes)', () => {
     expect(r.kv.sessionCount).toBe(1);
   });
 
-  it('survive a snapshot: a restored replica still recognizes a retry', () => {
+  it('survive a snapshot: a restored replica still recognizes a retry', async () => {
     const r = replica();
     const s = r.open();
     const first = r.write(s, 1, { op: 'cas', key: 'c', expected: null, value: text('1') });
     r.write(s, 2, { op: 'cas', key: 'c', expected: text('9'), value: text('2') });
     const restored = new KvStateMachine();
-    restored.restore(r.kv.snapshot());
-    expect(restored.snapshot()).toEqual(r.kv.snapshot());
+    restored.restore(await snapshotBytes(r.kv.snapshot()));
+    expect(await snapshotBytes(restored.snapshot())).toEqual(await snapshotBytes(r.kv.snapshot()));
     const again = restored.apply({
       index: index(99),
       term: term(2),
@@ -125,7 +126,8 @@ describe('client sessions (exactly-once writes)', () => {
   });
 
   it('restore a version 1 snapshot (no session table)', () => {
-    const v2 = encodeSnapshot(['a'], new Map([['a', text('1')]]), { clock: 0, sessions: [] });
+    const [pairs, table] = [...encodeSnapshotChunks(['a'], [text('1')], { clock: 0, sessions: [] })];
+    const v2 = new Uint8Array([...pairs!, ...table!]);
     const v1 = v2.slice(0, v2.length - 12);
     v1[4] = 1;
     const kv = new KvStateMachine();

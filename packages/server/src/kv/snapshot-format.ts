@@ -21,44 +21,81 @@ const HEADER_BYTES = MAGIC.length + 1 + 4;
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-export function encodeSnapshot(
+/** Chunks of about this size: each one encoded between two turns of the event loop. */
+const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The snapshot of `keys` (ascending), their `values` (same order) and `sessions`, in chunks of
+ * about `chunkBytes` (one pair may make a chunk larger), for a consumer that writes each before
+ * asking for the next: the state is serialized a chunk at a time, not in one stretch.
+ */
+export function* encodeSnapshotChunks(
   keys: readonly string[],
-  values: ReadonlyMap<string, Uint8Array>,
+  values: readonly Uint8Array[],
   sessions: SessionsImage<KvWriteResult>,
-): Uint8Array {
-  // Most keys are ASCII, whose UTF-8 is their char codes: copied by hand below, since one
-  // TextEncoder call per key was most of the time a snapshot took (it blocks the Ready loop).
-  const encodedKeys = keys.map((key) => (isAscii(key) ? null : utf8.encode(key)));
-  let size = HEADER_BYTES + 12;
-  for (let i = 0; i < keys.length; i++) {
-    size += 8 + (encodedKeys[i]?.length ?? keys[i]!.length) + values.get(keys[i]!)!.length;
+  chunkBytes = SNAPSHOT_CHUNK_BYTES,
+): Generator<Uint8Array> {
+  let header: Uint8Array | null = new Uint8Array(HEADER_BYTES);
+  header.set(MAGIC, 0);
+  header[MAGIC.length] = VERSION;
+  new DataView(header.buffer).setUint32(MAGIC.length + 1, keys.length);
+  let next = 0;
+  while (next < keys.length) {
+    // Most keys are ASCII, whose UTF-8 is their char codes: copied by hand below, since one
+    // TextEncoder call per key was most of the time a snapshot took.
+    const from = next;
+    const encodedKeys: (Uint8Array | null)[] = [];
+    let size = header?.length ?? 0;
+    while (next < keys.length && (next === from || size < chunkBytes)) {
+      const key = keys[next]!;
+      const encoded = isAscii(key) ? null : utf8.encode(key);
+      encodedKeys.push(encoded);
+      size += 8 + (encoded?.length ?? key.length) + values[next]!.length;
+      next++;
+    }
+    const out = new Uint8Array(size);
+    const view = new DataView(out.buffer);
+    let at = 0;
+    if (header !== null) {
+      out.set(header);
+      at = header.length;
+      header = null;
+    }
+    for (let i = from; i < next; i++) {
+      const key = keys[i]!;
+      const encoded = encodedKeys[i - from]!;
+      const value = values[i]!;
+      if (encoded === null) {
+        view.setUint32(at, key.length);
+        for (let j = 0; j < key.length; j++) out[at + 4 + j] = key.charCodeAt(j);
+        at += 4 + key.length;
+      } else {
+        view.setUint32(at, encoded.length);
+        out.set(encoded, at + 4);
+        at += 4 + encoded.length;
+      }
+      view.setUint32(at, value.length);
+      out.set(value, at + 4);
+      at += 4 + value.length;
+    }
+    yield out;
   }
+  yield encodeSessions(header, sessions);
+}
+
+/** The session table, after the header when no pair chunk carried it. */
+function encodeSessions(header: Uint8Array | null, sessions: SessionsImage<KvWriteResult>): Uint8Array {
+  let size = (header?.length ?? 0) + 12;
   for (const s of sessions.sessions) {
     size += 28;
     for (const a of s.answers) size += 21 + currentOf(a.result).length;
   }
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
-  out[MAGIC.length] = VERSION;
-  view.setUint32(MAGIC.length + 1, keys.length);
-  let at = HEADER_BYTES;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    const encoded = encodedKeys[i]!;
-    const value = values.get(key)!;
-    if (encoded === null) {
-      view.setUint32(at, key.length);
-      for (let j = 0; j < key.length; j++) out[at + 4 + j] = key.charCodeAt(j);
-      at += 4 + key.length;
-    } else {
-      view.setUint32(at, encoded.length);
-      out.set(encoded, at + 4);
-      at += 4 + encoded.length;
-    }
-    view.setUint32(at, value.length);
-    out.set(value, at + 4);
-    at += 4 + value.length;
+  let at = 0;
+  if (header !== null) {
+    out.set(header);
+    at = header.length;
   }
   view.setFloat64(at, sessions.clock);
   view.setUint32(at + 8, sessions.sessions.length);
