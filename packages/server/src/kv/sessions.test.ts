@@ -126,8 +126,9 @@ describe('client sessions (exactly-once writes)', () => {
   });
 
   it('restore a version 1 snapshot (no session table)', () => {
-    const [pairs, table] = [...encodeSnapshotChunks(['a'], [text('1')], { clock: 0, sessions: [] })];
-    const v2 = new Uint8Array([...pairs!, ...table!]);
+    const v2 = new Uint8Array(
+      [...encodeSnapshotChunks(['a'], [text('1')], { clock: 0, sessions: [] })].flatMap((c) => [...c]),
+    );
     const v1 = v2.slice(0, v2.length - 12);
     v1[4] = 1;
     const kv = new KvStateMachine();

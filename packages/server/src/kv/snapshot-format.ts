@@ -25,9 +25,10 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 
 /**
- * The snapshot of `keys` (ascending), their `values` (same order) and `sessions`, in chunks of
- * about `chunkBytes` (one pair may make a chunk larger), for a consumer that writes each before
- * asking for the next: the state is serialized a chunk at a time, not in one stretch.
+ * The snapshot of `keys` (ascending), their `values` (same order) and `sessions`, in chunks: the
+ * header, pairs in chunks of about `chunkBytes` (one pair may make a chunk larger), then the
+ * session table, for a consumer that writes each before asking for the next: the state is
+ * serialized a chunk at a time, not in one stretch.
  */
 export function* encodeSnapshotChunks(
   keys: readonly string[],
@@ -35,17 +36,18 @@ export function* encodeSnapshotChunks(
   sessions: SessionsImage<KvWriteResult>,
   chunkBytes = SNAPSHOT_CHUNK_BYTES,
 ): Generator<Uint8Array> {
-  let header: Uint8Array | null = new Uint8Array(HEADER_BYTES);
+  const header = new Uint8Array(HEADER_BYTES);
   header.set(MAGIC, 0);
   header[MAGIC.length] = VERSION;
   new DataView(header.buffer).setUint32(MAGIC.length + 1, keys.length);
+  yield header;
   let next = 0;
   while (next < keys.length) {
     // Most keys are ASCII, whose UTF-8 is their char codes: copied by hand below, since one
     // TextEncoder call per key was most of the time a snapshot took.
     const from = next;
     const encodedKeys: (Uint8Array | null)[] = [];
-    let size = header?.length ?? 0;
+    let size = 0;
     while (next < keys.length && (next === from || size < chunkBytes)) {
       const key = keys[next]!;
       const encoded = isAscii(key) ? null : utf8.encode(key);
@@ -56,11 +58,6 @@ export function* encodeSnapshotChunks(
     const out = new Uint8Array(size);
     const view = new DataView(out.buffer);
     let at = 0;
-    if (header !== null) {
-      out.set(header);
-      at = header.length;
-      header = null;
-    }
     for (let i = from; i < next; i++) {
       const key = keys[i]!;
       const encoded = encodedKeys[i - from]!;
@@ -80,26 +77,20 @@ export function* encodeSnapshotChunks(
     }
     yield out;
   }
-  yield encodeSessions(header, sessions);
+  yield encodeSessions(sessions);
 }
 
-/** The session table, after the header when no pair chunk carried it. */
-function encodeSessions(header: Uint8Array | null, sessions: SessionsImage<KvWriteResult>): Uint8Array {
-  let size = (header?.length ?? 0) + 12;
+function encodeSessions(sessions: SessionsImage<KvWriteResult>): Uint8Array {
+  let size = 12;
   for (const s of sessions.sessions) {
     size += 28;
     for (const a of s.answers) size += 21 + currentOf(a.result).length;
   }
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
-  let at = 0;
-  if (header !== null) {
-    out.set(header);
-    at = header.length;
-  }
-  view.setFloat64(at, sessions.clock);
-  view.setUint32(at + 8, sessions.sessions.length);
-  at += 12;
+  view.setFloat64(0, sessions.clock);
+  view.setUint32(8, sessions.sessions.length);
+  let at = 12;
   for (const s of sessions.sessions) {
     view.setFloat64(at, s.id);
     view.setFloat64(at + 8, s.lastActive);
