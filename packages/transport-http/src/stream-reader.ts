@@ -132,7 +132,7 @@ export class StreamReader {
       heard(this.peer);
       const stream = headers[HEADER_NONCE]!;
       const parser = new FrameParser(options.maxBodyBytes);
-      const reader = chunksOf(response.body);
+      const reader = chunksOf(response.body, signal);
       for (;;) {
         const value = await reader.read();
         if (value === null) break;
@@ -172,18 +172,35 @@ export class StreamReader {
 /** Bytes read at a time from a stream that lets us choose (`chunksOf`). */
 const READ_BYTES = 256 * 1024;
 
-/**
- * Reads a message stream's body chunk by chunk; a chunk is valid only until the next read, which
- * suits the loop above (frames are verified and delivered, their messages decoded into copies,
- * before it reads again). Where the body is a byte stream (Deno's `fetch`) the chunks land in one
- * buffer of ours, reused: read the default way, each chunk there came in a fresh 64 KB
- * ArrayBuffer, and the external memory that piled up made V8 run a full mark-compact about four
- * times a second on a leader taking writes one at a time.
- */
-function chunksOf(body: ReadableStream<Uint8Array>): {
+interface Chunks {
   read(): Promise<Uint8Array | null>;
   cancel(): Promise<void>;
-} {
+}
+
+/**
+ * The chunks of a message stream's body until `signal` aborts, when the read pending returns the
+ * end of the stream. `fetch` was given the signal too, but that alone does not do on Deno: once a
+ * garbage collection has run after `fetch` returned, aborting its signal no longer reaches the
+ * body, and a read pending on a quiet stream never settled, so a node stopping on a fatal error
+ * hung in `close` for good.
+ */
+function chunksOf(body: ReadableStream<Uint8Array>, signal: AbortSignal): Chunks {
+  const chunks = readerOf(body);
+  const cancel = () => void chunks.cancel().catch(() => {});
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
+  return chunks;
+}
+
+/**
+ * Reads a body chunk by chunk; a chunk is valid only until the next read, which suits the loop
+ * above (frames are verified and delivered, their messages decoded into copies, before it reads
+ * again). Where the body is a byte stream (Deno's `fetch`) the chunks land in one buffer of ours,
+ * reused: read the default way, each chunk there came in a fresh 64 KB ArrayBuffer, and the
+ * external memory that piled up made V8 run a full mark-compact about four times a second on a
+ * leader taking writes one at a time.
+ */
+function readerOf(body: ReadableStream<Uint8Array>): Chunks {
   let byob: ReadableStreamBYOBReader;
   try {
     byob = body.getReader({ mode: 'byob' });

@@ -51,6 +51,22 @@ async function pair(extra: Partial<HttpTransportOptions> = {}): Promise<[Side, S
   return [a, b];
 }
 
+/** The first stream `s` serves carries its first frame, then nothing: a dead connection. */
+function silenceFirstStream(s: Side): void {
+  let served = 0;
+  s.rewrite = (body) => {
+    const first = served++ === 0;
+    let passed = 0;
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          if (!first || passed++ === 0) controller.enqueue(chunk);
+        },
+      }),
+    );
+  };
+}
+
 const rounds = (messages: readonly Message[]) => messages.map((m) => (m as { readRound: number }).readRound);
 
 afterEach(async () => {
@@ -120,19 +136,7 @@ describe('message streams', () => {
   it('gives up on a stream that goes silent and opens another', async () => {
     // A request timeout below three keepalive intervals: those are what the reader waits.
     const [a, b] = await pair({ requestTimeoutMs: 1000 });
-    let silenced = 0;
-    // The first stream A serves to B carries its first frame, then nothing: a dead connection.
-    a.rewrite = (body) => {
-      const first = silenced++ === 0;
-      let passed = 0;
-      return body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            if (!first || passed++ === 0) controller.enqueue(chunk);
-          },
-        }),
-      );
-    };
+    silenceFirstStream(a);
     await until(() => b.transport.metrics().streamsOpened === 1);
     const opened = Date.now();
     await until(() => b.transport.metrics().streamsOpened === 2);
@@ -140,6 +144,28 @@ describe('message streams', () => {
     expect(Date.now() - opened).toBeGreaterThanOrEqual(3 * STREAM_KEEPALIVE_MS - 100);
     a.transport.send('g1', [heartbeat(A, B, 4)]);
     await until(() => b.handler.received.length === 1);
+  });
+
+  // Deno's `fetch` stops passing its signal's abort on to a response body once a garbage
+  // collection has run after it returned; this `fetch` never passes it on, so the reader must end
+  // its reads itself.
+  const deaf: HttpTransportOptions['fetch'] = (input, init) => fetch(input, { ...init, signal: null });
+
+  it('stops reading on close where aborting fetch does not reach the body', async () => {
+    const [a, b] = await pair({ fetch: deaf });
+    await until(() => a.transport.metrics().streamsOpened === 1 && b.transport.metrics().streamsOpened === 1);
+    const outcome = await Promise.race([
+      b.transport.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still reading'), 2000)),
+    ]);
+    expect(outcome).toBe('closed');
+  });
+
+  it('gives up on a silent stream where aborting fetch does not reach the body', async () => {
+    const [a, b] = await pair({ fetch: deaf, requestTimeoutMs: 1000 });
+    silenceFirstStream(a);
+    await until(() => b.transport.metrics().streamsOpened === 1);
+    await until(() => b.transport.metrics().streamsOpened === 2);
   });
 
   it('drops a stream whose frame was tampered with, delivers nothing of it, and opens another', async () => {
