@@ -111,8 +111,40 @@ async function serve(argv: readonly string[], runtime: ServerRuntime, io: CliIo)
       return 1;
     }),
   ]);
-  await server.stop();
+  const stopped = server.stop();
+  if (outcome === 0) await stopped;
+  else if (!(await settlesWithin(stopped, FATAL_STOP_GRACE_MS))) {
+    // The store is closed already, so nothing is left to protect, and a node that kept running
+    // on a broken disk would never be restarted by its supervisor.
+    log.error('the node did not finish stopping after its fatal error; exiting anyway', {
+      waitedMs: FATAL_STOP_GRACE_MS,
+    });
+  }
   return outcome;
+}
+
+/**
+ * How long `serve` waits, after a fatal error, for the rest of the node (its listener, its peer
+ * connections) to close before it returns anyway: a runtime that never lets go of a connection
+ * must not keep a broken node alive.
+ */
+const FATAL_STOP_GRACE_MS = 2000;
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Verifies a stopped node's data directory; the store is detected from its files. */
