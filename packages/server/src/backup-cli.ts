@@ -20,7 +20,8 @@ import { ConfigError } from './config.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { type Progress, startProgress } from './progress.ts';
 
-export const BACKUP_USAGE = `  backup create -o FILE     download a verified backup from --url into FILE
+export const BACKUP_USAGE = `  backup create -o FILE     download a verified backup from --url into FILE (--timeout MS,
+                            default 30000: for the answer, then for each next piece of it)
   backup verify FILE        check a backup file without restoring it (--max-bytes N)
   backup inspect FILE       print a backup's manifest (--json for JSON)
   restore FILE --data-dir DIR [--storage fs|sqlite] [--id ID] [--cluster-id C] [--url URL]
@@ -67,14 +68,22 @@ function backup(argv: readonly string[], io: CliIo): Promise<number> {
 async function create(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { url: { type: 'string' }, token: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      timeout: { type: 'string' },
+    },
   });
   const file = values.output;
   if (file === undefined) throw new ConfigError(['raftkit backup create needs -o FILE']);
   const url = values.url ?? io.env.RAFTKIT_URL ?? 'http://127.0.0.1:7001';
   const token = values.token ?? io.env.RAFTKIT_CLIENT_TOKEN;
-  const client = new RaftkitClient({ endpoints: [url], ...(token ? { token } : {}) });
-  // A backup may take long to download: the timeout covers waiting for the answer only.
+  const timeoutMs =
+    values.timeout === undefined ? DOWNLOAD_TIMEOUT_MS : positiveInteger('--timeout', values.timeout);
+  const client = new RaftkitClient({ endpoints: [url], timeoutMs, ...(token ? { token } : {}) });
+  // A backup may take long to download: the client's timeout covers the wait for the answer,
+  // `untilSilent` every wait for more of it.
   const response = await client.request({
     method: 'GET',
     path: '/v1/backup',
@@ -86,7 +95,9 @@ async function create(argv: readonly string[], io: CliIo): Promise<number> {
   const progress = startProgress('downloading', null, io);
   let manifest: Manifest;
   try {
-    manifest = await saveBackupFile(response.body, file, { onWrite: (bytes) => progress.update(bytes) });
+    manifest = await saveBackupFile(untilSilent(response.body, timeoutMs, `${url}/v1/backup`), file, {
+      onWrite: (bytes) => progress.update(bytes),
+    });
   } finally {
     progress.stop();
   }
@@ -216,6 +227,37 @@ function opener(name: string): StorageOpener {
 /** The store in a data directory, from its files (as `raftkit check` tells them apart). */
 async function detectStorage(dir: string): Promise<string> {
   return (await readdir(dir)).some((name) => name.endsWith('.sqlite')) ? 'sqlite' : 'fs';
+}
+
+/** How long `backup create` waits for the answer, and then for each next piece of it. */
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+
+/**
+ * The chunks of `body`, failing once none has come for `idleMs`: a server that stops sending (a
+ * paused process, a link that drops every packet) would otherwise keep a download waiting
+ * forever. Cancelling the reader ends the download on every runtime; aborting `fetch`'s signal
+ * would not on Deno, where it no longer reaches a body once a garbage collection has run.
+ */
+async function* untilSilent(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  from: string,
+): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const silence = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), idleMs);
+      });
+      const next = await Promise.race([reader.read(), silence]).finally(() => clearTimeout(timer));
+      if (next === null) throw new Error(`${from} sent nothing for ${idleMs} ms`);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
 }
 
 function onlyFile(command: string, positionals: readonly string[]): string {

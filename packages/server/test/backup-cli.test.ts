@@ -1,4 +1,6 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBackup } from '@raftkit/backup';
@@ -58,6 +60,31 @@ async function kvBackup(keys: number): Promise<string> {
   await writeFile(file, new Uint8Array(await new Response(stream).arrayBuffer()));
   return file;
 }
+
+describe('raftkit backup create', () => {
+  it('gives up on a download that stops, and leaves no file behind', async () => {
+    const backup = await kvBackup(50);
+    const bytes = await readFile(backup);
+    // Sends the first half of a real backup, then nothing, keeping the connection open.
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/gzip' });
+      response.write(bytes.subarray(0, bytes.length >> 1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const file = join(dir, 'stalled.tar.gz');
+      const started = performance.now();
+      expect(await cli('backup', 'create', '--url', url, '-o', file, '--timeout', '300')).toBe(1);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(err.at(-1)).toContain(`${url}/v1/backup sent nothing for 300 ms`);
+      expect((await readdir(dir)).filter((name) => name.startsWith('stalled'))).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
 
 describe('raftkit backup verify / inspect', () => {
   it('verifies, inspects in both forms, with plain progress lines off a terminal', async () => {
