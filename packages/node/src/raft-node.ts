@@ -128,6 +128,10 @@ export class RaftNode {
   #snapshotSave: Promise<void> | null = null;
   /** A snapshot of ours now stored, whose log prefix the core may drop at the loop's next turn. */
   #snapshotStored: SnapshotMeta | null = null;
+  /** The applied index `snapshotNow` asked a snapshot at: the loop takes one until it is reached. */
+  #snapshotWanted = 0;
+  /** `snapshotNow` callers, woken whenever the stored snapshot may have changed, and at shutdown. */
+  #snapshotWaiters: (() => void)[] = [];
   #role: Role;
   #leader: NodeId | null;
   #transfer: Transfer | null = null;
@@ -411,6 +415,27 @@ export class RaftNode {
   }
 
   /**
+   * Takes a snapshot at the applied index now, unless one at or past it is stored already, and
+   * resolves with the meta of the stored snapshot once it is durable. Backups copy the latest
+   * stored snapshot, which otherwise lags the applied state by up to `snapshotEvery` (and is the
+   * empty one of index 0 until the first): with this first, a backup holds every write this node
+   * had applied when it was asked for, which on the leader is every write it acknowledged.
+   */
+  async snapshotNow(): Promise<SnapshotMeta> {
+    const wanted = this.#applied;
+    for (;;) {
+      this.#assertRunning();
+      const stored = this.#storage.snapshotMeta();
+      if (stored !== null && stored.index >= wanted) return stored;
+      this.#snapshotWanted = Math.max(this.#snapshotWanted, wanted);
+      const changed = new Promise<void>((resolve) => this.#snapshotWaiters.push(resolve));
+      // An idle loop takes it at once (its last check); a busy one after the Ready in progress.
+      this.#kick();
+      await changed;
+    }
+  }
+
+  /**
    * Stops ticking and receiving, lets the Ready in progress finish (its writes were acknowledged
    * only if durable, and it applies what it committed), rejects what is still pending with
    * `Stopped` and closes storage. The transport is not closed: it may carry other groups.
@@ -655,8 +680,12 @@ export class RaftNode {
     // A snapshot the transport streamed in is already stored (or a newer one is): storing it
     // again would be wasted IO, and storing an older one over a newer one is refused.
     const stored = this.#storage.snapshotMeta();
-    if (stored !== null && stored.index >= snapshot.meta.index) return;
-    await this.#storage.saveSnapshot(snapshot);
+    if (stored === null || stored.index < snapshot.meta.index) await this.#storage.saveSnapshot(snapshot);
+    this.#wakeSnapshotWaiters();
+  }
+
+  #wakeSnapshotWaiters(): void {
+    for (const wake of this.#snapshotWaiters.splice(0)) wake();
   }
 
   async #restoreSnapshot(snapshot: Snapshot): Promise<void> {
@@ -739,7 +768,9 @@ export class RaftNode {
     return (
       this.#snapshotSave === null &&
       this.#applied > this.#snapshotIndex &&
-      (this.#applied - this.#snapshotIndex >= policy.entries || this.#bytesSinceSnapshot >= policy.bytes)
+      (this.#applied - this.#snapshotIndex >= policy.entries ||
+        this.#bytesSinceSnapshot >= policy.bytes ||
+        this.#snapshotWanted > (this.#storage.snapshotMeta()?.index ?? 0))
     );
   }
 
@@ -773,6 +804,7 @@ export class RaftNode {
       })
       .finally(() => {
         this.#snapshotSave = null;
+        this.#wakeSnapshotWaiters();
       });
   }
 
@@ -863,6 +895,7 @@ export class RaftNode {
       if (reason.code !== 'Fatal') throw error;
     } finally {
       this.#state = 'stopped';
+      this.#wakeSnapshotWaiters();
     }
   }
 

@@ -135,6 +135,48 @@ describe('snapshots and compaction', () => {
     expect(node.status().snapshotIndex).toBe(node.status().appliedIndex);
   });
 
+  it('snapshotNow stores a snapshot at the applied index on demand, and a new one only once more applied', async () => {
+    cluster = await TestCluster.started(['a'], { snapshotEvery: { entries: 1_000 } });
+    const node = cluster.node('a');
+    await writeAll(cluster, ['x', 'y', 'z']);
+    const applied = node.status().appliedIndex;
+    const meta = await cluster.settle(node.snapshotNow(), 'the snapshot is stored');
+    expect(meta.index).toBe(applied);
+    expect(node.metrics().snapshotsTaken).toBe(1);
+    // Nothing applied since: the stored one is returned, none is taken.
+    expect((await cluster.settle(node.snapshotNow())).index).toBe(applied);
+    expect(node.metrics().snapshotsTaken).toBe(1);
+    await writeAll(cluster, ['w']);
+    expect((await cluster.settle(node.snapshotNow())).index).toBe(applied + 1);
+    await cluster.until(() => node.status().snapshotIndex === applied + 1, 'compacted to it');
+    await cluster.stop('a');
+    await expect(node.snapshotNow()).rejects.toMatchObject({ code: 'Stopped' });
+  });
+
+  it('snapshotNow waits out a snapshot being stored and takes the next one past what it covers', async () => {
+    cluster = new TestCluster(['solo']);
+    let store: ControlledStorage | null = null;
+    const node = await cluster.start('solo', {
+      snapshotEvery: { entries: 3 },
+      wrapStorage: (inner: Storage) => (store = new ControlledStorage(inner)),
+    });
+    await cluster.until(() => node.status().role === 'leader', 'the single node leads');
+    store!.holdSnapshots();
+    await writeAll(cluster, ['a', 'b', 'c']);
+    await cluster.until(() => store!.heldSnapshots === 1, 'a snapshot waits to commit');
+    await writeAll(cluster, ['d']);
+    const wanted = node.status().appliedIndex;
+    let meta: { index: number } | null = null;
+    void node.snapshotNow().then((m) => (meta = m));
+    await cluster.step();
+    expect(meta).toBeNull();
+    store!.releaseSnapshots();
+    await cluster.until(() => meta !== null, 'snapshotNow resolves');
+    expect(meta!.index).toBe(wanted);
+    expect(store!.snapshotMeta()!.index).toBe(wanted);
+    expect(node.metrics().snapshotsTaken).toBe(2);
+  });
+
   it('a node cut off past the compacted log is restored from a streamed snapshot and converges', async () => {
     cluster = await TestCluster.started(['a', 'b', 'c'], { snapshotEvery: { entries: 4 } });
     const lagging = cluster.followers()[0]!.id;

@@ -46,6 +46,12 @@ export interface BackupJobsOptions {
   /** The node's storage: each backup is of its latest snapshot. */
   readonly storage: Storage;
   /**
+   * Brings the stored snapshot up to the node's applied state before each backup
+   * (`RaftNode.snapshotNow`). Without it a backup is of whatever snapshot is stored, which may be
+   * far behind, or the empty one a cluster starts with.
+   */
+  readonly snapshotNow?: () => Promise<unknown>;
+  /**
    * Describes the snapshot for the backup's manifest (e.g. the KV key count); without it the manifest has
    * none.
    */
@@ -105,7 +111,7 @@ export class BackupJobs {
     await mkdir(this.#options.dir, { recursive: true });
     let captured: Awaited<ReturnType<typeof captureSnapshot>>;
     try {
-      captured = await captureSnapshot(this.#options.storage, this.#spool(`export-${++this.#sequence}`));
+      captured = await this.#capture(`export-${++this.#sequence}`);
     } catch (error) {
       if (isBackupError(error, 'NoSnapshot'))
         throw new ApiError('NoSnapshot', 'the node has taken no snapshot yet: nothing to back up');
@@ -189,10 +195,16 @@ export class BackupJobs {
     return { stream: toReadableStream(readFileChunks(this.#file(id))), name: `${id}.tar.gz` };
   }
 
+  /** A snapshot of the state as of now, copied aside into the spool file named `name`. */
+  async #capture(name: string): Promise<Awaited<ReturnType<typeof captureSnapshot>>> {
+    await this.#options.snapshotNow?.();
+    return captureSnapshot(this.#options.storage, this.#spool(name));
+  }
+
   async #run(id: string, update: (change: Partial<BackupJob>) => void): Promise<void> {
     try {
       await mkdir(this.#options.dir, { recursive: true });
-      const captured = await captureSnapshot(this.#options.storage, this.#spool(id));
+      const captured = await this.#capture(id);
       const total = captured.bytes;
       update({ index: captured.meta.index, totalBytes: total });
       let manifest: Awaited<ReturnType<typeof saveBackupFile>>;

@@ -133,6 +133,7 @@ export async function startServer(
     if (started.memberUrl(nodeId(peer)) === undefined) transport.setPeer(nodeId(peer), url);
   const backups = new BackupJobs({
     storage,
+    snapshotNow: () => started.snapshotNow(),
     stateMachine: kv,
     dir: config.backupDir,
     logger: log,

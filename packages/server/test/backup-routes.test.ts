@@ -95,6 +95,27 @@ describe('backup routes', () => {
     expect(manifest.configuration.voters).toEqual([{ id: 'n1', url: 'http://127.0.0.1:1' }]);
   });
 
+  it('backs up every write applied before it was asked for, though no snapshot was due', async () => {
+    const fresh = await startSingleNode({ clientToken: TOKEN }, { backupDir: join(dir, 'fresh') });
+    try {
+      const write = (key: string) =>
+        fresh.node.propose(encodeCommand({ op: 'put', key, value: new TextEncoder().encode(key) }));
+      for (let i = 0; i < 30; i++) await write(`k${i}`);
+      const applied = fresh.node.status().appliedIndex;
+      const response = await fresh.app.request('/v1/backup', { headers: auth });
+      expect(response.status).toBe(200);
+      const streamed = await verifyBackup(once(await bytesOf(response)));
+      expect(streamed.snapshot.index).toBe(applied);
+      expect((streamed.stateMachine as { keys: number }).keys).toBe(30);
+      await write('k30');
+      const job = fresh.backups!.start();
+      const done = await fresh.backups!.wait(job.id);
+      expect(done).toMatchObject({ state: 'done', index: applied + 1 });
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('runs one job at a time, verified before done, listed newest first with the latest marked', async () => {
     for (let i = 0; i < 60; i++) await put(`k${i}`);
     const first = await app.request('/v1/backups', { method: 'POST', headers: auth });

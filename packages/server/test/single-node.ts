@@ -59,7 +59,9 @@ export async function startSingleNode(
     });
   });
   const backups =
-    backupDir === undefined ? undefined : new BackupJobs({ storage, stateMachine: kv, dir: backupDir });
+    backupDir === undefined
+      ? undefined
+      : new BackupJobs({ storage, stateMachine: kv, dir: backupDir, snapshotNow: () => node.snapshotNow() });
   return {
     app: createServerApp({ node, kv, ...options, ...(backups === undefined ? {} : { backups }) }),
     node,
