@@ -8,6 +8,7 @@ import type { KvStateMachine } from './kv/kv-state-machine.ts';
 import { LeaderHistory } from './leader-history.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { HttpMetrics } from './metrics/http-metrics.ts';
+import type { LoopLagProbe } from './metrics/loop-lag.ts';
 import { nodeMetrics } from './metrics/node-metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { backupRoutes } from './routes/backup.ts';
@@ -51,6 +52,8 @@ export interface ServerAppOptions {
   readonly corsOrigins?: readonly string[];
   /** The peer transport's counters, for `/metrics`. */
   readonly transportMetrics?: () => TransportMetrics;
+  /** The event loop's lag, for `/metrics`; whoever runs the node starts and stops it. */
+  readonly loopLag?: LoopLagProbe;
   /** Serves the backup routes (`/v1/backup`, `/v1/backups`). */
   readonly backups?: BackupJobs;
 }
@@ -65,7 +68,13 @@ export function createServerApp(options: ServerAppOptions): Hono {
   const app = new Hono();
   const http = new HttpMetrics();
   const leaders = new LeaderHistory(node);
-  const metrics = nodeMetrics({ node, leaders, http, transport: options.transportMetrics });
+  const metrics = nodeMetrics({
+    node,
+    leaders,
+    http,
+    transport: options.transportMetrics,
+    loopLag: options.loopLag,
+  });
   app.use('*', http.middleware);
   app.onError((error) => errorResponse(toApiError(error)));
   app.notFound(() => errorResponse(new ApiError('NotFound', 'no such route')));

@@ -17,6 +17,7 @@ import type { ServeConfig } from './config.ts';
 import { joinCluster, promoteWhenCaughtUp } from './join.ts';
 import { KvStateMachine } from './kv/kv-state-machine.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import { LoopLagProbe } from './metrics/loop-lag.ts';
 
 /** What a runtime adapter gets: a fetch handler to serve on `hostname:port`, with TLS when given. */
 export interface ListenOptions {
@@ -139,6 +140,7 @@ export async function startServer(
     logger: log,
     ...(config.backupSchedule === null ? {} : { schedule: config.backupSchedule }),
   });
+  const loopLag = new LoopLagProbe();
   const app = createServerApp({
     node: started,
     kv,
@@ -147,6 +149,7 @@ export async function startServer(
     corsOrigins: config.corsOrigins,
     limits: { maxValueBytes: valueLimit(config) },
     transportMetrics: () => transport.metrics(),
+    loopLag,
     // Beside the data directory, never inside it: a store owns its directory's contents.
     backups,
   });
@@ -159,6 +162,7 @@ export async function startServer(
     await transport.close();
     throw error;
   }
+  loopLag.start();
   const fatal = new Promise<Error>((resolve) => started.on('fatal', ({ error }) => resolve(error)));
   if (config.join !== null && config.joinRole === 'voter') {
     promoteWhenCaughtUp(config, started, log).catch((error: unknown) =>
@@ -176,6 +180,7 @@ export async function startServer(
         // does) would wait forever on the message streams this node serves its peers: those end
         // with the transport below, so the close is awaited last.
         const closed = listener.close();
+        loopLag.stop();
         try {
           // A running job reads the store: it finishes (or fails) before the store closes.
           await backups.close();
