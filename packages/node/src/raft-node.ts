@@ -770,7 +770,10 @@ export class RaftNode {
       this.#applied > this.#snapshotIndex &&
       (this.#applied - this.#snapshotIndex >= policy.entries ||
         this.#bytesSinceSnapshot >= policy.bytes ||
-        this.#snapshotWanted > (this.#storage.snapshotMeta()?.index ?? 0))
+        // Asked for by `snapshotNow` (the compacted index is at most the stored one's, so most
+        // turns are settled without asking storage).
+        (this.#snapshotWanted > this.#snapshotIndex &&
+          this.#snapshotWanted > (this.#storage.snapshotMeta()?.index ?? 0)))
     );
   }
 
