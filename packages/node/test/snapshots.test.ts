@@ -1,5 +1,6 @@
 import { nodeId, type Storage } from '@raftkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RaftNode } from '../src/raft-node.ts';
 import { ListStateMachine, TestCluster, text } from './support/cluster.ts';
 import { ControlledStorage } from './support/controlled-storage.ts';
 
@@ -42,6 +43,18 @@ class ChunkedListStateMachine extends ListStateMachine {
 const writeAll = async (c: TestCluster, values: readonly string[]) => {
   for (const v of values) await c.settle(c.leader()!.propose(text(v)));
 };
+
+/** A single leader, snapshotting every 3 entries, over storage that can hold snapshots back. */
+async function soloOverControlledStorage(): Promise<{ node: RaftNode; store: ControlledStorage }> {
+  cluster = new TestCluster(['solo']);
+  let store: ControlledStorage | null = null;
+  const node = await cluster.start('solo', {
+    snapshotEvery: { entries: 3 },
+    wrapStorage: (inner: Storage) => (store = new ControlledStorage(inner)),
+  });
+  await cluster.until(() => node.status().role === 'leader', 'the single node leads');
+  return { node, store: store! };
+}
 
 describe('snapshots and compaction', () => {
   it('every node snapshots and compacts every N applied entries, and restarts from its snapshot', async () => {
@@ -107,27 +120,21 @@ describe('snapshots and compaction', () => {
   });
 
   it('writes go on while a snapshot is being stored, and the log is compacted once it is', async () => {
-    cluster = new TestCluster(['solo']);
-    let store: ControlledStorage | null = null;
-    const node = await cluster.start('solo', {
-      snapshotEvery: { entries: 3 },
-      wrapStorage: (inner: Storage) => (store = new ControlledStorage(inner)),
-    });
-    await cluster.until(() => node.status().role === 'leader', 'the single node leads');
-    store!.holdSnapshots();
+    const { node, store } = await soloOverControlledStorage();
+    store.holdSnapshots();
     await writeAll(cluster, ['a', 'b', 'c']);
-    await cluster.until(() => store!.heldSnapshots === 1, 'a snapshot waits to commit');
+    await cluster.until(() => store.heldSnapshots === 1, 'a snapshot waits to commit');
     const heldAt = node.status().appliedIndex;
     // Not one snapshot per entry while the first is held: at most one is on its way.
     await writeAll(cluster, ['d', 'e', 'f', 'g']);
     expect(cluster.machine('solo').items).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
-    expect(store!.heldSnapshots).toBe(1);
+    expect(store.heldSnapshots).toBe(1);
     expect(node.status().snapshotIndex).toBe(0);
     expect(node.metrics().snapshotsTaken).toBe(0);
 
-    store!.releaseSnapshots();
+    store.releaseSnapshots();
     await cluster.until(() => node.metrics().snapshotsTaken === 1, 'the snapshot is stored');
-    const stored = store!.snapshotMeta()!.index;
+    const stored = store.snapshotMeta()!.index;
     expect(stored).toBeLessThanOrEqual(heldAt);
     await cluster.until(() => node.status().snapshotIndex === stored, 'compacted to the stored snapshot');
     // The entries applied meanwhile are due a snapshot of their own, with no new write to prompt it.
@@ -154,26 +161,20 @@ describe('snapshots and compaction', () => {
   });
 
   it('snapshotNow waits out a snapshot being stored and takes the next one past what it covers', async () => {
-    cluster = new TestCluster(['solo']);
-    let store: ControlledStorage | null = null;
-    const node = await cluster.start('solo', {
-      snapshotEvery: { entries: 3 },
-      wrapStorage: (inner: Storage) => (store = new ControlledStorage(inner)),
-    });
-    await cluster.until(() => node.status().role === 'leader', 'the single node leads');
-    store!.holdSnapshots();
+    const { node, store } = await soloOverControlledStorage();
+    store.holdSnapshots();
     await writeAll(cluster, ['a', 'b', 'c']);
-    await cluster.until(() => store!.heldSnapshots === 1, 'a snapshot waits to commit');
+    await cluster.until(() => store.heldSnapshots === 1, 'a snapshot waits to commit');
     await writeAll(cluster, ['d']);
     const wanted = node.status().appliedIndex;
     let meta: { index: number } | null = null;
     void node.snapshotNow().then((m) => (meta = m));
     await cluster.step();
     expect(meta).toBeNull();
-    store!.releaseSnapshots();
+    store.releaseSnapshots();
     await cluster.until(() => meta !== null, 'snapshotNow resolves');
     expect(meta!.index).toBe(wanted);
-    expect(store!.snapshotMeta()!.index).toBe(wanted);
+    expect(store.snapshotMeta()!.index).toBe(wanted);
     expect(node.metrics().snapshotsTaken).toBe(2);
   });
 
