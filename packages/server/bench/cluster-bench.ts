@@ -13,8 +13,8 @@ import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts
  * `npm run bench:cluster [-- --runtime node|bun|deno --seconds 5 --runs 1 --systems fs,sqlite,etcd
  *   --cases <regex> --out file.json]`
  *
- * raftkit (3 servers of one runtime, fs storage, then sqlite) against etcd (3 members, default
- * durability) on 127.0.0.1, one system at a time, with the same load generator (wrk) and workload:
+ * raftkit (3 servers of one runtime, fs storage, and sqlite) against etcd (3 members, default
+ * durability) on 127.0.0.1, all up at once and loaded in turn, with the same load generator (wrk) and workload:
  * 100-byte values on 10,000 random keys. etcd is driven through its JSON gateway like raftkit's
  * HTTP API, and through gRPC (its native path, via the etcd3 client), and each ratio compares
  * against etcd's faster path. Every figure is the median of `--runs` runs of `--seconds` each.
@@ -91,51 +91,87 @@ function medianFigures(runs: Figures[]): Figures {
   };
 }
 
-async function repeat(run: () => Promise<Figures>): Promise<Figures> {
-  const runs: Figures[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await run());
-  return medianFigures(runs);
-}
-
 const urlOf = (cluster: Cluster, c: Case) =>
   c.target === 'leader' ? cluster.leaderUrl : cluster.followerUrl;
 
-async function benchHttp(label: string, api: HttpWorkload['api'], cluster: Cluster): Promise<Results> {
-  await populate(64, cluster.write);
-  const results: Results = {};
-  for (const c of CASES) {
-    if (api === 'etcd' && c.consistency === 'lease') continue;
-    const workload: HttpWorkload = {
-      api,
-      writePercent: c.writePercent,
-      ...(c.consistency ? { consistency: c.consistency } : {}),
-    };
-    results[c.name] = await repeat(() =>
-      runWrk(urlOf(cluster, c), c.connections, SECONDS, workload, cluster.pids),
-    );
-    console.log(row(`${label} ${c.name}`, results[c.name]!));
-  }
-  return results;
+/** One case made ready on one system: `run` measures it once. */
+interface Prepared {
+  readonly run: () => Promise<Figures>;
+  readonly close?: () => void;
 }
 
-async function benchEtcdGrpc(cluster: Cluster): Promise<Results> {
-  const results: Results = {};
+/** A system under load, one of those the ratios compare; `prepare` is undefined for a case it lacks. */
+interface Contender {
+  readonly name: string;
+  prepare(c: Case): Promise<Prepared | undefined>;
+}
+
+function httpContender(name: string, api: HttpWorkload['api'], cluster: Cluster): Contender {
+  return {
+    name,
+    async prepare(c) {
+      if (api === 'etcd' && c.consistency === 'lease') return undefined;
+      const workload: HttpWorkload = {
+        api,
+        writePercent: c.writePercent,
+        ...(c.consistency ? { consistency: c.consistency } : {}),
+      };
+      return { run: () => runWrk(urlOf(cluster, c), c.connections, SECONDS, workload, cluster.pids) };
+    },
+  };
+}
+
+function etcdGrpcContender(cluster: Cluster): Contender {
   const value = 'v'.repeat(100);
-  for (const c of GRPC_CASES) {
-    const client = new Etcd3({ hosts: urlOf(cluster, c) });
-    try {
+  return {
+    name: 'etcd-grpc',
+    async prepare(c) {
+      if (!GRPC_CASES.includes(c)) return undefined;
+      const client = new Etcd3({ hosts: urlOf(cluster, c) });
       const operation =
         c.writePercent === 100
           ? (key: string) => client.put(key).value(value).exec()
           : (key: string) => client.get(key).exec();
       await runClosedLoop(4, 1, operation, cluster.pids); // warm the channel
-      results[c.name] = await repeat(() => runClosedLoop(c.connections, SECONDS, operation, cluster.pids));
-      console.log(row(`etcd-grpc ${c.name}`, results[c.name]!));
+      return {
+        run: () => runClosedLoop(c.connections, SECONDS, operation, cluster.pids),
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
+/**
+ * Every case, run `RUNS` times on each system in turn, never all of one system's runs back to
+ * back: this VM has slow spells of a minute or more, in which every system's figures fall, and
+ * a spell that fell on one system's turn alone made the ratios swing by 2x between runs. The
+ * order rotates each run, so no system always follows the same one (whose writes the disk may
+ * still be flushing).
+ */
+async function benchInTurn(contenders: readonly Contender[]): Promise<Record<string, Results>> {
+  const systems: Record<string, Results> = Object.fromEntries(contenders.map((c) => [c.name, {}]));
+  for (const c of CASES) {
+    const prepared: { name: string; prepared: Prepared; runs: Figures[] }[] = [];
+    try {
+      for (const contender of contenders) {
+        const ready = await contender.prepare(c);
+        if (ready !== undefined) prepared.push({ name: contender.name, prepared: ready, runs: [] });
+      }
+      for (let run = 0; run < RUNS; run++) {
+        for (let turn = 0; turn < prepared.length; turn++) {
+          const next = prepared[(run + turn) % prepared.length]!;
+          next.runs.push(await next.prepared.run());
+        }
+      }
     } finally {
-      client.close();
+      for (const { prepared: ready } of prepared) ready.close?.();
+    }
+    for (const { name, runs } of prepared) {
+      systems[name]![c.name] = medianFigures(runs);
+      console.log(row(`${name} ${c.name}`, systems[name]![c.name]!));
     }
   }
-  return results;
+  return systems;
 }
 
 const HEADER = `${'system case'.padEnd(40)}${[
@@ -201,23 +237,25 @@ if (etcd === null)
   console.log('etcd is not installed (Debian: apt-get install etcd-server etcd-client): skipping it');
 console.log(`\n${HEADER}`);
 
-const systems: Record<string, Results> = {};
-for (const storage of (['fs', 'sqlite'] as const).filter((s) => SYSTEMS.has(s))) {
-  const cluster = await startRaftkit(runtime, storage);
-  try {
-    systems[`raftkit-${storage}`] = await benchHttp(`raftkit-${storage}`, 'raftkit', cluster);
-  } finally {
-    await cluster.stop();
+const clusters: Cluster[] = [];
+let systems: Record<string, Results>;
+try {
+  const contenders: Contender[] = [];
+  for (const storage of (['fs', 'sqlite'] as const).filter((s) => SYSTEMS.has(s))) {
+    const cluster = await startRaftkit(runtime, storage);
+    clusters.push(cluster);
+    await populate(64, cluster.write);
+    contenders.push(httpContender(`raftkit-${storage}`, 'raftkit', cluster));
   }
-}
-if (etcd !== null && SYSTEMS.has('etcd')) {
-  const cluster = await startEtcd();
-  try {
-    systems['etcd-http'] = await benchHttp('etcd-http', 'etcd', cluster);
-    systems['etcd-grpc'] = await benchEtcdGrpc(cluster);
-  } finally {
-    await cluster.stop();
+  if (etcd !== null && SYSTEMS.has('etcd')) {
+    const cluster = await startEtcd();
+    clusters.push(cluster);
+    await populate(64, cluster.write);
+    contenders.push(httpContender('etcd-http', 'etcd', cluster), etcdGrpcContender(cluster));
   }
+  systems = await benchInTurn(contenders);
+} finally {
+  await Promise.all(clusters.map((cluster) => cluster.stop()));
 }
 const fsyncAfter: FsyncLatency = measureFsync(tmpdir());
 console.log(
