@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { NODE, ROOT, type Runtime } from '../../../test/support/harness.ts';
 import { type Figures, type HttpWorkload, populate, runClosedLoop, runWrk, wrkVersion } from './load.ts';
-import { type FsyncLatency, measureFsync } from './measure.ts';
+import { type FsyncLatency, measureCpuSpeed, measureFsync } from './measure.ts';
 import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts';
 
 /**
@@ -148,6 +148,9 @@ function etcdGrpcContender(cluster: Cluster): Contender {
  * order rotates each run, so no system always follows the same one (whose writes the disk may
  * still be flushing).
  */
+/** Each system's runs of each case, in the JSON beside their medians, so a run's spread shows. */
+const everyRun: Record<string, Record<string, Figures[]>> = {};
+
 async function benchInTurn(contenders: readonly Contender[]): Promise<Record<string, Results>> {
   const systems: Record<string, Results> = Object.fromEntries(contenders.map((c) => [c.name, {}]));
   for (const c of CASES) {
@@ -168,6 +171,7 @@ async function benchInTurn(contenders: readonly Contender[]): Promise<Record<str
     }
     for (const { name, runs } of prepared) {
       systems[name]![c.name] = medianFigures(runs);
+      everyRun[name] = { ...everyRun[name], [c.name]: runs };
       console.log(row(`${name} ${c.name}`, systems[name]![c.name]!));
     }
   }
@@ -230,6 +234,10 @@ const environment = {
 };
 for (const [key, value] of Object.entries(environment)) console.log(`${key.padEnd(18)} ${value}`);
 const fsyncBefore = measureFsync(tmpdir());
+const cpuBefore = measureCpuSpeed();
+console.log(
+  `${'cpu probe'.padEnd(18)} ${cpuBefore.toFixed(1)} ms (fixed arithmetic, best of 5; a slow spell shows here)`,
+);
 console.log(
   `${'fsync (disk)'.padEnd(18)} p50 ${fsyncBefore.p50Ms.toFixed(3)} ms, p99 ${fsyncBefore.p99Ms.toFixed(3)} ms (128-byte append + fdatasync)`,
 );
@@ -258,9 +266,11 @@ try {
   await Promise.all(clusters.map((cluster) => cluster.stop()));
 }
 const fsyncAfter: FsyncLatency = measureFsync(tmpdir());
+const cpuAfter = measureCpuSpeed();
 console.log(
   `\n${'fsync (disk)'.padEnd(18)} p50 ${fsyncAfter.p50Ms.toFixed(3)} ms, p99 ${fsyncAfter.p99Ms.toFixed(3)} ms (after)`,
 );
+console.log(`${'cpu probe'.padEnd(18)} ${cpuAfter.toFixed(1)} ms (after)`);
 console.log(
   `${'load average'.padEnd(18)} ${loadavg()
     .map((l) => l.toFixed(2))
@@ -314,7 +324,9 @@ writeFileSync(
           .join(' '),
       },
       fsync: { before: fsyncBefore, after: fsyncAfter },
+      cpuProbeMs: { before: cpuBefore, after: cpuAfter },
       systems,
+      runs: everyRun,
       ratios,
     },
     null,
