@@ -14,8 +14,8 @@ import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts
  *   --cases <regex> --out file.json]`
  *
  * raftkit (3 servers of one runtime, fs storage, and sqlite) against etcd (3 members, default
- * durability) on 127.0.0.1, all up at once and loaded in turn, with the same load generator (wrk) and workload:
- * 100-byte values on 10,000 random keys. etcd is driven through its JSON gateway like raftkit's
+ * durability) on 127.0.0.1, all up at once and loaded in turn (see `benchInTurn`), with the same
+ * load generator (wrk) and workload: 100-byte values on 10,000 random keys. etcd is driven through its JSON gateway like raftkit's
  * HTTP API, and through gRPC (its native path, via the etcd3 client), and each ratio compares
  * against etcd's faster path. Every figure is the median of `--runs` runs of `--seconds` each.
  */
@@ -141,16 +141,16 @@ function etcdGrpcContender(cluster: Cluster): Contender {
   };
 }
 
-/**
- * Every case, run `RUNS` times on each system in turn, never all of one system's runs back to
- * back: this VM has slow spells of a minute or more, in which every system's figures fall, and
- * a spell that fell on one system's turn alone made the ratios swing by 2x between runs. The
- * order rotates each run, so no system always follows the same one (whose writes the disk may
- * still be flushing).
- */
 /** Each system's runs of each case, in the JSON beside their medians, so a run's spread shows. */
 const everyRun: Record<string, Record<string, Figures[]>> = {};
 
+/**
+ * Every case, run `RUNS` times on each system in turn, never all of one system's runs back to
+ * back: the VMs the bench runs on have slow spells of minutes, in which every system's figures
+ * fall (etcd's writes@1 p50 from 1.3 to 2.0 ms within hours), and with one system's runs back
+ * to back a spell could fall on its turn alone. The order rotates each run, so no system always
+ * follows the same one (whose writes the disk may still be flushing).
+ */
 async function benchInTurn(contenders: readonly Contender[]): Promise<Record<string, Results>> {
   const systems: Record<string, Results> = Object.fromEntries(contenders.map((c) => [c.name, {}]));
   for (const c of CASES) {

@@ -75,10 +75,10 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /**
- * Milliseconds this thread takes for a fixed piece of arithmetic, the best of five. The VM the
- * bench runs on has spells of a minute or more in which the same loop takes ten times as long
- * (no steal time shows for them): figures taken in one are not comparable with others, and this
- * says so in the output instead of leaving the reader to guess.
+ * Milliseconds this thread takes for a fixed piece of arithmetic, the best of five: whether the
+ * CPU itself was slower for a run. Runs on the same VM differ by half at times; when this probe
+ * holds still across them (it did on 2026-12-03: 41 to 45 ms while writes slowed), the cause
+ * lies elsewhere (the disk under concurrent flushes, wake-ups), not in a throttled CPU.
  */
 export function measureCpuSpeed(): number {
   let best = Number.POSITIVE_INFINITY;
