@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { NODE, ROOT, type Runtime } from '../../../test/support/harness.ts';
 import { type Figures, type HttpWorkload, populate, runClosedLoop, runWrk, wrkVersion } from './load.ts';
-import { type FsyncLatency, measureCpuSpeed, measureFsync } from './measure.ts';
+import { type FsyncLatency, measureConcurrentFsync, measureCpuSpeed, measureFsync } from './measure.ts';
 import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts';
 
 /**
@@ -234,12 +234,16 @@ const environment = {
 };
 for (const [key, value] of Object.entries(environment)) console.log(`${key.padEnd(18)} ${value}`);
 const fsyncBefore = measureFsync(tmpdir());
+const fsync3Before = await measureConcurrentFsync(tmpdir());
 const cpuBefore = measureCpuSpeed();
 console.log(
   `${'cpu probe'.padEnd(18)} ${cpuBefore.toFixed(1)} ms (fixed arithmetic, best of 5; a slow spell shows here)`,
 );
 console.log(
   `${'fsync (disk)'.padEnd(18)} p50 ${fsyncBefore.p50Ms.toFixed(3)} ms, p99 ${fsyncBefore.p99Ms.toFixed(3)} ms (128-byte append + fdatasync)`,
+);
+console.log(
+  `${'fsync, 3 at once'.padEnd(18)} p50 ${fsync3Before.p50Ms.toFixed(3)} ms, p99 ${fsync3Before.p99Ms.toFixed(3)} ms (three processes, a file each: a cluster's nodes on one disk)`,
 );
 if (etcd === null)
   console.log('etcd is not installed (Debian: apt-get install etcd-server etcd-client): skipping it');
@@ -266,9 +270,13 @@ try {
   await Promise.all(clusters.map((cluster) => cluster.stop()));
 }
 const fsyncAfter: FsyncLatency = measureFsync(tmpdir());
+const fsync3After = await measureConcurrentFsync(tmpdir());
 const cpuAfter = measureCpuSpeed();
 console.log(
   `\n${'fsync (disk)'.padEnd(18)} p50 ${fsyncAfter.p50Ms.toFixed(3)} ms, p99 ${fsyncAfter.p99Ms.toFixed(3)} ms (after)`,
+);
+console.log(
+  `${'fsync, 3 at once'.padEnd(18)} p50 ${fsync3After.p50Ms.toFixed(3)} ms, p99 ${fsync3After.p99Ms.toFixed(3)} ms (after)`,
 );
 console.log(`${'cpu probe'.padEnd(18)} ${cpuAfter.toFixed(1)} ms (after)`);
 console.log(
@@ -324,6 +332,7 @@ writeFileSync(
           .join(' '),
       },
       fsync: { before: fsyncBefore, after: fsyncAfter },
+      fsyncThreeAtOnce: { before: fsync3Before, after: fsync3After },
       cpuProbeMs: { before: cpuBefore, after: cpuAfter },
       systems,
       runs: everyRun,
