@@ -15,9 +15,9 @@ import { type Cluster, etcdVersion, startEtcd, startRaftkit } from './systems.ts
  *
  * raftkit (3 servers of one runtime, fs storage, and sqlite) against etcd (3 members, default
  * durability) on 127.0.0.1, all up at once and loaded in turn (see `benchInTurn`), with the same
- * load generator (wrk) and workload: 100-byte values on 10,000 random keys. etcd is driven through its JSON gateway like raftkit's
- * HTTP API, and through gRPC (its native path, via the etcd3 client), and each ratio compares
- * against etcd's faster path. Every figure is the median of `--runs` runs of `--seconds` each.
+ * load generator (wrk) and workload: 100-byte values on 10,000 random keys. etcd is driven
+ * through its JSON gateway like raftkit's HTTP API, and through gRPC (its native path, via the
+ * etcd3 client), and each ratio compares against etcd's faster path. Every figure is the median of `--runs` runs of `--seconds` each.
  */
 const { values: flags } = parseArgs({
   options: {
@@ -141,9 +141,6 @@ function etcdGrpcContender(cluster: Cluster): Contender {
   };
 }
 
-/** Each system's runs of each case, in the JSON beside their medians, so a run's spread shows. */
-const everyRun: Record<string, Record<string, Figures[]>> = {};
-
 /**
  * Every case, run `RUNS` times on each system in turn, never all of one system's runs back to
  * back: the VMs the bench runs on have slow spells of minutes, in which every system's figures
@@ -151,31 +148,40 @@ const everyRun: Record<string, Record<string, Figures[]>> = {};
  * to back a spell could fall on its turn alone. The order rotates each run, so no system always
  * follows the same one (whose writes the disk may still be flushing).
  */
-async function benchInTurn(contenders: readonly Contender[]): Promise<Record<string, Results>> {
-  const systems: Record<string, Results> = Object.fromEntries(contenders.map((c) => [c.name, {}]));
+async function benchInTurn(contenders: readonly Contender[]): Promise<{
+  /** Per system, each case's medians. */
+  medians: Record<string, Results>;
+  /** Per system, each case's runs, so a run's spread shows beside its medians. */
+  runs: Record<string, Record<string, Figures[]>>;
+}> {
+  const medians: Record<string, Results> = Object.fromEntries(contenders.map((c) => [c.name, {}]));
+  const runs: Record<string, Record<string, Figures[]>> = Object.fromEntries(
+    contenders.map((c) => [c.name, {}]),
+  );
   for (const c of CASES) {
-    const prepared: { name: string; prepared: Prepared; runs: Figures[] }[] = [];
+    const entrants: { name: string; ready: Prepared; runs: Figures[] }[] = [];
     try {
       for (const contender of contenders) {
         const ready = await contender.prepare(c);
-        if (ready !== undefined) prepared.push({ name: contender.name, prepared: ready, runs: [] });
+        if (ready !== undefined) entrants.push({ name: contender.name, ready, runs: [] });
       }
       for (let run = 0; run < RUNS; run++) {
-        for (let turn = 0; turn < prepared.length; turn++) {
-          const next = prepared[(run + turn) % prepared.length]!;
-          next.runs.push(await next.prepared.run());
+        for (let turn = 0; turn < entrants.length; turn++) {
+          const next = entrants[(run + turn) % entrants.length]!;
+          next.runs.push(await next.ready.run());
         }
       }
     } finally {
-      for (const { prepared: ready } of prepared) ready.close?.();
+      for (const { ready } of entrants) ready.close?.();
     }
-    for (const { name, runs } of prepared) {
-      systems[name]![c.name] = medianFigures(runs);
-      everyRun[name] = { ...everyRun[name], [c.name]: runs };
-      console.log(row(`${name} ${c.name}`, systems[name]![c.name]!));
+    for (const entrant of entrants) {
+      const median = medianFigures(entrant.runs);
+      medians[entrant.name]![c.name] = median;
+      runs[entrant.name]![c.name] = entrant.runs;
+      console.log(row(`${entrant.name} ${c.name}`, median));
     }
   }
-  return systems;
+  return { medians, runs };
 }
 
 const HEADER = `${'system case'.padEnd(40)}${[
@@ -200,6 +206,10 @@ function row(name: string, f: Figures): string {
     f.loadCpuPer1k.toFixed(3),
   ];
   return `${name.padEnd(40)}${cells.map((c) => c.padStart(13)).join('')}`;
+}
+
+function fsyncLine(label: string, latency: FsyncLatency, what: string): string {
+  return `${label.padEnd(18)} p50 ${latency.p50Ms.toFixed(3)} ms, p99 ${latency.p99Ms.toFixed(3)} ms (${what})`;
 }
 
 function version(command: string, args: string[]): string {
@@ -239,18 +249,16 @@ const cpuBefore = measureCpuSpeed();
 console.log(
   `${'cpu probe'.padEnd(18)} ${cpuBefore.toFixed(1)} ms (fixed arithmetic, best of 5; a slow spell shows here)`,
 );
+console.log(fsyncLine('fsync (disk)', fsyncBefore, '128-byte append + fdatasync'));
 console.log(
-  `${'fsync (disk)'.padEnd(18)} p50 ${fsyncBefore.p50Ms.toFixed(3)} ms, p99 ${fsyncBefore.p99Ms.toFixed(3)} ms (128-byte append + fdatasync)`,
-);
-console.log(
-  `${'fsync, 3 at once'.padEnd(18)} p50 ${fsync3Before.p50Ms.toFixed(3)} ms, p99 ${fsync3Before.p99Ms.toFixed(3)} ms (three processes, a file each: a cluster's nodes on one disk)`,
+  fsyncLine('fsync, 3 at once', fsync3Before, "three processes, a file each: a cluster's nodes on one disk"),
 );
 if (etcd === null)
   console.log('etcd is not installed (Debian: apt-get install etcd-server etcd-client): skipping it');
 console.log(`\n${HEADER}`);
 
 const clusters: Cluster[] = [];
-let systems: Record<string, Results>;
+let measured: Awaited<ReturnType<typeof benchInTurn>>;
 try {
   const contenders: Contender[] = [];
   for (const storage of (['fs', 'sqlite'] as const).filter((s) => SYSTEMS.has(s))) {
@@ -265,19 +273,16 @@ try {
     await populate(64, cluster.write);
     contenders.push(httpContender('etcd-http', 'etcd', cluster), etcdGrpcContender(cluster));
   }
-  systems = await benchInTurn(contenders);
+  measured = await benchInTurn(contenders);
 } finally {
   await Promise.all(clusters.map((cluster) => cluster.stop()));
 }
+const systems = measured.medians;
 const fsyncAfter: FsyncLatency = measureFsync(tmpdir());
 const fsync3After = await measureConcurrentFsync(tmpdir());
 const cpuAfter = measureCpuSpeed();
-console.log(
-  `\n${'fsync (disk)'.padEnd(18)} p50 ${fsyncAfter.p50Ms.toFixed(3)} ms, p99 ${fsyncAfter.p99Ms.toFixed(3)} ms (after)`,
-);
-console.log(
-  `${'fsync, 3 at once'.padEnd(18)} p50 ${fsync3After.p50Ms.toFixed(3)} ms, p99 ${fsync3After.p99Ms.toFixed(3)} ms (after)`,
-);
+console.log(`\n${fsyncLine('fsync (disk)', fsyncAfter, 'after')}`);
+console.log(fsyncLine('fsync, 3 at once', fsync3After, 'after'));
 console.log(`${'cpu probe'.padEnd(18)} ${cpuAfter.toFixed(1)} ms (after)`);
 console.log(
   `${'load average'.padEnd(18)} ${loadavg()
@@ -335,7 +340,7 @@ writeFileSync(
       fsyncThreeAtOnce: { before: fsync3Before, after: fsync3After },
       cpuProbeMs: { before: cpuBefore, after: cpuAfter },
       systems,
-      runs: everyRun,
+      runs: measured.runs,
       ratios,
     },
     null,
